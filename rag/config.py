@@ -1,0 +1,220 @@
+"""One explicit configuration object: a TOML file plus ``AKHBAR_*`` environment overrides.
+
+Precedence, lowest first: built-in defaults, the TOML file (``AKHBAR_CONFIG`` or
+``<home>/akhbar.toml`` when it exists), environment variables, then keyword overrides
+passed in code. Every section field can be overridden as ``AKHBAR_<SECTION>_<FIELD>``
+(``AKHBAR_LLM_BACKEND=ollama``); ``AKHBAR_HOME`` and ``AKHBAR_MODELS_DIR`` set the two
+directories, and Ollama's own ``OLLAMA_HOST`` is honoured.
+
+This module only reads and validates settings; it never creates directories or loads
+models, and there is no module-level "current config": callers pass a ``Config``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ConfigError
+
+BACKENDS = ("auto", "ollama", "llamacpp")
+
+# Built-in model names resolve to files that `akhbar models prepare` creates.
+BUILTIN_EMBED = "multilingual-e5-small"
+BUILTIN_LLMS = ("qwen2.5-coder-1.5b", "qwen2.5-0.5b")
+
+
+@dataclass(frozen=True)
+class StoreConfig:
+    collection: str = "akhbar"
+
+
+@dataclass(frozen=True)
+class EmbedConfig:
+    # A built-in name or a path to any local sentence-transformers folder.
+    model: str = BUILTIN_EMBED
+    batch_size: int = 32
+    chunk_tokens: int = 350
+
+
+@dataclass(frozen=True)
+class LLMConfig:
+    backend: str = "auto"
+    # A built-in name or a path to a GGUF file, for the embedded llama.cpp backend.
+    model: str = "qwen2.5-coder-1.5b"
+    ollama_host: str = "http://127.0.0.1:11434"
+    ollama_model: str = "qwen2.5-coder:1.5b"
+    timeout_s: float = 300.0
+    # 0 means "all cores"; OMP_WAIT_POLICY=PASSIVE keeps that safe under contention.
+    threads: int = 0
+    n_ctx: int = 2048
+    max_tokens: int = 200
+    temperature: float = 0.1
+    repeat_penalty: float = 1.15
+
+
+@dataclass(frozen=True)
+class RetrievalConfig:
+    top_k: int = 4
+    # Budget, in LLM tokens, for the source excerpts placed in the prompt.
+    context_tokens: int = 360
+    # The 1.5B model refuses or drifts when shown many sentences (measured on the seed
+    # questions: 3 answered, 4 refused the English one); the best few are kept.
+    max_sentences: int = 3
+
+
+def _default_home() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "akhbar"
+
+
+def _default_models_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "akhbar" / "models"
+
+
+@dataclass(frozen=True)
+class Config:
+    home: Path = field(default_factory=_default_home)
+    models_dir: Path = field(default_factory=_default_models_dir)
+    prompts_dir: Path = field(default_factory=lambda: Path(__file__).resolve().parent.parent / "prompts")
+    store: StoreConfig = field(default_factory=StoreConfig)
+    embed: EmbedConfig = field(default_factory=EmbedConfig)
+    llm: LLMConfig = field(default_factory=LLMConfig)
+    retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+
+    @property
+    def chroma_dir(self) -> Path:
+        return self.home / "chroma"
+
+    @property
+    def embed_model_path(self) -> Path:
+        if self.embed.model == BUILTIN_EMBED:
+            return self.models_dir / BUILTIN_EMBED
+        return Path(self.embed.model).expanduser()
+
+    @property
+    def llm_model_path(self) -> Path:
+        if self.llm.model in BUILTIN_LLMS:
+            return self.models_dir / f"{self.llm.model}-q4_k_m.gguf"
+        return Path(self.llm.model).expanduser()
+
+    def with_overrides(self, **sections: Mapping[str, Any] | Any) -> Config:
+        """Return a copy with top-level fields or section fields replaced.
+
+        ``cfg.with_overrides(home=Path("x"), llm={"backend": "ollama"})``
+        """
+        top: dict[str, Any] = {}
+        for name, value in sections.items():
+            current = getattr(self, name, None)
+            if current is None and name not in {f.name for f in fields(self)}:
+                raise ConfigError(f"unknown config field {name!r}")
+            if dataclasses.is_dataclass(current) and isinstance(value, Mapping):
+                top[name] = _replace_section(name, current, value)
+            else:
+                top[name] = Path(str(value)) if name in _PATH_FIELDS else value
+        cfg = replace(self, **top)
+        cfg.validate()
+        return cfg
+
+    def validate(self) -> None:
+        if self.llm.backend not in BACKENDS:
+            raise ConfigError(f"llm.backend must be one of {', '.join(BACKENDS)}, not {self.llm.backend!r}")
+        if not self.store.collection or not _valid_collection(self.store.collection):
+            raise ConfigError(
+                f"store.collection {self.store.collection!r} is invalid: use 3-63 letters, digits, '.', '_' or '-'"
+            )
+        for section, name in (("retrieval", "top_k"), ("retrieval", "max_sentences"), ("embed", "batch_size"), ("embed", "chunk_tokens"),
+                              ("llm", "max_tokens"), ("llm", "n_ctx")):
+            if getattr(getattr(self, section), name) <= 0:
+                raise ConfigError(f"{section}.{name} must be positive")
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Config:
+        """Defaults, then the TOML file, then the environment."""
+        env = os.environ if env is None else env
+        cfg = cls()
+        if env.get("AKHBAR_HOME"):
+            cfg = replace(cfg, home=Path(env["AKHBAR_HOME"]).expanduser())
+        if env.get("AKHBAR_MODELS_DIR"):
+            cfg = replace(cfg, models_dir=Path(env["AKHBAR_MODELS_DIR"]).expanduser())
+        if path:
+            file = Path(path)
+        elif env.get("AKHBAR_CONFIG"):
+            file = Path(env["AKHBAR_CONFIG"])
+        else:
+            file = cfg.home / "akhbar.toml"
+        if path is not None and not file.exists():
+            raise ConfigError(f"config file not found: {file}")
+        if file.exists():
+            cfg = cfg._apply_toml(file)
+        cfg = cfg._apply_env(env)
+        cfg.validate()
+        return cfg
+
+    def _apply_toml(self, file: Path) -> Config:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+            raise ConfigError(f"cannot read config file {file}: {e}") from e
+        top: dict[str, Any] = {}
+        for key, value in data.items():
+            if key in _PATH_FIELDS:
+                top[key] = Path(str(value)).expanduser()
+            elif key in _SECTIONS:
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{file}: [{key}] must be a table")
+                top[key] = _replace_section(key, getattr(self, key), value, where=str(file))
+            else:
+                raise ConfigError(f"{file}: unknown config key {key!r}")
+        return replace(self, **top)
+
+    def _apply_env(self, env: Mapping[str, str]) -> Config:
+        top: dict[str, Any] = {}
+        for section in _SECTIONS:
+            current = getattr(self, section)
+            updates: dict[str, Any] = {}
+            for f in fields(current):
+                var = f"AKHBAR_{section.upper()}_{f.name.upper()}"
+                if var in env:
+                    updates[f.name] = env[var]
+            if section == "llm" and "ollama_host" not in updates and env.get("OLLAMA_HOST"):
+                updates["ollama_host"] = env["OLLAMA_HOST"]
+            if updates:
+                top[section] = _replace_section(section, current, updates, where="environment")
+        if env.get("AKHBAR_PROMPTS_DIR"):
+            top["prompts_dir"] = Path(env["AKHBAR_PROMPTS_DIR"])
+        return replace(self, **top) if top else self
+
+
+_SECTIONS = ("store", "embed", "llm", "retrieval")
+_PATH_FIELDS = ("home", "models_dir", "prompts_dir")
+
+
+def _valid_collection(name: str) -> bool:
+    import re
+
+    return bool(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{1,61}[A-Za-z0-9]", name))
+
+
+def _replace_section(section: str, current: Any, values: Mapping[str, Any], where: str = "overrides") -> Any:
+    known = {f.name: f for f in fields(current)}
+    converted: dict[str, Any] = {}
+    for key, raw in values.items():
+        if key not in known:
+            raise ConfigError(f"{where}: unknown field {section}.{key}")
+        target = type(getattr(current, key))
+        try:
+            if target is bool and isinstance(raw, str):
+                value: Any = raw.strip().lower() in ("1", "true", "yes", "on")
+            else:
+                value = target(raw)
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"{where}: {section}.{key} must be {target.__name__}, got {raw!r}") from e
+        converted[key] = value
+    return replace(current, **converted)

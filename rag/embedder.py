@@ -1,0 +1,101 @@
+"""Embedding adapter: sentence-transformers behind a small protocol.
+
+The model is loaded from a local folder only (``HF_HUB_OFFLINE=1``); a hub name is never
+resolved, because that retries the network for a minute before failing. Text is
+normalised (NFKC, Arabic diacritics and tatweel out) before it is embedded, and the
+model's own ``query``/``passage`` prompts are applied. torch is imported on first use, so
+``import rag`` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from rag.errors import ModelError
+from rag.text import normalize_for_embedding
+
+
+class Embedder(Protocol):
+    name: str
+
+    @property
+    def dim(self) -> int: ...
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]: ...
+
+    def embed_query(self, text: str) -> list[float]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+def offline_env() -> None:
+    """Make every Hugging Face library refuse the network instead of retrying it."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+class SentenceTransformerEmbedder:
+    def __init__(self, path: Path, batch_size: int = 32, name: str | None = None) -> None:
+        self.path = Path(path)
+        self.batch_size = batch_size
+        self.name = name or self.path.name
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._model is None:
+            with self._lock:
+                if self._model is None:
+                    if not (self.path / "modules.json").exists():
+                        raise ModelError(
+                            f"embedding model not found at {self.path}; run `akhbar models prepare`"
+                        )
+                    offline_env()
+                    try:
+                        from sentence_transformers import SentenceTransformer
+
+                        self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+                    except Exception as e:  # library errors vary by version; surface one clear message
+                        raise ModelError(f"cannot load embedding model from {self.path}: {e}") from e
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        model = self._load()
+        dim = model.get_sentence_embedding_dimension()
+        return int(dim) if dim else 0
+
+    def _encode(self, texts: Sequence[str], prompt_name: str) -> list[list[float]]:
+        model = self._load()
+        prompts = getattr(model, "prompts", {}) or {}
+        kwargs: dict[str, Any] = {"prompt_name": prompt_name} if prompt_name in prompts else {}
+        vecs = model.encode(
+            [normalize_for_embedding(t) for t in texts],
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+            **kwargs,
+        )
+        return [list(map(float, v)) for v in vecs]
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        if not texts:
+            return []
+        return self._encode(texts, "passage")
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text], "query")[0]
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens the model reads for ``text`` as a passage, specials included."""
+        model = self._load()
+        prompt = (getattr(model, "prompts", {}) or {}).get("passage", "")
+        ids = model.tokenizer(prompt + normalize_for_embedding(text), add_special_tokens=True)["input_ids"]
+        return len(ids)

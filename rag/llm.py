@@ -1,0 +1,205 @@
+"""LLM adapters: Ollama (official ``ollama`` client) and embedded llama.cpp
+(``llama-cpp-python``), behind one small streaming protocol.
+
+Both take chat messages and yield text pieces; both apply the model's own chat template
+(Ollama's Modelfile, the GGUF's template in llama.cpp), a repeat penalty (the 1.5B model
+loops on a word without one) and a token limit. ``select_llm`` implements
+``llm.backend = auto``: Ollama when it answers and has the model, else the embedded GGUF,
+with the reason recorded. Heavy imports happen on first use.
+
+We call ``ollama.Client`` and ``llama_cpp.Llama`` directly rather than through
+llama-index's LLM wrappers: those wrappers would re-template the chat for llama.cpp and add
+nothing for streaming, options or error handling that we need.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+from rag.config import Config
+from rag.errors import BackendError, ModelError
+
+Message = dict[str, str]
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LLM(Protocol):
+    backend: str
+    model: str
+
+    def stream_chat(self, messages: Sequence[Message], stats: GenerationStats) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+# ---------------------------------------------------------------------------- llama.cpp
+
+
+class LlamaCppLLM:
+    backend = "llamacpp"
+
+    def __init__(self, path: Path, config: Config) -> None:
+        self.path = Path(path)
+        self.model = self.path.name
+        self.cfg = config.llm
+        self._llm: Any = None
+        self._lock = threading.Lock()  # one generation at a time per loaded model
+
+    def _load(self) -> Any:
+        if self._llm is None:
+            if not self.path.exists():
+                raise ModelError(f"GGUF model not found at {self.path}; run `akhbar models prepare`")
+            # With OpenMP spinning, llama.cpp collapses to <2 tokens/s when another process
+            # holds a core; passive waiting keeps ~10 tokens/s on 2 cores.
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            try:
+                from llama_cpp import Llama
+
+                threads = self.cfg.threads or max(1, os.cpu_count() or 1)
+                self._llm = Llama(
+                    model_path=str(self.path),
+                    n_ctx=self.cfg.n_ctx,
+                    n_threads=threads,
+                    n_threads_batch=threads,
+                    n_batch=256,
+                    verbose=False,
+                )
+            except Exception as e:
+                raise ModelError(f"cannot load GGUF model {self.path}: {e}") from e
+        return self._llm
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream_chat(self, messages: Sequence[Message], stats: GenerationStats) -> Iterator[str]:
+        llm = self._load()
+        with self._lock:
+            try:
+                stream = llm.create_chat_completion(
+                    messages=list(messages),
+                    stream=True,
+                    temperature=self.cfg.temperature,
+                    repeat_penalty=self.cfg.repeat_penalty,
+                    max_tokens=self.cfg.max_tokens,
+                )
+                for part in stream:
+                    piece = part["choices"][0].get("delta", {}).get("content")
+                    if piece:
+                        stats.completion_tokens += 1
+                        yield piece
+            except Exception as e:
+                raise BackendError(f"llama.cpp generation failed: {e}") from e
+
+
+# ------------------------------------------------------------------------------- Ollama
+
+
+def _ollama_client(host: str, timeout: float) -> Any:
+    try:
+        import ollama
+    except ImportError as e:
+        raise BackendError("the ollama package is not installed") from e
+    return ollama.Client(host=host, timeout=timeout)
+
+
+def _model_names(listing: Any) -> set[str]:
+    names = set()
+    for m in getattr(listing, "models", None) or []:
+        name = getattr(m, "model", None) or getattr(m, "name", None)
+        if name:
+            names.add(name)
+            if name.endswith(":latest"):
+                names.add(name.removesuffix(":latest"))
+    return names
+
+
+class OllamaLLM:
+    backend = "ollama"
+
+    def __init__(self, config: Config) -> None:
+        self.cfg = config.llm
+        self.host = config.llm.ollama_host
+        self.model = config.llm.ollama_model
+        self._client = _ollama_client(self.host, config.llm.timeout_s)
+
+    def count_tokens(self, text: str) -> int:
+        # Ollama has no tokenize endpoint; ~3 characters per token is conservative for the
+        # Qwen tokenizer on Arabic and English news text. Real counts come back per answer.
+        return max(1, len(text) // 3)
+
+    def check(self) -> None:
+        """Raise BackendError unless the server answers and has the configured model."""
+        try:
+            names = _model_names(self._client.list())
+        except Exception as e:
+            raise BackendError(f"Ollama is not reachable at {self.host}: {e}") from e
+        if self.model not in names:
+            raise BackendError(
+                f"Ollama at {self.host} has no model {self.model!r}; run `ollama pull {self.model}`"
+            )
+
+    def stream_chat(self, messages: Sequence[Message], stats: GenerationStats) -> Iterator[str]:
+        try:
+            stream = self._client.chat(
+                model=self.model,
+                messages=list(messages),
+                stream=True,
+                options={
+                    "temperature": self.cfg.temperature,
+                    "repeat_penalty": self.cfg.repeat_penalty,
+                    "num_predict": self.cfg.max_tokens,
+                    "num_ctx": self.cfg.n_ctx,
+                },
+            )
+            for part in stream:
+                piece = part.message.content if part.message else ""
+                if piece:
+                    yield piece
+                if part.done:
+                    stats.prompt_tokens = part.prompt_eval_count or stats.prompt_tokens
+                    stats.completion_tokens = part.eval_count or stats.completion_tokens
+        except BackendError:
+            raise
+        except Exception as e:
+            status = getattr(e, "status_code", None)
+            if status == 404:
+                raise BackendError(
+                    f"Ollama at {self.host} has no model {self.model!r}; run `ollama pull {self.model}`"
+                ) from e
+            raise BackendError(f"Ollama at {self.host} failed: {e}") from e
+
+
+# ------------------------------------------------------------------------------ select
+
+
+@dataclass(frozen=True)
+class Selection:
+    llm: LLM
+    reason: str
+
+
+def select_llm(config: Config) -> Selection:
+    backend = config.llm.backend
+    if backend == "llamacpp":
+        return Selection(LlamaCppLLM(config.llm_model_path, config), "llm.backend = llamacpp")
+    if backend == "ollama":
+        ollama_llm = OllamaLLM(config)
+        ollama_llm.check()
+        return Selection(ollama_llm, "llm.backend = ollama")
+    try:
+        probe = OllamaLLM(config.with_overrides(llm={"timeout_s": 2.0}))
+        probe.check()
+    except BackendError as e:
+        return Selection(LlamaCppLLM(config.llm_model_path, config), f"auto: embedded llama.cpp ({e})")
+    return Selection(OllamaLLM(config), f"auto: Ollama at {config.llm.ollama_host} has {config.llm.ollama_model}")

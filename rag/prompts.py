@@ -1,0 +1,63 @@
+"""Prompt templates are files in ``prompts/``, rendered with strict variables.
+
+A template's ``{name}`` fields must be supplied exactly: a missing or an unexpected
+variable is a ``ConfigError`` naming the file, so a typo in a template can never silently
+send the model a half-empty prompt. Values are inserted verbatim (braces in an article
+are not re-parsed). Language variants are ``NAME_ar.txt`` / ``NAME_en.txt``.
+"""
+
+from __future__ import annotations
+
+import string
+from functools import lru_cache
+from pathlib import Path
+
+from rag.errors import ConfigError
+
+LANGUAGES = ("ar", "en")
+
+
+@lru_cache(maxsize=64)
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise ConfigError(f"prompt template {path} cannot be read: {e}") from e
+
+
+def fields_of(template: str) -> set[str]:
+    return {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+
+
+class Prompts:
+    def __init__(self, directory: Path) -> None:
+        self.dir = Path(directory)
+
+    def path(self, name: str, language: str | None = None) -> Path:
+        lang = language if language in LANGUAGES else ("en" if language else None)
+        return self.dir / (f"{name}_{lang}.txt" if lang else f"{name}.txt")
+
+    def text(self, name: str, language: str | None = None) -> str:
+        """A template with no variables (a fixed message), stripped."""
+        return self.render(name, language).strip()
+
+    def render(self, name: str, language: str | None = None, **values: object) -> str:
+        path = self.path(name, language)
+        template = _read(path)
+        wanted = fields_of(template)
+        missing = wanted - values.keys()
+        extra = values.keys() - wanted
+        if missing or extra:
+            raise ConfigError(
+                f"prompt {path}: "
+                + "; ".join(
+                    part for part in (
+                        f"missing variables {sorted(missing)}" if missing else "",
+                        f"unexpected variables {sorted(extra)}" if extra else "",
+                    ) if part
+                )
+            )
+        return template.format_map({k: str(v) for k, v in values.items()})
+
+    def names(self) -> list[Path]:
+        return sorted(self.dir.glob("*.txt"))

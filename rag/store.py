@@ -1,0 +1,161 @@
+"""Vector store adapter: chromadb (embedded ``PersistentClient``) through llama-index's
+``ChromaVectorStore``.
+
+We always hand Chroma our own embeddings, on every add and query: a collection asked to
+embed by itself would fetch an ONNX model from the network. The collection records which
+embedding model built it and refuses to be queried or extended with another one.
+
+Chunks are llama-index ``TextNode``s whose ``ref_doc_id`` is our document id, so deleting a
+document is llama-index's ``delete(ref_doc_id)``. This module knows nothing about files,
+prompts or LLMs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from llama_index.core.schema import BaseNode
+
+from rag.errors import StoreError
+from rag.types import Chunk, Hit
+
+_CHUNK_FIELDS = ("doc_id", "index", "start", "end", "title", "byline", "source_path", "content_hash")
+
+
+class ChromaStore:
+    def __init__(self, path: Path, collection: str, embed_model: str, dim: int | None = None) -> None:
+        self.path = Path(path)
+        self.collection_name = collection
+        self.embed_model = embed_model
+        self._dim = dim
+        try:
+            import chromadb
+            from chromadb.config import Settings
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self.path.mkdir(parents=True, exist_ok=True)
+            self._client = chromadb.PersistentClient(
+                path=str(self.path), settings=Settings(anonymized_telemetry=False, allow_reset=False)
+            )
+            self._collection = self._client.get_or_create_collection(
+                name=collection,
+                metadata={"hnsw:space": "cosine", "embed_model": embed_model},
+                embedding_function=None,
+            )
+            self._vs = ChromaVectorStore(chroma_collection=self._collection)
+        except StoreError:
+            raise
+        except Exception as e:
+            raise StoreError(f"cannot open the Chroma store at {self.path} (collection {collection!r}): {e}") from e
+        built_with = (self._collection.metadata or {}).get("embed_model")
+        if built_with and built_with != embed_model:
+            raise StoreError(
+                f"collection {collection!r} was built with embedding model {built_with!r}, "
+                f"not {embed_model!r}; use another collection or re-ingest into a new one"
+            )
+
+    # ------------------------------------------------------------------ writes
+
+    def add(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        if len(chunks) != len(embeddings):
+            raise StoreError(f"{len(chunks)} chunks but {len(embeddings)} embeddings")
+        if not chunks:
+            return
+        from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+
+        nodes: list[BaseNode] = []
+        for chunk, emb in zip(chunks, embeddings):
+            nodes.append(
+                TextNode(
+                    id_=chunk.chunk_id,
+                    text=chunk.text,
+                    embedding=list(emb),
+                    metadata={k: getattr(chunk, k) for k in _CHUNK_FIELDS},
+                    start_char_idx=chunk.start,
+                    end_char_idx=chunk.end,
+                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
+                )
+            )
+        try:
+            self._vs.add(nodes)
+        except Exception as e:
+            raise StoreError(f"cannot write {len(nodes)} chunks to collection {self.collection_name!r}: {e}") from e
+
+    def delete_doc(self, doc_id: str) -> None:
+        try:
+            self._vs.delete(ref_doc_id=doc_id)
+        except Exception as e:
+            raise StoreError(f"cannot delete document {doc_id}: {e}") from e
+
+    def delete_chunks(self, chunk_ids: Iterable[str]) -> None:
+        ids = list(chunk_ids)
+        if ids:
+            try:
+                self._vs.delete_nodes(node_ids=ids)
+            except Exception as e:
+                raise StoreError(f"cannot delete {len(ids)} chunks: {e}") from e
+
+    # ------------------------------------------------------------------- reads
+
+    def doc_chunk_meta(self, where: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """chunk id → our metadata for the chunks matching a Chroma ``where`` filter."""
+        try:
+            res = self._collection.get(where=where, include=["metadatas"])
+        except Exception as e:
+            raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+        return {cid: _our_meta(m or {}) for cid, m in zip(res["ids"], res["metadatas"] or [])}
+
+    def query(self, embedding: Sequence[float], top_k: int) -> list[Hit]:
+        from llama_index.core.vector_stores.types import VectorStoreQuery
+
+        if self.count() == 0:
+            return []
+        try:
+            res = self._vs.query(VectorStoreQuery(query_embedding=list(embedding), similarity_top_k=top_k))
+        except Exception as e:
+            raise StoreError(f"cannot query collection {self.collection_name!r}: {e}") from e
+        hits = []
+        for node, sim in zip(res.nodes or [], res.similarities or []):
+            meta = node.metadata
+            chunk = Chunk(
+                chunk_id=node.node_id,
+                text=node.get_content(),
+                **{k: meta.get(k, "" if k not in ("index", "start", "end") else 0) for k in _CHUNK_FIELDS},
+            )
+            # llama-index reports exp(-distance); with cosine space distance = 1 - cos.
+            hits.append(Hit(chunk=chunk, score=1.0 + math.log(sim) if sim > 0 else -1.0))
+        return hits
+
+    def count(self) -> int:
+        try:
+            return int(self._collection.count())
+        except Exception as e:
+            raise StoreError(f"cannot count collection {self.collection_name!r}: {e}") from e
+
+    def documents(self) -> dict[str, dict[str, Any]]:
+        """doc id → {title, byline, source_path, content_hash, chunks} over the collection."""
+        docs: dict[str, dict[str, Any]] = {}
+        total = self.count()
+        page = 1000
+        for offset in range(0, total, page):
+            try:
+                res = self._collection.get(include=["metadatas"], limit=page, offset=offset)
+            except Exception as e:
+                raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+            for m in res["metadatas"] or []:
+                meta = _our_meta(m or {})
+                d = docs.setdefault(str(meta.get("doc_id")), {
+                    "title": meta.get("title", ""), "byline": meta.get("byline", ""),
+                    "source_path": meta.get("source_path", ""), "content_hash": meta.get("content_hash", ""),
+                    "chunks": 0,
+                })
+                d["chunks"] += 1
+        return docs
+
+
+def _our_meta(meta: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: meta[k] for k in _CHUNK_FIELDS if k in meta}

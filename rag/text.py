@@ -1,0 +1,73 @@
+"""Text primitives for Arabic and English: normalisation for indexing, language guess,
+sentence spans.
+
+Everything here is pure and works on offsets into the *original* text, so callers can
+always cite the exact characters an article contained. Normalisation is only for what is
+embedded or matched; it is never written back over the original.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterator
+
+# Harakat, tanween, shadda, sukun, superscript alef, Quranic annotation marks.
+_DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
+_TATWEEL = "\u0640"
+_ARABIC_LETTER = re.compile(
+    "[\u0621-\u064a\u0660-\u0669\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc]"
+)
+_LATIN_LETTER = re.compile("[A-Za-z]")
+_WS = re.compile(r"\s+")
+
+# Sentence ends: . ! ? and Arabic ؟ ؛ (plus the ellipsis), optionally followed by closing
+# quotes/brackets; newlines always end a sentence.
+_SENT_END = re.compile(r"[.!?\u061f\u061b\u2026]+[\"'\u00bb\u201d\u2019)\]]*(?=\s|$)|\n+")
+
+
+def strip_diacritics(text: str) -> str:
+    """Remove Arabic diacritics and tatweel; everything else is left as it is."""
+    return _DIACRITICS.sub("", text).replace(_TATWEEL, "")
+
+
+def normalize_for_embedding(text: str) -> str:
+    """What the embedding model sees: NFKC (Arabic presentation forms → letters),
+    diacritics and tatweel out, whitespace collapsed."""
+    text = unicodedata.normalize("NFKC", text)
+    return _WS.sub(" ", strip_diacritics(text)).strip()
+
+
+def detect_language(text: str) -> str:
+    """'ar' when Arabic letters dominate, 'en' for Latin script, else 'other'."""
+    ar = len(_ARABIC_LETTER.findall(text))
+    la = len(_LATIN_LETTER.findall(text))
+    if ar == 0 and la == 0:
+        return "other"
+    return "ar" if ar >= la else "en"
+
+
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
+    """Yield (start, end) offsets of the sentences in ``text[start:end]``, whitespace
+    trimmed, never splitting inside a word; offsets index the original string."""
+    end = len(text) if end is None else end
+    pos = start
+    for m in _SENT_END.finditer(text, start, end):
+        cut = m.end() if m.group().strip() else m.start()
+        yield from _trimmed(text, pos, cut)
+        pos = m.end()
+    yield from _trimmed(text, pos, end)
+
+
+def _trimmed(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
+    while a < b and text[a].isspace():
+        a += 1
+    while b > a and text[b - 1].isspace():
+        b -= 1
+    if b > a:
+        yield (a, b)
+
+
+def word_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
+    for m in re.finditer(r"\S+", text[start:end]):
+        yield (start + m.start(), start + m.end())

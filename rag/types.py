@@ -1,0 +1,112 @@
+"""The small frozen result types that cross Akhbar's public API.
+
+``Chunk`` is what ingest stores, ``Hit`` what retrieval returns, ``Source`` one numbered
+article shown to the model, ``Citation`` a source the answer cites, ``Answer`` the whole
+reply. Each has ``to_dict()`` giving JSON-ready data. No behaviour lives here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Chunk:
+    chunk_id: str
+    doc_id: str
+    text: str
+    index: int
+    start: int  # character offsets into the original document text
+    end: int
+    title: str = ""
+    byline: str = ""
+    source_path: str = ""
+    content_hash: str = ""  # of the whole document, so a changed file is detected
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: Chunk
+    score: float  # cosine similarity, higher is better
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"chunk": self.chunk.to_dict(), "score": self.score}
+
+
+@dataclass(frozen=True)
+class Source:
+    """One article as numbered in the prompt: ``[number]``."""
+
+    number: int
+    doc_id: str
+    title: str
+    byline: str
+    source_path: str
+    excerpt: str  # the sentences the model was shown
+    score: float
+    chunk_ids: tuple[str, ...] = ()
+    # (start, end) character offsets of the excerpt sentences in the original article.
+    spans: tuple[tuple[int, int], ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["chunk_ids"] = list(self.chunk_ids)
+        d["spans"] = [list(s) for s in self.spans]
+        return d
+
+
+@dataclass(frozen=True)
+class Citation:
+    number: int
+    doc_id: str
+    title: str
+    source_path: str
+    quote: str  # the excerpt shown to the model for this source
+    # True when the model wrote no marker for this source and Akhbar attributed it by overlap.
+    attributed: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Answer:
+    question: str
+    text: str
+    language: str
+    citations: tuple[Citation, ...] = ()
+    sources: tuple[Source, ...] = ()
+    # Markers like [7] that pointed at no source; removed from ``text``.
+    invalid_markers: tuple[str, ...] = ()
+    backend: str = ""
+    model: str = ""
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    retrieval_ms: float = 0.0
+    first_token_s: float = 0.0
+    total_s: float = 0.0
+    refused: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "question": self.question,
+            "text": self.text,
+            "language": self.language,
+            "citations": [c.to_dict() for c in self.citations],
+            "sources": [s.to_dict() for s in self.sources],
+            "invalid_markers": list(self.invalid_markers),
+            "backend": self.backend,
+            "model": self.model,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "retrieval_ms": round(self.retrieval_ms, 2),
+            "first_token_s": round(self.first_token_s, 3),
+            "total_s": round(self.total_s, 3),
+            "refused": self.refused,
+            **({"extra": self.extra} if self.extra else {}),
+        }

@@ -1,0 +1,127 @@
+"""Shared fixtures: real models, real Chroma, a real Ollama stand-in over HTTP.
+
+Models are prepared once into the normal model cache (``make test`` already did that);
+each test gets its own data directory, so nothing leaks between tests or into a user's
+data. Heavy objects (embedding model, the 1.5B GGUF, the stand-in server) are loaded once
+per session.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+from rag import Akhbar, Config
+from rag.embedder import SentenceTransformerEmbedder
+from rag.llm import LlamaCppLLM
+from rag.models import prepare
+
+REPO = Path(__file__).resolve().parent.parent
+SEEDS = REPO / "seeds"
+SHARED = REPO.parent / "shared"
+AR_QUESTION = "منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟"
+EN_QUESTION = "How many Astana-format meetings have been held?"
+
+
+def base_config(home: Path, **llm: object) -> Config:
+    """The user's model cache with a private data dir; environment overrides ignored so a
+    developer's AKHBAR_* settings cannot change what the tests check."""
+    cfg = Config.load(env={k: v for k, v in os.environ.items() if k in ("AKHBAR_MODELS_DIR", "XDG_CACHE_HOME")})
+    return cfg.with_overrides(home=home, llm={"backend": "llamacpp", **llm})
+
+
+@pytest.fixture(scope="session")
+def prepared_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    cfg = base_config(tmp_path_factory.mktemp("home"))
+    prepare(cfg, include_small=True)
+    return cfg
+
+
+@pytest.fixture(scope="session")
+def embedder(prepared_config: Config) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(prepared_config.embed_model_path, name=prepared_config.embed.model)
+
+
+@pytest.fixture(scope="session")
+def llm_15b(prepared_config: Config) -> LlamaCppLLM:
+    return LlamaCppLLM(prepared_config.llm_model_path, prepared_config)
+
+
+@pytest.fixture()
+def home(tmp_path: Path) -> Path:
+    return tmp_path / "akhbar-home"
+
+
+@pytest.fixture()
+def bot(prepared_config: Config, home: Path, embedder: SentenceTransformerEmbedder) -> Akhbar:
+    """An empty collection in a private data dir, real embedder, LLM chosen by config."""
+    return Akhbar(prepared_config.with_overrides(home=home), embedder=embedder)
+
+
+@pytest.fixture(scope="session")
+def seeded_home(tmp_path_factory: pytest.TempPathFactory, prepared_config: Config,
+                embedder: SentenceTransformerEmbedder) -> Path:
+    home = tmp_path_factory.mktemp("seeded")
+    report = Akhbar(prepared_config.with_overrides(home=home), embedder=embedder).ingest(SEEDS)
+    assert report.documents == 1 and report.new_chunks > 0, report.summary()
+    return home
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def ollama_standin(prepared_config: Config) -> Iterator[str]:
+    """The stand-in server on 127.0.0.1 serving the real 1.5B GGUF; yields its URL."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.ollama_standin", "--gguf", str(prepared_config.llm_model_path),
+         "--name", "qwen2.5-coder:1.5b", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("LISTENING"):
+            proc.kill()
+            raise RuntimeError(f"stand-in did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
+        url = f"http://127.0.0.1:{line.split()[1]}"
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+def copy_seeds(dest: Path) -> Path:
+    dest.mkdir(parents=True, exist_ok=True)
+    for f in SEEDS.iterdir():
+        shutil.copy(f, dest / f.name)
+    return dest
+
+
+def wait_until(predicate, timeout: float = 10.0) -> bool:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False

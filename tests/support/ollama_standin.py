@@ -1,0 +1,221 @@
+"""A wire-faithful Ollama stand-in for tests: a real HTTP server on 127.0.0.1 that follows
+Ollama's published REST API for ``GET /api/version``, ``GET /api/tags``,
+``POST /api/show`` and ``POST /api/chat`` (streamed NDJSON by default, one JSON object
+with ``"stream": false``), and answers with a real GGUF through llama.cpp.
+
+No Ollama binary can be installed here; this lets the ``ollama`` client path be tested
+over real HTTP. It is test infrastructure, not part of Akhbar.
+
+    python -m tests.support.ollama_standin --gguf PATH --name qwen2.5-coder:1.5b --port 0
+
+prints ``LISTENING <port>`` once it accepts connections.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import hashlib
+import json
+import os
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
+class Backend:
+    def __init__(self, gguf: Path, name: str, threads: int) -> None:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        from llama_cpp import Llama
+
+        self.name = name
+        self.path = gguf
+        self.llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=threads, n_threads_batch=threads,
+                         n_batch=256, verbose=False)
+        self.lock = threading.Lock()
+        st = gguf.stat()
+        self.size = st.st_size
+        self.modified = datetime.fromtimestamp(st.st_mtime, UTC).isoformat().replace("+00:00", "Z")
+        self.digest = hashlib.sha256(f"{gguf}:{st.st_size}".encode()).hexdigest()
+        meta = self.llm.metadata
+        self.template = meta.get("tokenizer.chat_template", "")
+        self.details = {
+            "parent_model": "",
+            "format": "gguf",
+            "family": meta.get("general.architecture", "qwen2"),
+            "families": [meta.get("general.architecture", "qwen2")],
+            "parameter_size": meta.get("general.size_label", ""),
+            "quantization_level": "Q4_K_M",
+        }
+
+    def knows(self, model: str) -> bool:
+        return model in (self.name, f"{self.name}:latest") or (":" not in self.name and model == self.name)
+
+
+class Handler(BaseHTTPRequestHandler):
+    backend: Backend
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:  # quiet test output
+        pass
+
+    def _json(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def _body(self) -> dict[str, Any]:
+        n = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(n) if n else b"{}"
+        try:
+            data = json.loads(raw or b"{}")
+        except json.JSONDecodeError:
+            return {"__invalid__": True}
+        return data if isinstance(data, dict) else {"__invalid__": True}
+
+    def do_HEAD(self) -> None:
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        b = self.backend
+        if self.path == "/":
+            data = b"Ollama is running"
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        elif self.path == "/api/version":
+            self._json(200, {"version": "0.12.6"})
+        elif self.path == "/api/tags":
+            self._json(200, {"models": [{
+                "name": b.name, "model": b.name, "modified_at": b.modified, "size": b.size,
+                "digest": b.digest, "details": b.details,
+            }]})
+        else:
+            self._json(404, {"error": "404 page not found"})
+
+    def do_POST(self) -> None:
+        body = self._body()
+        if body.get("__invalid__"):
+            self._json(400, {"error": "invalid request body"})
+            return
+        if self.path == "/api/show":
+            self._show(body)
+        elif self.path == "/api/chat":
+            self._chat(body)
+        else:
+            self._json(404, {"error": "404 page not found"})
+
+    def _show(self, body: dict[str, Any]) -> None:
+        b = self.backend
+        model = body.get("model") or body.get("name") or ""
+        if not b.knows(model):
+            self._json(404, {"error": f"model '{model}' not found"})
+            return
+        self._json(200, {
+            "modelfile": f"FROM {b.path}\nTEMPLATE {json.dumps(b.template)}\n",
+            "parameters": 'stop "<|im_start|>"\nstop "<|im_end|>"',
+            "template": b.template,
+            "details": b.details,
+            "model_info": {"general.architecture": b.details["family"], "general.file_type": 15},
+            "capabilities": ["completion"],
+            "modified_at": b.modified,
+        })
+
+    def _chat(self, body: dict[str, Any]) -> None:
+        b = self.backend
+        model = body.get("model", "")
+        if not b.knows(model):
+            self._json(404, {"error": f'model "{model}" not found, try pulling it first'})
+            return
+        messages = body.get("messages")
+        if not isinstance(messages, list):
+            self._json(400, {"error": "messages must be a list"})
+            return
+        opts = body.get("options") or {}
+        stream = body.get("stream", True)
+        kwargs: dict[str, Any] = {
+            "messages": [{"role": m.get("role", "user"), "content": m.get("content", "")} for m in messages],
+            "temperature": float(opts.get("temperature", 0.8)),
+            "repeat_penalty": float(opts.get("repeat_penalty", 1.1)),
+            "max_tokens": int(opts.get("num_predict", 128)) if int(opts.get("num_predict", 128)) > 0 else None,
+            "stop": opts.get("stop"),
+            "seed": opts.get("seed"),
+        }
+        start = time.monotonic_ns()
+        with b.lock:
+            prompt_tokens = len(b.llm.tokenize(
+                "".join(m["content"] for m in kwargs["messages"]).encode(), add_bos=False)) + 5 * len(messages)
+            if not stream:
+                out = b.llm.create_chat_completion(**kwargs)
+                usage = out.get("usage", {})
+                self._json(200, {
+                    "model": model, "created_at": _now(),
+                    "message": {"role": "assistant", "content": out["choices"][0]["message"]["content"] or ""},
+                    "done": True, "done_reason": out["choices"][0].get("finish_reason") or "stop",
+                    "total_duration": time.monotonic_ns() - start, "load_duration": 0,
+                    "prompt_eval_count": usage.get("prompt_tokens", prompt_tokens), "prompt_eval_duration": 0,
+                    "eval_count": usage.get("completion_tokens", 0), "eval_duration": 0,
+                })
+                return
+            self.send_response(200)
+            self.send_header("Content-Type", "application/x-ndjson")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            count = 0
+            reason = "stop"
+            for part in b.llm.create_chat_completion(stream=True, **kwargs):
+                choice = part["choices"][0]
+                piece = choice.get("delta", {}).get("content")
+                if choice.get("finish_reason"):
+                    reason = choice["finish_reason"]
+                if piece:
+                    count += 1
+                    self._chunk({"model": model, "created_at": _now(),
+                                 "message": {"role": "assistant", "content": piece}, "done": False})
+            self._chunk({
+                "model": model, "created_at": _now(), "message": {"role": "assistant", "content": ""},
+                "done": True, "done_reason": reason, "total_duration": time.monotonic_ns() - start,
+                "load_duration": 0, "prompt_eval_count": prompt_tokens, "prompt_eval_duration": 0,
+                "eval_count": count, "eval_duration": 0,
+            })
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+
+    def _chunk(self, obj: dict[str, Any]) -> None:
+        data = (json.dumps(obj) + "\n").encode()
+        self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+        self.wfile.flush()
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--gguf", required=True, type=Path)
+    ap.add_argument("--name", default="qwen2.5-coder:1.5b")
+    ap.add_argument("--port", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
+    args = ap.parse_args()
+    Handler.backend = Backend(args.gguf, args.name, args.threads)
+    server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
+    print(f"LISTENING {server.server_address[1]}", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.serve_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""End to end on the embedded defaults: real Chroma, real mE5, the real 1.5B GGUF."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag import Akhbar, Answer, Config
+from rag.embedder import SentenceTransformerEmbedder
+from rag.llm import LlamaCppLLM
+from tests.conftest import AR_QUESTION, EN_QUESTION
+
+
+@pytest.fixture(scope="module")
+def seeded_bot(prepared_config: Config, seeded_home: Path, embedder: SentenceTransformerEmbedder,
+               llm_15b: LlamaCppLLM) -> Akhbar:
+    return Akhbar(prepared_config.with_overrides(home=seeded_home), embedder=embedder, llm=llm_15b)
+
+
+def _cites_seed(answer: Answer) -> bool:
+    return any(c.source_path.endswith("000_dcd787653053976f.txt") for c in answer.citations)
+
+
+@pytest.mark.slow
+def test_arabic_question_streams_and_cites_2017(seeded_bot: Akhbar) -> None:
+    items = list(seeded_bot.ask_stream(AR_QUESTION))
+    pieces, answer = items[:-1], items[-1]
+    assert isinstance(answer, Answer) and all(isinstance(p, str) for p in pieces) and len(pieces) > 1
+    assert "2017" in answer.text, answer.text
+    assert _cites_seed(answer), answer.to_dict()
+    assert answer.language == "ar" and "language_mismatch" not in answer.extra, answer.text
+    assert not answer.refused and not answer.invalid_markers
+    assert answer.backend == "llamacpp"
+    assert 0 < answer.prompt_tokens <= 600
+    # The source shown to the model holds the sentence that answers the question.
+    assert "منذ يناير2017" in answer.sources[0].excerpt
+    json.dumps(answer.to_dict(), ensure_ascii=False)
+
+
+@pytest.mark.slow
+def test_english_question_answered_in_english_with_22(seeded_bot: Akhbar) -> None:
+    answer = seeded_bot.ask(EN_QUESTION)
+    assert "22" in answer.text, answer.text
+    assert _cites_seed(answer), answer.to_dict()
+    assert answer.language == "en" and "language_mismatch" not in answer.extra, answer.text
+    assert answer.prompt_tokens <= 600
+
+
+def test_empty_collection_says_so_without_calling_the_model(bot: Akhbar) -> None:
+    class Boom:
+        backend, model = "boom", "boom"
+
+        def count_tokens(self, text: str) -> int:
+            return 1
+
+        def stream_chat(self, messages, stats):  # type: ignore[no-untyped-def]
+            raise AssertionError("the model must not be called for an empty collection")
+
+    empty = Akhbar(bot.config, embedder=bot.embedder, llm=Boom())
+    answer = empty.ask(AR_QUESTION)
+    assert answer.refused and "akhbar ingest" in answer.text and answer.language == "ar"

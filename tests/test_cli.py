@@ -1,0 +1,67 @@
+"""The `akhbar` command as a user runs it: a real subprocess, real models."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import Config
+from tests.conftest import REPO, copy_seeds
+
+
+def run(home: Path, *args: str, cfg: Config | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AKHBAR_HOME": str(home), "PYTHONPATH": str(REPO)}
+    for k in [k for k in env if k.startswith("AKHBAR_") and k not in ("AKHBAR_HOME", "AKHBAR_MODELS_DIR")]:
+        env.pop(k)
+    if cfg is not None:
+        env["AKHBAR_MODELS_DIR"] = str(cfg.models_dir)
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True,
+                          env=env, cwd=REPO, timeout=600)
+
+
+def test_ingest_stats_and_reingest(tmp_path: Path, prepared_config: Config) -> None:
+    corpus = copy_seeds(tmp_path / "corpus")
+    home = tmp_path / "home"
+    r = run(home, "ingest", str(corpus), "--collection", "seeds-test", cfg=prepared_config)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1].startswith("1 documents, ")
+    again = run(home, "ingest", str(corpus), "--collection", "seeds-test", cfg=prepared_config)
+    assert again.stdout.strip().splitlines()[-1] == "1 documents, 0 new chunks, 1 skipped, 0 errors"
+    st = json.loads(run(home, "stats", "--json", "--collection", "seeds-test", cfg=prepared_config).stdout)
+    assert st["documents"] == 1 and st["chunks"] >= 2 and st["collection"] == "seeds-test"
+    other = json.loads(run(home, "stats", "--json", cfg=prepared_config).stdout)
+    assert other["documents"] == 0  # collections are kept apart
+
+
+def test_models_status(tmp_path: Path, prepared_config: Config) -> None:
+    r = run(tmp_path, "models", "status", "--json", cfg=prepared_config)
+    assert r.returncode == 0, r.stderr
+    st = json.loads(r.stdout)
+    assert st["embedding"]["ready"] and st["llm"]["qwen2.5-coder-1.5b"]["ready"]
+
+
+def test_errors_are_one_line_not_a_traceback(tmp_path: Path, prepared_config: Config) -> None:
+    r = run(tmp_path, "ingest", str(tmp_path / "nowhere"), cfg=prepared_config)
+    assert r.returncode == 1 and "no such file or directory" in r.stdout and "Traceback" not in r.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[llm]\nbackend = 'gpt'\n")
+    r = run(tmp_path, "--config", str(bad), "stats", cfg=prepared_config)
+    assert r.returncode == 1 and "llm.backend" in r.stderr and "Traceback" not in r.stderr
+
+
+@pytest.mark.slow
+def test_ask_json_with_the_small_model(tmp_path: Path, prepared_config: Config) -> None:
+    corpus = copy_seeds(tmp_path / "corpus")
+    home = tmp_path / "home"
+    assert run(home, "ingest", str(corpus), cfg=prepared_config).returncode == 0
+    (home / "akhbar.toml").write_text('[llm]\nbackend = "llamacpp"\nmodel = "qwen2.5-0.5b"\nmax_tokens = 60\n')
+    r = run(home, "ask", "How many Astana-format meetings have been held?", "--json", cfg=prepared_config)
+    assert r.returncode == 0, r.stderr
+    ans = json.loads(r.stdout)
+    assert ans["backend"] == "llamacpp" and ans["model"] == "qwen2.5-0.5b-q4_k_m.gguf"
+    assert ans["language"] == "en" and ans["text"]
+    assert ans["sources"] and ans["sources"][0]["source_path"].endswith("000_dcd787653053976f.txt")
+    assert all(1 <= c["number"] <= len(ans["sources"]) for c in ans["citations"])

