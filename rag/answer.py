@@ -19,11 +19,12 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from rag.citations import attribute, build_citations, overlap, parse_markers
+from rag.citations import build_citations, overlap, parse_markers
 from rag.config import Config
 from rag.embedder import Embedder
 from rag.llm import LLM, GenerationStats, Message
-from rag.prompts import Prompts
+from rag.prompts import Prompts, fields_of
+from rag.support import SourceSentence, check
 from rag.text import detect_language, sentence_spans
 from rag.types import Answer, Hit, Source
 
@@ -42,6 +43,7 @@ class _Candidate:
     text: str
     score: float = 0.0
     tokens: int = 0
+    vector: tuple[float, ...] = ()
 
 
 @dataclass
@@ -57,6 +59,8 @@ class Prepared:
     refusal: str  # the exact phrase the prompt asks for when the sources lack the answer
     empty_corpus: bool = False
     hits: list[Hit] = field(default_factory=list)
+    # The sentences shown to the model, with their vectors, for the support check.
+    source_sentences: list[SourceSentence] = field(default_factory=list)
 
 
 class Responder:
@@ -73,7 +77,7 @@ class Responder:
         return self.store.query(self.embedder.embed_query(question), top_k or self.cfg.retrieval.top_k)
 
     def select_sources(self, question: str, hits: Sequence[Hit],
-                       query_vec: Sequence[float] | None = None) -> list[Source]:
+                       query_vec: Sequence[float] | None = None) -> tuple[list[Source], list[SourceSentence]]:
         candidates: list[_Candidate] = []
         seen: set[tuple[str, int]] = set()
         for hit in hits:
@@ -84,11 +88,12 @@ class Responder:
                     seen.add(key)
                     candidates.append(_Candidate(hit, c.start + a, c.start + b, c.text[a:b]))
         if not candidates:
-            return []
+            return [], []
         q = query_vec if query_vec is not None else self.embedder.embed_query(question)
         vecs = self.embedder.embed_passages([cand.text for cand in candidates])
         for cand, v in zip(candidates, vecs):
             sim = sum(x * y for x, y in zip(q, v))
+            cand.vector = tuple(v)
             cand.score = sim + 0.15 * overlap(question, cand.text) + 0.05 * cand.hit.score
             cand.tokens = self.llm.count_tokens(cand.text) + 1
         budget = self.cfg.retrieval.context_tokens
@@ -107,11 +112,13 @@ class Responder:
             by_doc.setdefault(cand.hit.chunk.doc_id, []).append(cand)
         ordered = sorted(by_doc.values(), key=lambda cs: max(c.score for c in cs), reverse=True)
         sources = []
+        shown: list[SourceSentence] = []
         for number, cands in enumerate(ordered, start=1):
             cands.sort(key=lambda c: c.start)
             parts: list[str] = []
             prev_end = None
             for cand in cands:
+                shown.append(SourceSentence(number, cand.text, cand.start, cand.end, cand.vector))
                 if prev_end is not None:
                     parts.append(" " if cand.start - prev_end <= 2 else " … ")
                 parts.append(cand.text)
@@ -128,7 +135,7 @@ class Responder:
                 chunk_ids=tuple(dict.fromkeys(c.hit.chunk.chunk_id for c in cands)),
                 spans=tuple((c.start, c.end) for c in cands),
             ))
-        return sources
+        return sources, shown
 
     # ------------------------------------------------------------------- prompting
 
@@ -142,7 +149,7 @@ class Responder:
             return Prepared(question, lang, [], [], 0.0, 0, refusal, empty_corpus=True)
         query_vec = self.embedder.embed_query(question)
         hits = self.store.query(query_vec, top_k or self.cfg.retrieval.top_k)
-        sources = self.select_sources(question, hits, query_vec)
+        sources, shown = self.select_sources(question, hits, query_vec)
         retrieval_ms = (time.perf_counter() - t0) * 1000
         rendered = "\n".join(
             self.prompts.render("source", number=s.number, title=s.title, excerpt=s.excerpt).strip()
@@ -150,10 +157,15 @@ class Responder:
             for s in sources
         )
         system = self.prompts.text("system", lang)
-        user = self.prompts.render("answer", lang, sources=rendered.strip(), question=question, no_answer=refusal)
+        values = {"sources": rendered.strip(), "question": question, "no_answer": refusal}
+        # The English template has no refusal clause (the 1.5B model then refuses answerable
+        # questions over Arabic sources); unsupported answers are caught by the support check.
+        wanted = fields_of(self.prompts.render_source("answer", lang))
+        user = self.prompts.render("answer", lang, **{k: v for k, v in values.items() if k in wanted})
         messages = [{"role": "system", "content": system}, {"role": "user", "content": user}]
         tokens = self.llm.count_tokens(system) + self.llm.count_tokens(user) + 12  # chat-template tokens
-        return Prepared(question, lang, sources, messages, retrieval_ms, tokens, refusal, hits=hits)
+        return Prepared(question, lang, sources, messages, retrieval_ms, tokens, refusal, hits=hits,
+                        source_sentences=shown)
 
     # ------------------------------------------------------------------ answering
 
@@ -184,16 +196,24 @@ class Responder:
         refused = _is_refusal(text, prep.refusal)
         numbers: list[int] = list(parsed.numbers)
         attributed = False
+        extra: dict[str, object] = {}
         if refused:
             numbers = []
-        elif not numbers:
-            numbers = attribute(text, prep.sources)
-            attributed = bool(numbers)
-            if attributed:
-                text = text.rstrip() + " " + "".join(f"[{n}]" for n in numbers)
-        extra: dict[str, object] = {}
-        if attributed:
-            extra["attributed"] = True
+            text = prep.refusal
+        else:
+            support = check(text, prep.source_sentences, self.embedder.embed_passages)
+            extra["support"] = [s.to_dict() for s in support]
+            if support and not any(s.supported for s in support):
+                # Nothing the model said is backed by the sources: do not pass off model
+                # memory as a cited answer. The raw reply is kept for inspection.
+                extra["unsupported_answer"] = text
+                refused, text, numbers = True, prep.refusal, []
+            elif not numbers:
+                numbers = list(dict.fromkeys(s.best_source for s in support if s.supported))
+                attributed = bool(numbers)
+                if attributed:
+                    text = text.rstrip() + " " + "".join(f"[{n}]" for n in numbers)
+                    extra["attributed"] = True
         if not refused and text and detect_language(text) not in (prep.language, "other"):
             extra["language_mismatch"] = detect_language(text)
         return Answer(

@@ -1,9 +1,9 @@
 """Citation markers: parse ``[n]`` (also ``[1, 2]``, ``[1][2]``, ``[١]``), drop markers that
-point at no source, and attribute sources by word overlap when the model wrote none.
+point at no source, build ``Citation`` objects; plus the Arabic-aware word overlap used by
+sentence selection and the support check.
 
-Pure functions over strings and ``Source`` objects; no model calls. Attribution is always
-flagged (``Citation.attributed``): a source the model did not cite is never presented as
-if it had.
+Pure functions over strings and ``Source`` objects; no model calls. Citations a caller
+attributes itself (the model wrote no marker) are flagged ``Citation.attributed``.
 """
 
 from __future__ import annotations
@@ -50,6 +50,8 @@ def parse_markers(text: str, n_sources: int) -> ParsedCitations:
         return "".join(f"[{n}]" for n in good)
 
     cleaned = _MARKER.sub(fix, text)
+    # "held. [1]" → "held [1]." so a marker stays inside the sentence it cites.
+    cleaned = re.sub(r"([.!?؟])[ \t]*((?:\[\d+\])+)", r" \2\1", cleaned)
     cleaned = re.sub(r"[ \t]+([.،,؟?!])", r"\1", cleaned)
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
     return ParsedCitations(cleaned, tuple(used), tuple(invalid))
@@ -77,15 +79,6 @@ def overlap(answer: str, source_text: str) -> float:
     if not a:
         return 0.0
     return len(a & content_words(source_text)) / len(a)
-
-
-def attribute(answer: str, sources: Sequence[Source], min_overlap: float = 0.2) -> list[int]:
-    """Source numbers whose excerpt shares enough words with the answer, best first."""
-    scored = sorted(((overlap(answer, s.excerpt), s.number) for s in sources), reverse=True)
-    if not scored or scored[0][0] < min_overlap:
-        return []
-    best = scored[0][0]
-    return [n for score, n in scored if score >= max(min_overlap, 0.6 * best)]
 
 
 def build_citations(numbers: Sequence[int], sources: Sequence[Source], attributed: bool) -> tuple[Citation, ...]:

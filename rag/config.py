@@ -54,7 +54,9 @@ class LLMConfig:
     threads: int = 0
     n_ctx: int = 2048
     max_tokens: int = 200
-    temperature: float = 0.1
+    # Greedy decoding: a grounded answer should not change from one run to the next.
+    temperature: float = 0.0
+    seed: int = 0
     repeat_penalty: float = 1.15
 
 
@@ -129,8 +131,9 @@ class Config:
             raise ConfigError(
                 f"store.collection {self.store.collection!r} is invalid: use 3-63 letters, digits, '.', '_' or '-'"
             )
-        for section, name in (("retrieval", "top_k"), ("retrieval", "max_sentences"), ("embed", "batch_size"), ("embed", "chunk_tokens"),
-                              ("llm", "max_tokens"), ("llm", "n_ctx")):
+        positive = (("retrieval", "top_k"), ("retrieval", "max_sentences"), ("embed", "batch_size"),
+                    ("embed", "chunk_tokens"), ("llm", "max_tokens"), ("llm", "n_ctx"))
+        for section, name in positive:
             if getattr(getattr(self, section), name) <= 0:
                 raise ConfigError(f"{section}.{name} must be positive")
 

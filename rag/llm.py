@@ -92,6 +92,7 @@ class LlamaCppLLM:
                     temperature=self.cfg.temperature,
                     repeat_penalty=self.cfg.repeat_penalty,
                     max_tokens=self.cfg.max_tokens,
+                    seed=self.cfg.seed,
                 )
                 for part in stream:
                     piece = part["choices"][0].get("delta", {}).get("content")
@@ -160,6 +161,7 @@ class OllamaLLM:
                     "repeat_penalty": self.cfg.repeat_penalty,
                     "num_predict": self.cfg.max_tokens,
                     "num_ctx": self.cfg.n_ctx,
+                    "seed": self.cfg.seed,
                 },
             )
             for part in stream:

@@ -59,5 +59,9 @@ class Prompts:
             )
         return template.format_map({k: str(v) for k, v in values.items()})
 
+    def render_source(self, name: str, language: str | None = None) -> str:
+        """The raw template text, for callers that adapt to the fields it declares."""
+        return _read(self.path(name, language))
+
     def names(self) -> list[Path]:
         return sorted(self.dir.glob("*.txt"))

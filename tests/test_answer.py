@@ -59,3 +59,13 @@ def test_empty_collection_says_so_without_calling_the_model(bot: Akhbar) -> None
     empty = Akhbar(bot.config, embedder=bot.embedder, llm=Boom())
     answer = empty.ask(AR_QUESTION)
     assert answer.refused and "akhbar ingest" in answer.text and answer.language == "ar"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["Who won the 2018 football World Cup?", "من فاز بكأس العالم لكرة القدم 2018؟"])
+def test_question_the_corpus_cannot_answer_is_refused(seeded_bot: Akhbar, question: str) -> None:
+    answer = seeded_bot.ask(question)
+    assert answer.refused, answer.to_dict()
+    assert not answer.citations
+    expected = "The available sources" if answer.language == "en" else "لا تتضمن المصادر المتاحة"
+    assert answer.text.startswith(expected)

@@ -1,0 +1,35 @@
+"""Support check logic with the real embedding model (cross-lingual)."""
+
+from rag.embedder import SentenceTransformerEmbedder
+from rag.support import SourceSentence, check, numbers_in
+
+S_YEAR = "وكانت هذه القوى الثلاث تجتمع لمناقشة مستقبل سوريا السياسي كجزء من عملية أستانا منذ يناير2017."
+S_22 = "وقد عُقد ما مجموعه 22 اجتماعًا بهذا الشكل، لكن تركيا تعتقد أن التعنت السوري أدى إلى عدم إحراز تقدم."
+
+
+def _sources(embedder: SentenceTransformerEmbedder) -> list[SourceSentence]:
+    vecs = embedder.embed_passages([S_YEAR, S_22])
+    return [SourceSentence(1, S_YEAR, 0, len(S_YEAR), tuple(vecs[0])),
+            SourceSentence(2, S_22, 100, 100 + len(S_22), tuple(vecs[1]))]
+
+
+def test_supported_answers_in_both_languages(embedder: SentenceTransformerEmbedder) -> None:
+    src = _sources(embedder)
+    en = check("There have been 22 Astana-format meetings held [2].", src, embedder.embed_passages)
+    assert [s.supported for s in en] == [True] and en[0].best_source == 2 and en[0].cited == (2,)
+    assert en[0].quote == S_22 and (en[0].quote_start, en[0].quote_end) == (100, 100 + len(S_22))
+    ar = check("منذ يناير 2017 [1].", src, embedder.embed_passages)
+    assert ar[0].supported and ar[0].best_source == 1
+
+
+def test_model_memory_is_not_supported(embedder: SentenceTransformerEmbedder) -> None:
+    src = _sources(embedder)
+    for text in ("The 2018 FIFA World Cup was won by France.", "The capital of Japan is Tokyo.",
+                 "فازت فرنسا بكأس العالم 2018."):
+        assert not check(text, src, embedder.embed_passages)[0].supported, text
+
+
+def test_a_number_missing_from_the_sources_is_unsupported(embedder: SentenceTransformerEmbedder) -> None:
+    src = _sources(embedder)
+    assert not check("There have been 23 Astana-format meetings held.", src, embedder.embed_passages)[0].supported
+    assert numbers_in("عام ٢٠١٧ و 3.5") == {"2017", "3.5"}
