@@ -1,22 +1,23 @@
-"""Parse a plain-text news article in the seed layout into an ``Article``.
+"""``Article``: one news article as Akhbar stores it, and parsing of the plain-text layout.
 
-Layout: the title on the first line, an optional byline (``كتب- …``, ``By …``), body
-paragraphs, and mixed into the body headlines of other stories and a "اقرأ أيضاً"/"Read
-also" list, which are not part of the article. The original text is kept untouched; the
-article body is a list of (start, end) spans into it, so every chunk and quote can be
-cited by offsets into what the file really said.
+The plain-text layout (the seed article's): the title on the first line, an optional
+byline (``كتب- …``, ``By …``), body paragraphs, and mixed into the body headlines of other
+stories and a "اقرأ أيضاً"/"Read also" list, which are not part of the article. The
+original text is kept untouched; the body is a list of (start, end) spans into it, so
+every chunk and quote can be cited by offsets into what the source really said.
 
-This module reads no files and touches no store; ``ingest.pipeline`` does.
+This module reads no files and touches no store; ``ingest.formats`` reads, ``ingest.pipeline`` writes.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
+from ingest.clean import body_spans, line_spans
 from rag.errors import IngestError
-from rag.text import detect_language
+from rag.text import detect_language, normalize_for_embedding
 
 _BYLINE = re.compile(r"^\s*(?:كتب|كتبت|كتبه|بقلم|تقرير|By|Written by)\s*[-–—:]?\s*", re.IGNORECASE | re.MULTILINE)
 # Reporting verbs that typically open the first sentence; scraped pages often glue that
@@ -25,30 +26,28 @@ _LEAD_VERB = re.compile(
     r"(?:أعلن|أعلنت|قال|قالت|أكد|أكدت|كشف|كشفت|ذكر|ذكرت|أفاد|أفادت|شدد|شددت|أشار|أشارت|"
     r"نفى|نفت|دعا|دعت|أعرب|أعربت|يواصل|تواصل|وصل|وصلت|استقبل|استقبلت)"
 )
-_READ_ALSO = re.compile(
-    r"^\s*(?:اقرأ|إقرأ|اقرا|إقرا)\s+(?:أيضا|أيضاً|أيضًا|ايضا|ايضاً)|^\s*(?:read (?:also|more)|see also|related"
-    r"(?: articles| stories| news)?)\s*:?\s*$",
-    re.IGNORECASE,
-)
-_LIST_ITEM = re.compile(r"^\s*(?:[-–—•*·▪]|\d+[.)])\s+")
-_ENDS_SENTENCE = re.compile(r"[.!?\u061f\u061b\u2026:\"'\u00bb\u201d)]\s*$")
-_HEADLINE_MAX_WORDS = 16
 
 
 @dataclass(frozen=True)
 class Article:
     doc_id: str
-    text: str  # the original text, exactly as decoded
+    text: str  # the original text (for HTML/JSON/feeds: the extracted article text)
     title: str
     byline: str
-    source_path: str
+    source_path: str  # file path, "archive.zip!member", "file.jsonl#3" or URL
     content_hash: str
     language: str
     # (start, end) spans of ``text`` that are the article body, in order; noise excluded.
     segments: tuple[tuple[int, int], ...] = field(default=())
+    date: str = ""  # ISO 8601 or ""
+    site: str = ""
+    url: str = ""
 
     def body(self) -> str:
         return "\n".join(self.text[a:b] for a, b in self.segments)
+
+    def with_doc_id(self, doc_id: str) -> Article:
+        return replace(self, doc_id=doc_id)
 
 
 def doc_id_for(source: str) -> str:
@@ -60,19 +59,15 @@ def content_hash(data: bytes | str) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
-def _lines(text: str) -> list[tuple[int, int]]:
-    """(start, end) of each line, newline excluded."""
-    spans, pos = [], 0
-    for line in text.splitlines(keepends=True):
-        body = line.rstrip("\r\n")
-        spans.append((pos, pos + len(body)))
-        pos += len(line)
-    return spans
+def body_hash(text: str) -> str:
+    """Hash of the normalised body: the same story re-saved with other bytes (encoding,
+    whitespace, diacritics) is an exact duplicate."""
+    return content_hash(normalize_for_embedding(text))
 
 
 def parse_article(text: str, source: str, digest: str | None = None) -> Article:
-    """Split ``text`` into title, byline and body spans; raise IngestError if it has no body."""
-    lines = [(a, b) for a, b in _lines(text) if text[a:b].strip()]
+    """Split plain text into title, byline and body spans; IngestError if it has no body."""
+    lines = [(a, b) for a, b in line_spans(text) if text[a:b].strip()]
     if not lines:
         raise IngestError(f"{source}: the file is empty")
     ta, tb = lines[0]
@@ -92,24 +87,28 @@ def parse_article(text: str, source: str, digest: str | None = None) -> Article:
             elif len(text[rest_start:b].split()) <= 6:
                 byline = text[rest_start:b].strip()
                 body_lines = body_lines[1:]
-    kept: list[tuple[int, int]] = []
-    in_read_also = False
-    for a, b in body_lines:
-        line = text[a:b]
-        if _READ_ALSO.search(line):
-            in_read_also = True
-            continue
-        if in_read_also and (_LIST_ITEM.match(line) or _is_headline(line)):
-            continue
-        in_read_also = False
-        if _is_headline(line) or (_LIST_ITEM.match(line) and len(line.split()) <= _HEADLINE_MAX_WORDS):
-            continue
-        a += len(line) - len(line.lstrip())
-        b -= len(line) - len(line.rstrip())
-        kept.append((a, b))
-    if not kept:
+    segments = body_spans(text, body_lines)
+    if not segments:
         raise IngestError(f"{source}: no article text found (only a title, byline or link lists)")
-    segments = _merge_adjacent(text, kept)
+    return build_article(text, source, title, byline, segments, digest=digest)
+
+
+def parse_extracted(text: str, source: str, title: str, byline: str = "", date: str = "", site: str = "",
+                    url: str = "", digest: str | None = None) -> Article:
+    """An article whose body was already extracted (HTML, JSON, feeds): only boilerplate
+    lines are dropped; short lines are kept as possible subheadings."""
+    segments = body_spans(text, line_spans(text), drop_headlines=False)
+    if not segments:
+        raise IngestError(f"{source}: no article text found")
+    if not title:
+        first = text[segments[0][0]:segments[0][1]]
+        title = first[:120].rsplit(" ", 1)[0] if len(first) > 120 else first
+    return build_article(text, source, title.strip(), byline.strip(), segments, digest=digest, date=date,
+                         site=site, url=url)
+
+
+def build_article(text: str, source: str, title: str, byline: str, segments: list[tuple[int, int]],
+                  digest: str | None = None, date: str = "", site: str = "", url: str = "") -> Article:
     return Article(
         doc_id=doc_id_for(source),
         text=text,
@@ -119,22 +118,7 @@ def parse_article(text: str, source: str, digest: str | None = None) -> Article:
         content_hash=digest or content_hash(text),
         language=detect_language(" ".join(text[a:b] for a, b in segments)),
         segments=tuple(segments),
+        date=date,
+        site=site,
+        url=url,
     )
-
-
-def _is_headline(line: str) -> bool:
-    """A short line that does not end like a sentence: a link to another story."""
-    return len(line.split()) <= _HEADLINE_MAX_WORDS and not _ENDS_SENTENCE.search(line)
-
-
-def _merge_adjacent(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Join body lines separated only by whitespace, so chunks can run across paragraphs
-    but never across a removed headline."""
-    merged = [spans[0]]
-    for a, b in spans[1:]:
-        pa, pb = merged[-1]
-        if not text[pb:a].strip():
-            merged[-1] = (pa, b)
-        else:
-            merged.append((a, b))
-    return merged

@@ -35,6 +35,10 @@ def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int)
             byline=article.byline,
             source_path=article.source_path,
             content_hash=article.content_hash,
+            date=article.date,
+            site=article.site,
+            url=article.url,
+            language=article.language,
         )
         for i, (a, b) in enumerate(spans)
     ]

@@ -1,130 +1,374 @@
-"""Ingest: files → articles → chunks → embeddings → the vector store.
+"""Ingest: sources → articles → dedupe → chunks → embeddings (batched) → Chroma + manifest.
 
-Idempotent by construction. A document's id comes from its source path and every chunk
-id carries the document's content hash, so an unchanged file is recognised and skipped,
-and a changed file's new chunks are written (one store call per document) before its old
-chunks are deleted: a crash in between leaves the old version searchable, and the next run
-finishes the replacement. One bad file gets one line in the report; the batch goes on and
-nothing already stored is touched.
+For each article the manifest decides: unchanged (same source, same bytes) → skipped;
+the same story already stored (normalised body hash) → the source is added to that
+document as a duplicate; a near-duplicate (MinHash Jaccard ≥ ``near_threshold`` on word
+shingles: syndicated wire copy with small edits) → likewise; otherwise it is written.
 
-Formats here: UTF-8 ``.txt`` and ``.md`` in the seed layout. This module does not decide
-how answers are made; it only writes the store.
+Writes are crash-safe (see ``ingest.manifest``): the document row goes in as ``pending``
+with its final chunk ids, the chunks are upserted (ids are deterministic: doc id, content
+hash, index), stale chunks of that document are deleted, and only then is the row marked
+``complete``. Killing the process at any point and running the same ingest again ends in
+the same store as an uninterrupted run. Embedding is batched across documents and the
+input is streamed, so memory stays flat on large archives.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from ingest.article import Article, content_hash, parse_article
+from ingest.article import Article, body_hash, doc_id_for
 from ingest.chunker import chunk_article
+from ingest.formats import SUPPORTED, Item, Limits, Problem, read_file, read_url
+from ingest.manifest import DocRow, Manifest
 from rag.embedder import Embedder
-from rag.errors import IngestError
 from rag.store import ChromaStore
+from rag.text import normalize_for_embedding
+from rag.types import Chunk
 
-SUPPORTED = {".txt", ".md"}
-
-Progress = Callable[[str], None]
+NUM_PERM = 64
+# Stored signatures are only comparable under the scheme that made them; pin it.
+MINHASH_SCHEME = "affine64"
 
 
 @dataclass
 class IngestReport:
-    documents: int = 0  # documents found readable (new, changed or unchanged)
+    documents: int = 0  # articles read (new, changed, unchanged or duplicate)
     new_chunks: int = 0
-    skipped: int = 0  # unchanged documents
+    skipped: int = 0  # unchanged, or the same story already stored
     replaced: int = 0  # documents whose old chunks were replaced
-    errors: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    duplicates: int = 0
+    near_duplicates: int = 0
+    pruned: int = 0
+    errors: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     doc_ids: list[str] = field(default_factory=list)
+    seconds: float = 0.0
 
     def summary(self) -> str:
         return (f"{self.documents} documents, {self.new_chunks} new chunks, "
                 f"{self.skipped} skipped, {len(self.errors)} errors")
 
-    def to_dict(self) -> dict[str, object]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "documents": self.documents, "new_chunks": self.new_chunks, "skipped": self.skipped,
-            "replaced": self.replaced, "errors": [{"file": f, "reason": r} for f, r in self.errors],
-            "doc_ids": self.doc_ids, "summary": self.summary(),
+            "replaced": self.replaced, "duplicates": self.duplicates, "near_duplicates": self.near_duplicates,
+            "pruned": self.pruned, "errors": [{"source": s, "reason": r} for s, r in self.errors],
+            "doc_ids": self.doc_ids, "seconds": round(self.seconds, 3), "summary": self.summary(),
         }
 
 
-def iter_files(paths: Iterable[str | os.PathLike[str]], report: IngestReport) -> Iterator[Path]:
-    """Files under ``paths`` (directories recursively, hidden entries skipped), sorted."""
-    for raw in paths:
-        p = Path(raw)
-        if not p.exists():
-            report.errors.append((str(p), "no such file or directory"))
+@dataclass
+class Progress:
+    """What a progress display needs; called after every article and every write."""
+
+    files_done: int = 0
+    files_total: int = 0
+    documents: int = 0
+    chunks: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+ProgressFn = Callable[[Progress], None]
+
+
+def is_url(s: str) -> bool:
+    return s.startswith(("http://", "https://"))
+
+
+def list_inputs(inputs: Iterable[str | os.PathLike[str]], report: IngestReport) -> list[str]:
+    """Expand directories (recursively, hidden entries skipped, sorted); keep URLs."""
+    out: list[str] = []
+    for raw in inputs:
+        s = str(raw)
+        if is_url(s):
+            out.append(s)
+            continue
+        p = Path(s)
+        if not p.exists() and not p.is_symlink():
+            report.errors.append((s, "no such file or directory"))
         elif p.is_dir():
             for f in sorted(p.rglob("*")):
                 rel = f.relative_to(p).parts
-                if f.is_file() and not any(part.startswith(".") for part in rel):
-                    if f.suffix.lower() in SUPPORTED:
-                        yield f
-                    else:
-                        report.errors.append((str(f), f"unsupported format {f.suffix or '(no extension)'}"))
-        elif p.suffix.lower() in SUPPORTED:
-            yield p
+                if any(part.startswith(".") for part in rel) or not f.is_file():
+                    continue
+                if f.suffix.lower() in SUPPORTED:
+                    out.append(str(f))
+                else:
+                    report.errors.append((str(f.resolve()), f"unsupported format {f.suffix or '(no extension)'}"))
         else:
-            report.errors.append((str(p), f"unsupported format {p.suffix or '(no extension)'}"))
+            out.append(s)
+    return out
 
 
-def read_article(path: Path) -> Article:
-    try:
-        raw = path.read_bytes()
-    except OSError as e:
-        raise IngestError(f"{path}: cannot read: {e.strerror or e}") from e
-    if b"\x00" in raw[:8192]:
-        raise IngestError(f"{path}: looks like a binary file, not text")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise IngestError(f"{path}: not valid UTF-8 text (byte {e.start})") from e
-    return parse_article(text, str(path.resolve()), digest=content_hash(raw))
+def minhash_of(text: str) -> Any:
+    from datasketch import MinHash
+
+    words = normalize_for_embedding(text).lower().split()
+    shingles = {" ".join(words[i:i + 5]) for i in range(max(1, len(words) - 4))}
+    mh = MinHash(num_perm=NUM_PERM, scheme=MINHASH_SCHEME)
+    for s in shingles:
+        mh.update(s.encode("utf-8"))
+    return mh
+
+
+@dataclass
+class _Planned:
+    article: Article
+    doc_id: str
+    body_hash: str
+    minhash: Any
+    chunks: list[Chunk]
+    replaces: bool
 
 
 class Ingestor:
-    def __init__(self, store: ChromaStore, embedder: Embedder, chunk_tokens: int) -> None:
+    def __init__(self, store: ChromaStore, embedder: Embedder, manifest: Manifest, chunk_tokens: int,
+                 limits: Limits | None = None, near_threshold: float = 0.8, batch_chunks: int = 64) -> None:
         self.store = store
         self.embedder = embedder
+        self.manifest = manifest
         self.chunk_tokens = chunk_tokens
+        self.limits = limits or Limits()
+        self.near_threshold = near_threshold
+        self.batch_chunks = batch_chunks
+        self._lsh: Any = None
+        self._lsh_sigs: dict[str, Any] = {}
 
-    def ingest_paths(self, paths: Iterable[str | os.PathLike[str]], progress: Progress | None = None) -> IngestReport:
+    # ------------------------------------------------------------------ public
+
+    def ingest(self, inputs: Iterable[str | os.PathLike[str]], prune: bool = False,
+               progress: ProgressFn | None = None) -> IngestReport:
         report = IngestReport()
-        for path in iter_files(paths, report):
-            try:
-                article = read_article(path)
-            except IngestError as e:
-                report.errors.append((str(path), str(e).removeprefix(f"{path}: ")))
+        t0 = time.monotonic()
+        files = list_inputs(inputs, report)
+        state = Progress(files_total=len(files))
+        self._build_lsh()
+        batch: list[_Planned] = []
+        in_run: dict[str, str] = {}  # body hash → doc id planned in this run, not yet complete
+        for item in self._items(files, state, progress):
+            if isinstance(item, Problem):
+                report.errors.append((item.source, item.reason))
                 continue
-            self._ingest_one(article, report)
-            if progress:
-                progress(f"{path.name}: {report.summary()}")
+            report.documents += 1
+            planned = self._plan(item, report, in_run)
+            if planned is None:
+                continue
+            in_run[planned.body_hash] = planned.doc_id
+            batch.append(planned)
+            if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
+                self._write(batch, report, state, progress)
+                batch = []
+            state.documents = report.documents
+        if batch:
+            self._write(batch, report, state, progress)
+        if prune:
+            report.pruned = self.prune()
+        report.seconds = time.monotonic() - t0
+        if progress:
+            progress(state)
         return report
 
     def ingest_articles(self, articles: Iterable[Article]) -> IngestReport:
+        """Articles built in memory (benchmarks, tests): the same dedupe and write path."""
         report = IngestReport()
+        self._build_lsh()
+        in_run: dict[str, str] = {}
+        batch: list[_Planned] = []
+        state = Progress()
         for article in articles:
-            self._ingest_one(article, report)
+            report.documents += 1
+            planned = self._plan(article, report, in_run)
+            if planned is None:
+                continue
+            in_run[planned.body_hash] = planned.doc_id
+            batch.append(planned)
+            if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
+                self._write(batch, report, state, None)
+                batch = []
+        if batch:
+            self._write(batch, report, state, None)
         return report
 
-    def _ingest_one(self, article: Article, report: IngestReport) -> None:
-        existing = self.store.doc_chunk_meta({"doc_id": article.doc_id})
-        current = {cid for cid, m in existing.items() if m.get("content_hash") == article.content_hash}
-        stale = set(existing) - current
-        report.documents += 1
-        report.doc_ids.append(article.doc_id)
-        if current and not stale:
+    def remove(self, doc_id_or_source: str) -> list[str]:
+        """Remove a document (by id) or a source (path/URL; its document goes when it has
+        no source left). Returns the removed document ids."""
+        removed: list[str] = []
+        doc = self.manifest.doc(doc_id_or_source)
+        src = None if doc else (self.manifest.source(doc_id_or_source)
+                                or self.manifest.source(str(Path(doc_id_or_source).resolve())))
+        if doc is None and src is None:
+            return removed
+        if doc is not None:
+            self._delete_doc(doc.doc_id)
+            return [doc.doc_id]
+        assert src is not None
+        with self.manifest.tx() as db:
+            self.manifest.drop_source(db, src.source)
+        if self.manifest.source_count(src.doc_id) == 0:
+            self._delete_doc(src.doc_id)
+            removed.append(src.doc_id)
+        return removed
+
+    def prune(self) -> int:
+        """Drop sources whose files are gone; delete documents left with no source."""
+        gone_docs: set[str] = set()
+        for s in self.manifest.all_sources():
+            if is_url(s.source):
+                continue
+            path = s.source.split("!", 1)[0].split("#", 1)[0]
+            if not Path(path).exists():
+                with self.manifest.tx() as db:
+                    self.manifest.drop_source(db, s.source)
+                if self.manifest.source_count(s.doc_id) == 0:
+                    gone_docs.add(s.doc_id)
+        for doc_id in gone_docs:
+            self._delete_doc(doc_id)
+        return len(gone_docs)
+
+    def reconcile(self) -> dict[str, int]:
+        """Make the store agree with the manifest: delete chunks no complete document
+        claims, and report documents still pending (an interrupted write)."""
+        claimed = self.manifest.chunk_ids()
+        pending = {d.doc_id for d in self.manifest.docs("pending")}
+        orphans = [cid for cid, doc in self.store.all_ids().items() if cid not in claimed and doc not in pending]
+        self.store.delete_chunks(orphans)
+        return {"orphan_chunks_deleted": len(orphans), "pending_documents": len(pending)}
+
+    # ----------------------------------------------------------------- helpers
+
+    def _items(self, files: list[str], state: Progress, progress: ProgressFn | None) -> Iterator[Item]:
+        for f in files:
+            yield from (read_url(f, self.limits) if is_url(f) else read_file(Path(f), self.limits))
+            state.files_done += 1
+            if progress:
+                progress(state)
+
+    def _build_lsh(self) -> None:
+        import numpy as np
+        from datasketch import MinHash, MinHashLSH
+
+        self._lsh = MinHashLSH(threshold=self.near_threshold, num_perm=NUM_PERM)
+        self._lsh_sigs = {}
+        for doc_id, blob in self.manifest.minhashes():
+            mh = MinHash(num_perm=NUM_PERM, hashvalues=np.frombuffer(blob, dtype=np.uint64), scheme=MINHASH_SCHEME)
+            self._lsh_sigs[doc_id] = mh
+            self._lsh.insert(doc_id, mh)
+
+    def _near_duplicate(self, mh: Any, exclude: str | None) -> str | None:
+        best, best_j = None, 0.0
+        for cand in self._lsh.query(mh):
+            if cand == exclude:
+                continue
+            j = mh.jaccard(self._lsh_sigs[cand])
+            if j >= self.near_threshold and j > best_j:
+                best, best_j = cand, j
+        return best
+
+    def _link(self, article: Article, doc_id: str, relation: str, previous: str | None) -> None:
+        with self.manifest.tx() as db:
+            self.manifest.put_source(db, article.source_path, doc_id, article.content_hash, relation)
+        if previous and previous != doc_id and self.manifest.source_count(previous) == 0:
+            self._delete_doc(previous)
+
+    def _plan(self, article: Article, report: IngestReport, in_run: dict[str, str]) -> _Planned | None:
+        src = self.manifest.source(article.source_path)
+        if src and src.content_hash == article.content_hash:
+            doc = self.manifest.doc(src.doc_id)
+            if doc and doc.status == "complete":
+                report.skipped += 1
+                report.doc_ids.append(doc.doc_id)
+                return None
+        own = src.doc_id if src else None
+        bh = body_hash(article.body())
+        same = self.manifest.doc_by_body(bh)
+        same_id = same.doc_id if same else in_run.get(bh)
+        if same_id and same_id == own:
+            # Same story, other bytes (re-encoded, re-spaced): note the new hash, keep the chunks.
+            with self.manifest.tx() as db:
+                self.manifest.put_source(db, article.source_path, own, article.content_hash,
+                                         src.relation if src else "original")
             report.skipped += 1
-            return
-        if not current:
-            chunks = chunk_article(article, self.embedder.count_tokens, self.chunk_tokens)
-            # The title is embedded with each chunk so a chunk is found by what the story is
-            # about, not only by its own sentences; the stored text stays the original.
-            vectors = self.embedder.embed_passages([f"{c.title}\n{c.text}" for c in chunks])
-            self.store.add(chunks, vectors)
-            report.new_chunks += len(chunks)
-        if stale:
+            report.doc_ids.append(own)
+            return None
+        if same_id and same_id != own:
+            self._link(article, same_id, "duplicate", own)
+            report.skipped += 1
+            report.duplicates += 1
+            report.doc_ids.append(same_id)
+            return None
+        mh = minhash_of(article.body())
+        near = self._near_duplicate(mh, exclude=own)
+        if near:
+            self._link(article, near, "near-duplicate", own)
+            report.skipped += 1
+            report.near_duplicates += 1
+            report.doc_ids.append(near)
+            return None
+        # Keep the document id when this source owns its document alone (a changed file
+        # replaces its chunks in place); otherwise the changed text becomes its own document.
+        if own and src and src.relation == "original" and self.manifest.source_count(own) == 1:
+            doc_id = own
+        else:
+            doc_id = doc_id_for(article.source_path)
+            if self.manifest.doc(doc_id) and self.manifest.source_count(doc_id) > (1 if own == doc_id else 0):
+                doc_id = doc_id_for(article.source_path + "\n" + article.content_hash)
+        article = article.with_doc_id(doc_id)
+        chunks = chunk_article(article, self.embedder.count_tokens, self.chunk_tokens)
+        report.doc_ids.append(doc_id)
+        replaces = self.manifest.doc(doc_id) is not None
+        if own and own != doc_id:
+            # The source leaves the document it pointed at (it changed); that one may now be empty.
+            with self.manifest.tx() as db:
+                self.manifest.drop_source(db, article.source_path)
+            if self.manifest.source_count(own) == 0:
+                self._delete_doc(own)
+        self._index(doc_id, mh)
+        return _Planned(article, doc_id, bh, mh, chunks, replaces)
+
+    def _index(self, doc_id: str, mh: Any) -> None:
+        if doc_id in self._lsh:
+            self._lsh.remove(doc_id)  # a replaced document gets its new signature
+        self._lsh.insert(doc_id, mh)
+        self._lsh_sigs[doc_id] = mh
+
+    def _write(self, batch: list[_Planned], report: IngestReport, state: Progress,
+               progress: ProgressFn | None) -> None:
+        texts = [f"{c.title}\n{c.text}" for p in batch for c in p.chunks]
+        # The title is embedded with each chunk so a chunk is found by what the story is
+        # about, not only by its own sentences; the stored text stays the original.
+        vectors = self.embedder.embed_passages(texts)
+        pos = 0
+        for p in batch:
+            vecs = vectors[pos:pos + len(p.chunks)]
+            pos += len(p.chunks)
+            a = p.article
+            ids = tuple(c.chunk_id for c in p.chunks)
+            row = DocRow(p.doc_id, a.content_hash, p.body_hash, p.minhash.hashvalues.tobytes(), a.title, a.byline,
+                         a.date, a.site, a.url, a.language, ids, "pending")
+            with self.manifest.tx() as db:
+                self.manifest.put_doc(db, row)
+                self.manifest.put_source(db, a.source_path, p.doc_id, a.content_hash, "original")
+            self.store.upsert(p.chunks, vecs)
+            stale = self.store.ids_for_doc(p.doc_id) - set(ids)
             self.store.delete_chunks(stale)
-            report.replaced += 1
+            self.manifest.set_status(p.doc_id, "complete")
+            report.new_chunks += len(p.chunks)
+            report.replaced += int(p.replaces)
+            state.chunks += len(p.chunks)
+        if progress:
+            progress(state)
+
+    def _delete_doc(self, doc_id: str) -> None:
+        # Vectors first: a crash after this leaves a manifest row whose chunks are gone,
+        # which the next ingest of that source rewrites; never vectors without a row.
+        self.store.delete_doc(doc_id)
+        with self.manifest.tx() as db:
+            self.manifest.drop_doc(db, doc_id)
+        if self._lsh is not None and doc_id in self._lsh:
+            self._lsh.remove(doc_id)
+            self._lsh_sigs.pop(doc_id, None)

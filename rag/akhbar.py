@@ -31,6 +31,7 @@ class Akhbar:
         self._embedder = embedder
         self._selection = Selection(llm, "given by the caller") if llm is not None else None
         self._store: ChromaStore | None = None
+        self._manifest: Any = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -56,7 +57,8 @@ class Akhbar:
                     if not path.exists():
                         raise ModelError(f"embedding model not found at {path}; run `akhbar models prepare`")
                     self._embedder = SentenceTransformerEmbedder(
-                        path, batch_size=self.config.embed.batch_size, name=self.config.embed.model
+                        path, batch_size=self.config.embed.batch_size, name=self.config.embed.model,
+                        precision=self.config.embed.precision,
                     )
         return self._embedder
 
@@ -68,6 +70,17 @@ class Akhbar:
                     self._store = ChromaStore(self.config.chroma_dir, self.config.store.collection,
                                               embed_model=self.config.embed.model)
         return self._store
+
+    @property
+    def manifest(self) -> Any:
+        """The ``ingest.manifest.Manifest`` of this collection (documents and their sources)."""
+        if self._manifest is None:
+            with self._lock:
+                if self._manifest is None:
+                    from ingest.manifest import Manifest
+
+                    self._manifest = Manifest(self.config.manifest_path, self.config.store.collection)
+        return self._manifest
 
     @property
     def selection(self) -> Selection:
@@ -88,19 +101,39 @@ class Akhbar:
 
     # ---------------------------------------------------------------- ingest
 
-    def ingest(self, *paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]],
-               progress: Callable[[str], None] | None = None) -> Any:
-        """Ingest files or directories; returns an ``IngestReport``."""
+    def ingestor(self) -> Any:
+        from ingest.formats import Limits
         from ingest.pipeline import Ingestor
 
+        ic = self.config.ingest
+        limits = Limits(
+            max_file_bytes=int(ic.max_file_mb * 1024 * 1024),
+            max_zip_members=ic.max_zip_members,
+            max_zip_total_bytes=int(ic.max_zip_total_mb * 1024 * 1024),
+            fetch_timeout_s=ic.fetch_timeout_s,
+            max_feed_entries=ic.max_feed_entries,
+        )
+        return Ingestor(self.store, self.embedder, self.manifest, self.config.embed.chunk_tokens, limits=limits,
+                        near_threshold=ic.near_duplicate_threshold)
+
+    def ingest(self, *paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], prune: bool = False,
+               progress: Callable[[Any], None] | None = None) -> Any:
+        """Ingest files, directories, zips and URLs (feeds or pages); returns an ``IngestReport``.
+        Idempotent; ``prune`` also removes documents whose files are gone."""
         flat: list[str | os.PathLike[str]] = []
         for p in paths:
             if isinstance(p, (str, os.PathLike)):
                 flat.append(p)
             else:
                 flat.extend(p)
-        ingestor = Ingestor(self.store, self.embedder, self.config.embed.chunk_tokens)
-        return ingestor.ingest_paths(flat, progress=progress)
+        return self.ingestor().ingest(flat, prune=prune, progress=progress)
+
+    def remove(self, doc_id_or_path: str) -> list[str]:
+        """Remove a document by id, or a source by path/URL; returns removed document ids."""
+        return list(self.ingestor().remove(doc_id_or_path))
+
+    def reconcile(self) -> dict[str, int]:
+        return dict(self.ingestor().reconcile())
 
     # ------------------------------------------------------------------- ask
 
@@ -123,11 +156,17 @@ class Akhbar:
 
     # ----------------------------------------------------------------- stats
 
-    def documents(self) -> dict[str, dict[str, Any]]:
-        return self.store.documents()
+    def documents(self) -> list[dict[str, Any]]:
+        """Every stored document with its metadata, chunk count and all its sources."""
+        out = []
+        for row in self.manifest.docs():
+            d = row.to_dict()
+            d["sources"] = [{"source": s.source, "relation": s.relation} for s in self.manifest.sources_of(row.doc_id)]
+            out.append(d)
+        return out
 
     def stats(self) -> dict[str, Any]:
-        docs = self.store.documents()
+        docs = self.documents()
         from rag.models import status
 
         models = status(self.config)
@@ -136,7 +175,8 @@ class Akhbar:
             "home": str(self.config.home),
             "collection": self.config.store.collection,
             "documents": len(docs),
-            "chunks": sum(d["chunks"] for d in docs.values()),
+            "chunks": self.store.count(),
+            "sources": sum(len(d["sources"]) for d in docs),
             "embedding_model": {"name": self.config.embed.model, "path": str(self.config.embed_model_path),
                                 "ready": models["embedding"]["ready"]},
             "llm": {

@@ -36,18 +36,82 @@ def _err(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
+class _Bar:
+    """A tqdm bar over files with documents/s and chunks/s, on stderr."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, p: Any) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.bar = tqdm(total=p.files_total, unit="file", file=sys.stderr, dynamic_ncols=True,
+                            desc="ingest", mininterval=0.5)
+        import time
+
+        elapsed = max(1e-6, time.monotonic() - p.started)
+        self.bar.n = p.files_done
+        self.bar.set_postfix_str(f"{p.documents / elapsed:.1f} docs/s, {p.chunks / elapsed:.1f} chunks/s",
+                                 refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.akhbar import Akhbar
 
     bot = Akhbar(_config(args))
-    report = bot.ingest(*args.paths, progress=None if args.quiet or args.json else _err)
+    bar = None if args.quiet or args.json or not sys.stderr.isatty() else _Bar()
+    try:
+        report = bot.ingest(*args.paths, prune=args.prune, progress=bar)
+    finally:
+        if bar:
+            bar.close()
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
-        for file, reason in report.errors:
-            print(f"error: {file}: {reason}")
+        for source, reason in report.errors:
+            print(f"error: {source}: {reason}")
+        extras = [f"{n} {label}" for n, label in ((report.duplicates, "duplicates"),
+                  (report.near_duplicates, "near-duplicates"), (report.replaced, "replaced"),
+                  (report.pruned, "pruned")) if n]
+        if extras and not args.quiet:
+            print("(" + ", ".join(extras) + ")")
         print(report.summary())
     return 1 if report.documents == 0 and report.errors else 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from rag.akhbar import Akhbar
+
+    removed = Akhbar(_config(args)).remove(args.target)
+    if not removed:
+        print(f"nothing removed: no document or source {args.target!r} "
+              "(a source still shared by other documents' sources only loses that link)")
+        return 1
+    for doc_id in removed:
+        print(f"removed {doc_id}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    from rag.akhbar import Akhbar
+
+    docs = Akhbar(_config(args)).documents()
+    if args.json:
+        print(json.dumps(docs, ensure_ascii=False, indent=2))
+        return 0
+    for d in docs:
+        more = f" (+{len(d['sources']) - 1} more sources)" if len(d["sources"]) > 1 else ""
+        first = d["sources"][0]["source"] if d["sources"] else "-"
+        print(f"{d['doc_id']}  {d['date'][:10] or '----------'}  {d['chunks']:>3} chunks  "
+              f"{d['site'] or '-'}  {d['title']}  [{first}{more}]")
+    print(f"{len(docs)} documents")
+    return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -139,12 +203,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", help="data directory (default: $AKHBAR_HOME or ~/.local/share/akhbar)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("ingest", help="add articles (files or directories) to a collection")
-    s.add_argument("paths", nargs="+")
+    s = sub.add_parser("ingest", help="add articles (files, directories, zips, feed or page URLs)")
+    s.add_argument("paths", nargs="+", metavar="PATH|URL")
     s.add_argument("--collection")
+    s.add_argument("--prune", action="store_true", help="also remove documents whose files are gone")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
-    s.add_argument("--quiet", action="store_true", help="only the summary line")
+    s.add_argument("--quiet", action="store_true", help="no progress bar; errors and the summary line only")
     s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("remove", help="remove a document (by id) or a source (by path or URL)")
+    s.add_argument("target", metavar="DOC_ID|PATH")
+    s.add_argument("--collection")
+    s.set_defaults(func=cmd_remove)
+
+    s = sub.add_parser("docs", help="list the documents of a collection")
+    s.add_argument("--collection")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_docs)
 
     s = sub.add_parser("ask", help="answer a question from the collection, with numbered sources")
     s.add_argument("question")

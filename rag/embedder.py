@@ -3,8 +3,9 @@
 The model is loaded from a local folder only (``HF_HUB_OFFLINE=1``); a hub name is never
 resolved, because that retries the network for a minute before failing. Text is
 normalised (NFKC, Arabic diacritics and tatweel out) before it is embedded, and the
-model's own ``query``/``passage`` prompts are applied. torch is imported on first use, so
-``import rag`` stays fast.
+model's own ``query``/``passage`` prompts are applied. On CPUs with native bfloat16 (AMX,
+AVX512-BF16) the weights run in bfloat16: ~4x faster than float32 on 2 cores, cosine ~1.0
+to the float32 vectors. torch is imported on first use, so ``import rag`` stays fast.
 """
 
 from __future__ import annotations
@@ -40,11 +41,31 @@ def offline_env() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def cpu_has_native_bf16() -> bool:
+    """True when the CPU computes bfloat16 in hardware (AMX-BF16 or AVX512-BF16)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"amx_bf16", "avx512_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(precision: str) -> str:
+    if precision == "auto":
+        return "bfloat16" if cpu_has_native_bf16() else "float32"
+    return precision
+
+
 class SentenceTransformerEmbedder:
-    def __init__(self, path: Path, batch_size: int = 32, name: str | None = None) -> None:
+    def __init__(self, path: Path, batch_size: int = 16, name: str | None = None, precision: str = "auto") -> None:
         self.path = Path(path)
         self.batch_size = batch_size
         self.name = name or self.path.name
+        self.precision = resolve_precision(precision)
         self._model: Any = None
         self._lock = threading.Lock()
 
@@ -60,7 +81,12 @@ class SentenceTransformerEmbedder:
                     try:
                         from sentence_transformers import SentenceTransformer
 
-                        self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+                        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
+                        if self.precision == "bfloat16":
+                            import torch
+
+                            model.to(torch.bfloat16)
+                        self._model = model
                     except Exception as e:  # library errors vary by version; surface one clear message
                         raise ModelError(f"cannot load embedding model from {self.path}: {e}") from e
         return self._model
@@ -75,15 +101,21 @@ class SentenceTransformerEmbedder:
         model = self._load()
         prompts = getattr(model, "prompts", {}) or {}
         kwargs: dict[str, Any] = {"prompt_name": prompt_name} if prompt_name in prompts else {}
+        import numpy as np
+
         vecs = model.encode(
             [normalize_for_embedding(t) for t in texts],
             batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
+            normalize_embeddings=self.precision == "float32",
+            convert_to_tensor=True,
             show_progress_bar=False,
             **kwargs,
         )
-        return [list(map(float, v)) for v in vecs]
+        arr = vecs.float().cpu().numpy()
+        if self.precision != "float32":
+            # Normalise in float32: a bf16 norm is only good to ~3 digits.
+            arr = arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+        return [list(map(float, v)) for v in arr]
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         if not texts:

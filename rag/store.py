@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode
@@ -23,7 +23,9 @@ if TYPE_CHECKING:
 from rag.errors import StoreError
 from rag.types import Chunk, Hit
 
-_CHUNK_FIELDS = ("doc_id", "index", "start", "end", "title", "byline", "source_path", "content_hash")
+_CHUNK_FIELDS = ("doc_id", "index", "start", "end", "title", "byline", "source_path", "content_hash",
+                 "date", "site", "url", "language")
+_INT_FIELDS = ("index", "start", "end")
 
 
 class ChromaStore:
@@ -60,30 +62,68 @@ class ChromaStore:
 
     # ------------------------------------------------------------------ writes
 
-    def add(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
-        if len(chunks) != len(embeddings):
-            raise StoreError(f"{len(chunks)} chunks but {len(embeddings)} embeddings")
-        if not chunks:
-            return
+    @staticmethod
+    def _nodes(chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> list[BaseNode]:
         from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 
-        nodes: list[BaseNode] = []
-        for chunk, emb in zip(chunks, embeddings):
-            nodes.append(
-                TextNode(
-                    id_=chunk.chunk_id,
-                    text=chunk.text,
-                    embedding=list(emb),
-                    metadata={k: getattr(chunk, k) for k in _CHUNK_FIELDS},
-                    start_char_idx=chunk.start,
-                    end_char_idx=chunk.end,
-                    relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
-                )
+        if len(chunks) != len(embeddings):
+            raise StoreError(f"{len(chunks)} chunks but {len(embeddings)} embeddings")
+        return [
+            TextNode(
+                id_=chunk.chunk_id,
+                text=chunk.text,
+                embedding=list(emb),
+                metadata={k: getattr(chunk, k) for k in _CHUNK_FIELDS},
+                start_char_idx=chunk.start,
+                end_char_idx=chunk.end,
+                relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
             )
+            for chunk, emb in zip(chunks, embeddings)
+        ]
+
+    def add(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        nodes = self._nodes(chunks, embeddings)
+        if not nodes:
+            return
         try:
             self._vs.add(nodes)
         except Exception as e:
             raise StoreError(f"cannot write {len(nodes)} chunks to collection {self.collection_name!r}: {e}") from e
+
+    def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
+        """Write chunks, replacing any with the same ids: re-running a write after a crash
+        converges instead of failing on ids that made it in the first time."""
+        from llama_index.core.schema import MetadataMode
+        from llama_index.core.vector_stores.utils import node_to_metadata_dict
+
+        nodes = self._nodes(chunks, embeddings)
+        if not nodes:
+            return
+        try:
+            self._collection.upsert(
+                ids=[n.node_id for n in nodes],
+                embeddings=cast(Any, [n.get_embedding() for n in nodes]),
+                metadatas=[node_to_metadata_dict(n, remove_text=True, flat_metadata=True) for n in nodes],
+                documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes],
+            )
+        except Exception as e:
+            raise StoreError(f"cannot write {len(nodes)} chunks to collection {self.collection_name!r}: {e}") from e
+
+    def ids_for_doc(self, doc_id: str) -> set[str]:
+        try:
+            return set(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
+        except Exception as e:
+            raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+
+    def all_ids(self) -> dict[str, str]:
+        """chunk id → doc id for the whole collection (for reconciliation)."""
+        out: dict[str, str] = {}
+        total = self.count()
+        for offset in range(0, total, 5000):
+            res = self._collection.get(include=["metadatas"], limit=5000, offset=offset)
+            for cid, m in zip(res["ids"], res["metadatas"] or []):
+                out[cid] = str((m or {}).get("doc_id", ""))
+        return out
 
     def delete_doc(self, doc_id: str) -> None:
         try:
@@ -124,7 +164,7 @@ class ChromaStore:
             chunk = Chunk(
                 chunk_id=node.node_id,
                 text=node.get_content(),
-                **{k: meta.get(k, "" if k not in ("index", "start", "end") else 0) for k in _CHUNK_FIELDS},
+                **{k: meta.get(k, 0 if k in _INT_FIELDS else "") for k in _CHUNK_FIELDS},
             )
             # llama-index reports exp(-distance); with cosine space distance = 1 - cos.
             hits.append(Hit(chunk=chunk, score=1.0 + math.log(sim) if sim > 0 else -1.0))

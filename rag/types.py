@@ -23,6 +23,10 @@ class Chunk:
     byline: str = ""
     source_path: str = ""
     content_hash: str = ""  # of the whole document, so a changed file is detected
+    date: str = ""  # ISO 8601 publication date, or ""
+    site: str = ""
+    url: str = ""
+    language: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

