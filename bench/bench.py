@@ -1,11 +1,16 @@
 """`make bench`: print Akhbar's figures on this machine.
 
-For the seed corpus and for every XQuAD-ar paragraph (../shared/eval/xquad/xquad.ar.json):
-ingest chunks/s, query retrieval ms (p50/p95), time to first token, full answer seconds,
-prompt tokens, and peak RSS. Uses the embedded defaults (mE5 + Qwen2.5-Coder-1.5B on
-llama.cpp) in a throw-away data directory. Figures only; nothing here asserts a target.
+1. Answering, for the seed corpus and for every XQuAD-ar paragraph: ingest chunks/s, query
+   retrieval ms (p50/p95), time to first token, full answer seconds, prompt tokens, peak RSS.
+2. Embeddings, float32 sentence-transformers vs the configured fast path (bfloat16 where the
+   CPU has it) side by side: passages/s, speed-up, XQuAD-ar dense recall@1/@5/@10.
+3. Archive ingest: a synthetic archive of N articles (seed/XQuAD text) through
+   `akhbar ingest` in its own process: wall time, documents/s, chunks/s, peak RSS.
 
-    python bench/bench.py [--questions N] [--retrieval-queries N]
+Uses the embedded defaults in throw-away data directories. Figures only; nothing here
+asserts a target.
+
+    python bench/bench.py [--questions N] [--archive-articles N] [--skip answer,embed,archive]
 """
 
 from __future__ import annotations
@@ -27,7 +32,6 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from ingest.article import parse_article  # noqa: E402
-from ingest.pipeline import Ingestor  # noqa: E402
 from rag import Akhbar, Answer, Config  # noqa: E402
 from rag.llm import LlamaCppLLM  # noqa: E402
 
@@ -74,13 +78,93 @@ def retrieval_figures(bot: Akhbar, questions: list[str]) -> dict[str, float]:
     return {"retrieval_ms_p50": pct(times, 0.5), "retrieval_ms_p95": pct(times, 0.95)}
 
 
+def embedding_figures(base: Config) -> None:
+    """float32 vs the fast path on XQuAD-ar: speed and dense retrieval recall."""
+    import numpy as np
+
+    from rag.embedder import SentenceTransformerEmbedder, resolve_precision
+
+    if not XQUAD_AR.exists():
+        print(f"(skipping embeddings: {XQUAD_AR} not found)")
+        return
+    data = json.loads(XQUAD_AR.read_text(encoding="utf-8"))["data"]
+    paras, questions, gold = [], [], []
+    for art in data:
+        for para in art["paragraphs"]:
+            for qa in para["qas"]:
+                questions.append(qa["question"])
+                gold.append(len(paras))
+            paras.append(f"{art['title']}\n{para['context']}")
+    fast = resolve_precision(base.embed.precision)
+    rows = {}
+    for precision in dict.fromkeys(["float32", fast]):
+        emb = SentenceTransformerEmbedder(base.embed_model_path, batch_size=base.embed.batch_size,
+                                          precision=precision)
+        emb.embed_passages(["warm-up"])
+        t = time.perf_counter()
+        P = np.array(emb.embed_passages(paras))
+        dt = time.perf_counter() - t
+        Q = np.array([emb.embed_query(q) for q in questions])
+        ranks = np.argsort(-(Q @ P.T), axis=1)
+        pos = np.array([int(np.where(ranks[i] == g)[0][0]) for i, g in enumerate(gold)])
+        rows[precision] = {"passages_per_s": len(paras) / dt, "recall@1": float((pos < 1).mean()),
+                           "recall@5": float((pos < 5).mean()), "recall@10": float((pos < 10).mean())}
+    # The baseline at sentence-transformers' own default batch size (32), as a user would run it.
+    plain = SentenceTransformerEmbedder(base.embed_model_path, batch_size=32, precision="float32")
+    plain.embed_passages(["warm-up"])
+    t = time.perf_counter()
+    plain.embed_passages(paras)
+    baseline = len(paras) / (time.perf_counter() - t)
+    print(f"\nEmbeddings on XQuAD-ar ({len(paras)} paragraphs, {len(questions)} questions), "
+          f"{os.cpu_count()} cores; baseline = float32 sentence-transformers, batch 32: {baseline:.1f} passages/s")
+    print(f"{'precision':12}{'passages/s':>12}{'speed-up':>10}{'recall@1':>10}{'recall@5':>10}{'recall@10':>11}")
+    for name, r in rows.items():
+        print(f"{name:12}{r['passages_per_s']:>12.1f}{r['passages_per_s'] / baseline:>9.2f}x"
+              f"{r['recall@1']:>10.3f}{r['recall@5']:>10.3f}{r['recall@10']:>11.3f}")
+
+
+def archive_figures(n: int) -> None:
+    """Ingest a synthetic archive through the CLI in its own process; report its peak RSS."""
+    import subprocess
+
+    from bench.synth import write_archive
+
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "archive"
+        write_archive(corpus, n)
+        code = ("import json, resource, sys, time\n"
+                "from rag import Akhbar\n"
+                "bot = Akhbar.open()\n"
+                "bot.embedder.embed_query('warm-up')\n"
+                "t = time.perf_counter(); r = bot.ingest(sys.argv[1]); dt = time.perf_counter() - t\n"
+                "print(json.dumps({'documents': r.documents, 'chunks': r.new_chunks, 'seconds': dt,\n"
+                "  'errors': len(r.errors), 'rss_mb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n")
+        env = {**os.environ, "AKHBAR_HOME": str(Path(tmp) / "home"), "PYTHONPATH": str(REPO)}
+        out = subprocess.run([sys.executable, "-c", code, str(corpus)], capture_output=True, text=True, env=env,
+                             cwd=REPO, check=True)
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+    print(f"\nArchive ingest: {r['documents']} synthetic articles in one `ingest` call")
+    print(f"  {r['seconds']:.1f} s, {r['documents'] / r['seconds']:.1f} documents/s, "
+          f"{r['chunks']} chunks at {r['chunks'] / r['seconds']:.1f} chunks/s, {r['errors']} errors, "
+          f"peak RSS {r['rss_mb']:.0f} MB")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", type=int, default=3, help="XQuAD questions to answer with the LLM")
     ap.add_argument("--retrieval-queries", type=int, default=100)
+    ap.add_argument("--archive-articles", type=int, default=10_000)
+    ap.add_argument("--skip", default="", help="comma-separated: answer, embed, archive")
     args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
 
     base = Config.load()
+    if "embed" not in skip:
+        embedding_figures(base)
+    if "archive" not in skip:
+        archive_figures(args.archive_articles)
+    if "answer" in skip:
+        return 0
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         cfg = base.with_overrides(home=Path(tmp) / "seed", llm={"backend": "llamacpp"})
@@ -108,7 +192,7 @@ def main() -> int:
             xcfg = cfg.with_overrides(home=Path(tmp) / "xquad")
             xbot = Akhbar(xcfg, embedder=bot.embedder, llm=llm)
             t = time.perf_counter()
-            xrep = Ingestor(xbot.store, xbot.embedder, xcfg.embed.chunk_tokens).ingest_articles(articles)
+            xrep = xbot.ingestor().ingest_articles(articles)
             dt = time.perf_counter() - t
             x = {"documents": xrep.documents, "chunks": xrep.new_chunks, "ingest_s": dt,
                  "chunks_per_s": xrep.new_chunks / dt}

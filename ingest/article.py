@@ -97,7 +97,12 @@ def parse_extracted(text: str, source: str, title: str, byline: str = "", date: 
                     url: str = "", digest: str | None = None) -> Article:
     """An article whose body was already extracted (HTML, JSON, feeds): only boilerplate
     lines are dropped; short lines are kept as possible subheadings."""
-    segments = body_spans(text, line_spans(text), drop_headlines=False)
+    lines = line_spans(text)
+    # Extractors often repeat the headline as the first body line.
+    first = next(((a, b) for a, b in lines if text[a:b].strip()), None)
+    if first and title and normalize_for_embedding(text[first[0]:first[1]]) == normalize_for_embedding(title):
+        lines = [s for s in lines if s != first]
+    segments = body_spans(text, lines, drop_headlines=False)
     if not segments:
         raise IngestError(f"{source}: no article text found")
     if not title:

@@ -22,7 +22,7 @@ import urllib.parse
 import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -57,6 +57,7 @@ FEED_EXT = {".xml", ".rss", ".atom"}
 ZIP_EXT = {".zip"}
 SUPPORTED = TEXT_EXT | HTML_EXT | JSON_EXT | FEED_EXT | ZIP_EXT
 
+MIN_HTML_WORDS = 8
 _TITLE_KEYS = ("title", "headline", "name")
 _TEXT_KEYS = ("text", "body", "content", "maintext", "article", "article_body", "articleBody", "full_text")
 _DATE_KEYS = ("date", "published", "date_publish", "published_at", "publishedAt", "pubDate", "datePublished",
@@ -84,6 +85,13 @@ def decode(raw: bytes, source: str) -> str:
                 return raw.decode(enc)
             except UnicodeDecodeError as e:
                 raise IngestError(f"{source}: invalid {enc} text (byte {e.start})") from e
+    # Before UTF-8: BOM-less UTF-16 Arabic is all bytes < 0x80, i.e. "valid" UTF-8 with NULs.
+    utf16 = _bomless_utf16(raw)
+    if utf16:
+        try:
+            return raw.decode(utf16)
+        except UnicodeDecodeError:
+            pass
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -101,6 +109,22 @@ def decode(raw: bytes, source: str) -> str:
     if _control_ratio(text) > 0.05:
         raise IngestError(f"{source}: looks like a binary file, not text")
     return text
+
+
+def _bomless_utf16(raw: bytes) -> str | None:
+    """UTF-16 without a BOM: for Arabic and Latin text one byte of each pair is mostly
+    NUL (Latin) or 0x06 (Arabic) at a fixed parity; binaries show no such regularity."""
+    head = raw[:4096]
+    if len(head) < 8 or len(head) % 2:
+        head = head[: len(head) - len(head) % 2]
+    if len(head) < 8:
+        return None
+    pairs = len(head) // 2
+    for parity, enc in ((1, "utf-16-le"), (0, "utf-16-be")):
+        high = head[parity::2]
+        if sum(1 for b in high if b in (0x00, 0x06)) / pairs > 0.9:
+            return enc
+    return None
 
 
 def _control_ratio(text: str) -> float:
@@ -121,7 +145,8 @@ def from_text(raw: bytes, source: str) -> Iterator[Item]:
     yield parse_article(text, source, digest=content_hash(raw))
 
 
-def _html_to_article(html: str, source: str, url: str = "") -> Article:
+def _html_to_article(html: str, source: str, url: str = "", site_fallback: str = "") -> Article:
+    """``site``: the page's own site name, else ``site_fallback`` (a feed's title), else the host."""
     import trafilatura
 
     try:
@@ -133,13 +158,31 @@ def _html_to_article(html: str, source: str, url: str = "") -> Article:
     if doc is not None:
         data = doc.as_dict() if hasattr(doc, "as_dict") else dict(doc)
     text = (data.get("text") or "").strip()
-    if not text:
-        raise IngestError(f"{source}: no article text found in the HTML")
+    words = len(text.split())
+    if words < MIN_HTML_WORDS:
+        # Menus, error pages and truncated documents yield a few stray words, not an article.
+        raise IngestError(f"{source}: no article text found in the HTML"
+                          + (f" (only {words} words)" if words else ""))
+    # trafilatura discards some explicit authors (e.g. one-word Arabic bylines); the page's
+    # own <meta name="author"> is still the best byline there is.
+    author = data.get("author") or _meta_author(html)
+    host = data.get("hostname") or urllib.parse.urlparse(url).netloc or ""
+    sitename = data.get("sitename") or ""
+    if sitename.lower().removeprefix("www.") in (host.lower().removeprefix("www."),
+                                                 urllib.parse.urlparse(url).netloc.lower()):
+        sitename = ""  # trafilatura reports the bare host when the page names no site
     return parse_extracted(
-        text, source, title=data.get("title") or "", byline=data.get("author") or "",
-        date=parse_date(data.get("date")), site=data.get("sitename") or data.get("hostname") or "",
+        text, source, title=data.get("title") or "", byline=author,
+        date=parse_date(data.get("date")), site=sitename or site_fallback or host,
         url=data.get("url") or url, digest=content_hash(text),
     )
+
+
+def _meta_author(html: str) -> str:
+    m = re.search(r"""<meta\s+[^>]*name\s*=\s*["']author["'][^>]*content\s*=\s*["']([^"']+)["']""", html, re.I)
+    if not m:
+        m = re.search(r"""<meta\s+[^>]*content\s*=\s*["']([^"']+)["'][^>]*name\s*=\s*["']author["']""", html, re.I)
+    return m.group(1).strip() if m else ""
 
 
 def from_html(raw: bytes, source: str, url: str = "") -> Iterator[Item]:
@@ -271,7 +314,7 @@ def from_feed(raw: bytes, source: str, limits: Limits, fetch: Fetcher | None = N
         if fetch is not None and link.startswith(("http://", "https://")):
             try:
                 body, _ctype = fetch(link, limits)
-                page = _html_to_article(decode(body, link), link, url=link)
+                page = _html_to_article(decode(body, link), link, url=link, site_fallback=site)
             except IngestError as e:
                 yield Problem(link, f"feed entry page: {str(e).removeprefix(link + ': ')}")
         summary = ""
@@ -282,8 +325,8 @@ def from_feed(raw: bytes, source: str, limits: Limits, fetch: Fetcher | None = N
         title = _as_text(entry.get("title"))
         author = _as_text(entry.get("author"))
         if page is not None:
-            yield Article(**{**page.__dict__, "title": page.title or title, "byline": page.byline or author,
-                             "date": page.date or date, "site": page.site or site, "url": link})
+            yield replace(page, title=page.title or title, byline=page.byline or author, date=page.date or date,
+                          url=link)
             continue
         text = _html_fragment_text(summary) if _looks_html(summary) else summary.strip()
         if not text:

@@ -206,9 +206,9 @@ class Manifest:
             (self.collection, row.doc_id, row.content_hash, row.body_hash, row.minhash, row.title, row.byline,
              row.date, row.site, row.url, row.language, json.dumps(list(row.chunk_ids)), row.status, time.time()))
 
-    def set_status(self, doc_id: str, status: str) -> None:
-        self._db.execute("UPDATE documents SET status=?, updated_at=? WHERE collection=? AND doc_id=?",
-                         (status, time.time(), self.collection, doc_id))
+    def set_status(self, doc_id: str, status: str, db: sqlite3.Connection | None = None) -> None:
+        (db or self._db).execute("UPDATE documents SET status=?, updated_at=? WHERE collection=? AND doc_id=?",
+                                 (status, time.time(), self.collection, doc_id))
 
     def put_source(self, db: sqlite3.Connection, source: str, doc_id: str, content_hash: str, relation: str) -> None:
         db.execute(

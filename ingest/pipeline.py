@@ -342,24 +342,25 @@ class Ingestor:
         # The title is embedded with each chunk so a chunk is found by what the story is
         # about, not only by its own sentences; the stored text stays the original.
         vectors = self.embedder.embed_passages(texts)
-        pos = 0
-        for p in batch:
-            vecs = vectors[pos:pos + len(p.chunks)]
-            pos += len(p.chunks)
-            a = p.article
-            ids = tuple(c.chunk_id for c in p.chunks)
-            row = DocRow(p.doc_id, a.content_hash, p.body_hash, p.minhash.hashvalues.tobytes(), a.title, a.byline,
-                         a.date, a.site, a.url, a.language, ids, "pending")
-            with self.manifest.tx() as db:
-                self.manifest.put_doc(db, row)
+        # One batch, three steps, each atomic: rows go in as pending, then the vectors (one
+        # store call: a Chroma write costs ~40 ms however small), then the rows turn complete.
+        with self.manifest.tx() as db:
+            for p in batch:
+                a = p.article
+                self.manifest.put_doc(db, DocRow(
+                    p.doc_id, a.content_hash, p.body_hash, p.minhash.hashvalues.tobytes(), a.title, a.byline,
+                    a.date, a.site, a.url, a.language, tuple(c.chunk_id for c in p.chunks), "pending"))
                 self.manifest.put_source(db, a.source_path, p.doc_id, a.content_hash, "original")
-            self.store.upsert(p.chunks, vecs)
-            stale = self.store.ids_for_doc(p.doc_id) - set(ids)
-            self.store.delete_chunks(stale)
-            self.manifest.set_status(p.doc_id, "complete")
-            report.new_chunks += len(p.chunks)
-            report.replaced += int(p.replaces)
-            state.chunks += len(p.chunks)
+        self.store.upsert([c for p in batch for c in p.chunks], vectors)
+        for p in batch:
+            if p.replaces:  # only a document written before can have chunks of an older version
+                self.store.delete_chunks(self.store.ids_for_doc(p.doc_id) - {c.chunk_id for c in p.chunks})
+        with self.manifest.tx() as db:
+            for p in batch:
+                self.manifest.set_status(p.doc_id, "complete", db)
+                report.new_chunks += len(p.chunks)
+                report.replaced += int(p.replaces)
+                state.chunks += len(p.chunks)
         if progress:
             progress(state)
 

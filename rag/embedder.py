@@ -61,7 +61,7 @@ def resolve_precision(precision: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    def __init__(self, path: Path, batch_size: int = 16, name: str | None = None, precision: str = "auto") -> None:
+    def __init__(self, path: Path, batch_size: int = 8, name: str | None = None, precision: str = "auto") -> None:
         self.path = Path(path)
         self.batch_size = batch_size
         self.name = name or self.path.name
@@ -129,5 +129,7 @@ class SentenceTransformerEmbedder:
         """Tokens the model reads for ``text`` as a passage, specials included."""
         model = self._load()
         prompt = (getattr(model, "prompts", {}) or {}).get("passage", "")
-        ids = model.tokenizer(prompt + normalize_for_embedding(text), add_special_tokens=True)["input_ids"]
+        # verbose=False: the chunker counts whole segments, which may exceed 512 on purpose.
+        ids = model.tokenizer(prompt + normalize_for_embedding(text), add_special_tokens=True,
+                              verbose=False)["input_ids"]
         return len(ids)

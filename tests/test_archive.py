@@ -1,0 +1,244 @@
+"""A newsroom archive against the real store: dedupe, incremental updates, feeds over HTTP,
+bad input, and crash safety with a real process killed mid-ingest."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bench.synth import write_archive
+from rag import Akhbar, Config
+from tests.conftest import REPO, SEEDS, copy_seeds
+
+SEED_TEXT = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
+
+
+def test_duplicates_are_stored_once_with_every_source(bot: Akhbar, tmp_path: Path) -> None:
+    corpus = copy_seeds(tmp_path / "corpus")
+    # The same story, re-saved by another site in Windows-1256 with different spacing.
+    (corpus / "mirror.txt").write_bytes(SEED_TEXT.replace("\n", "\r\n").encode("cp1256", errors="ignore"))
+    # Syndicated copy with small edits: a changed phrase and an added credit line.
+    edited = SEED_TEXT.replace("اليوم الأربعاء", "يوم الأربعاء").replace("ثاني كبرى", "ثاني أكبر")
+    (corpus / "wire.txt").write_text(edited + "\nالمصدر: وكالات\n", encoding="utf-8")
+    report = bot.ingest(corpus)
+    assert report.documents == 3 and report.duplicates == 1 and report.near_duplicates == 1, report.to_dict()
+    docs = bot.documents()
+    assert len(docs) == 1
+    relations = sorted(s["relation"] for s in docs[0]["sources"])
+    assert relations == ["duplicate", "near-duplicate", "original"]
+    assert bot.store.count() == report.new_chunks
+    again = bot.ingest(corpus)
+    assert again.summary() == "3 documents, 0 new chunks, 3 skipped, 0 errors"
+
+
+def test_prune_and_remove(bot: Akhbar, tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    files = write_archive(corpus, 4)
+    copy = corpus / "copy_of_0.txt"
+    copy.write_bytes(files[0].read_bytes())
+    bot.ingest(corpus)
+    assert len(bot.documents()) == 4
+    files[0].unlink()  # its story survives through the copy
+    files[1].unlink()
+    report = bot.ingest(corpus, prune=True)
+    assert report.pruned == 1
+    docs = bot.documents()
+    assert len(docs) == 3
+    survivor = next(d for d in docs if d["sources"][0]["source"] == str(copy.resolve()))
+    assert [s["source"] for s in survivor["sources"]] == [str(copy.resolve())]
+    before = bot.store.count()
+    removed = bot.remove(str(files[2]))
+    assert len(removed) == 1 and len(bot.documents()) == 2 and bot.store.count() < before
+    target = next(d["doc_id"] for d in bot.documents() if d["doc_id"] != survivor["doc_id"])
+    assert bot.remove(target) == [target]
+    assert [d["doc_id"] for d in bot.documents()] == [survivor["doc_id"]]
+    assert bot.remove("no-such-doc") == []
+    claimed = set()
+    for d in bot.documents():
+        claimed |= bot.store.ids_for_doc(d["doc_id"])
+    assert claimed == set(bot.store.all_ids())  # no orphan vectors
+
+
+def test_metadata_reaches_the_chunks(bot: Akhbar, tmp_path: Path) -> None:
+    corpus = tmp_path / "c"
+    corpus.mkdir()
+    (corpus / "a.jsonl").write_text(json.dumps({
+        "title": "Ankara talks", "maintext": "The foreign ministers of Turkey and Iran met in Ankara on Monday. "
+        "They agreed to convene the Astana format urgently.", "date_publish": "2024-12-02 09:00:00",
+        "url": "https://wire.example/ankara", "source_domain": "wire.example", "authors": ["A. Writer"]}) + "\n")
+    bot.ingest(corpus)
+    [hit, *_] = bot.retrieve("Where did the ministers meet?")
+    c = hit.chunk
+    assert (c.title, c.byline, c.site, c.url, c.language) == (
+        "Ankara talks", "A. Writer", "wire.example", "https://wire.example/ankara", "en")
+    assert c.date == "2024-12-02T09:00:00" and c.source_path.endswith("a.jsonl#1")
+
+
+@pytest.fixture()
+def news_site(tmp_path: Path) -> Any:
+    """A local HTTP server with a feed and the pages it links to."""
+    site = tmp_path / "site"
+    site.mkdir()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(site)))
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    page = ("<html><head><title>{t}</title><meta name='author' content='مراسلنا'></head><body><article>"
+            "<h1>{t}</h1><p>{p}</p><p>وأضاف المصدر أن المحادثات ستستأنف الأسبوع المقبل في العاصمة.</p>"
+            "</article></body></html>")
+    (site / "a1.html").write_text(page.format(t="اجتماع عاجل في أنقرة",
+                                              p="اتفق وزيرا الخارجية التركي والإيراني على اجتماع عاجل في أنقرة."),
+                                  encoding="utf-8")
+    (site / "feed.xml").write_text(f"""<?xml version="1.0" encoding="UTF-8"?><rss version="2.0"><channel>
+<title>وكالة الاختبار</title>
+<item><title>اجتماع عاجل في أنقرة</title><link>{base}/a1.html</link><pubDate>Mon, 02 Dec 2024 09:00:00 GMT</pubDate>
+<description>ملخص قصير.</description></item>
+<item><title>صفحة مفقودة</title><link>{base}/missing.html</link><description>ملخص الخبر المفقود من الموقع.</description>
+</item></channel></rss>""", encoding="utf-8")
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield base
+    server.shutdown()
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_feed_url_fetches_linked_pages(bot: Akhbar, news_site: str) -> None:
+    report = bot.ingest(f"{news_site}/feed.xml")
+    docs = {d["title"]: d for d in bot.documents()}
+    assert "اجتماع عاجل في أنقرة" in docs, report.to_dict()
+    page_doc = docs["اجتماع عاجل في أنقرة"]
+    assert page_doc["url"] == f"{news_site}/a1.html" and page_doc["date"] == "2024-12-02T09:00:00+00:00"
+    assert page_doc["byline"] == "مراسلنا" and page_doc["site"] == "وكالة الاختبار"
+    hits = bot.retrieve("أين سيعقد الاجتماع العاجل؟")
+    assert any("الأسبوع المقبل" in h.chunk.text for h in hits)  # the page text, not just the summary
+    # The missing page is reported, and its entry falls back to the feed summary.
+    assert any("missing.html" in s and "HTTP 404" in r for s, r in report.errors)
+    assert "صفحة مفقودة" in docs
+    unreachable = bot.ingest("http://127.0.0.1:9/feed.xml")
+    assert unreachable.documents == 0 and "cannot fetch" in unreachable.errors[0][1]
+
+
+def test_unreadable_file_is_reported(tmp_path: Path) -> None:
+    """As root every file is readable, so the reader drops to 'nobody' after importing."""
+    f = tmp_path / "secret.txt"
+    f.write_text("Title\nBody text that nobody may read.\n")
+    f.chmod(0o600)
+    code = (
+        "import os, sys; from pathlib import Path\n"
+        "from ingest.formats import read_file, Limits, Problem\n"
+        "os.setgid(65534); os.setuid(65534)\n"
+        "items = list(read_file(Path(sys.argv[1]), Limits()))\n"
+        "print(items[0].reason if isinstance(items[0], Problem) else 'READ')\n"
+    )
+    if os.geteuid() != 0:
+        f.chmod(0o000)
+        code = code.replace("os.setgid(65534); os.setuid(65534)\n", "")
+    r = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True, cwd=REPO,
+                       env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert r.stdout.strip() == "cannot read: Permission denied", r.stderr
+
+
+def _cli(home: Path, *args: str, cfg: Config) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AKHBAR_HOME": str(home), "AKHBAR_MODELS_DIR": str(cfg.models_dir),
+           "PYTHONPATH": str(REPO)}
+    return subprocess.run([sys.executable, "-m", "rag.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=REPO, timeout=600)
+
+
+def test_bad_input_batch_via_cli(tmp_path: Path, prepared_config: Config) -> None:
+    corpus = copy_seeds(tmp_path / "corpus")
+    (corpus / "empty.txt").write_text("")
+    (corpus / "binary.txt").write_bytes(bytes(range(256)) * 64)
+    (corpus / "truncated.html").write_text("<html><body><article><p>Half a sent")
+    (corpus / "lines.jsonl").write_text('{"title": "Good", "text": "A good line of news text."}\n{"title": oops}\n')
+    (corpus / "broken.json").write_text('{"title": "x", "text": ')
+    with open(corpus / "huge.txt", "wb") as f:
+        f.truncate(200 * 1024 * 1024)
+    home = tmp_path / "home"
+    r = _cli(home, "ingest", str(corpus), "--quiet", cfg=prepared_config)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    errors = [ln for ln in lines if ln.startswith("error: ")]
+    assert len(errors) == 6, lines
+    text = "\n".join(errors)
+    for needle in ("empty.txt: the file is empty", "binary.txt: looks like a binary file",
+                   "truncated.html: no article text", "lines.jsonl#2: line 2: invalid JSON",
+                   "broken.json: invalid JSON at line 1", "huge.txt: file too large (200.0 MB > 50.0 MB limit)"):
+        assert needle in text, (needle, text)
+    assert lines[-1] == "2 documents, " + lines[-1].split(", ", 1)[1] and lines[-1].endswith("0 skipped, 6 errors")
+    again = _cli(home, "ingest", str(corpus), "--quiet", cfg=prepared_config)
+    assert again.stdout.strip().splitlines()[-1] == "2 documents, 0 new chunks, 2 skipped, 6 errors"
+    nothing = _cli(home, "ingest", str(corpus / "empty.txt"), str(corpus / "binary.txt"), cfg=prepared_config)
+    assert nothing.returncode == 1 and "Traceback" not in nothing.stderr
+
+
+def _snapshot(home: Path, collection: str = "akhbar") -> dict[str, Any]:
+    db = sqlite3.connect(home / "manifest.sqlite")
+    docs = sorted(db.execute("SELECT doc_id, content_hash, chunk_ids, status FROM documents WHERE collection=?",
+                             (collection,)))
+    sources = sorted(db.execute("SELECT source, doc_id, relation FROM sources WHERE collection=?", (collection,)))
+    db.close()
+    import chromadb
+    from chromadb.config import Settings
+
+    client = chromadb.PersistentClient(path=str(home / "chroma"), settings=Settings(anonymized_telemetry=False))
+    col = client.get_collection(collection)
+    got = col.get(include=["metadatas", "documents"])
+    chunks = sorted((cid, m["doc_id"], d) for cid, m, d in zip(got["ids"], got["metadatas"], got["documents"]))
+    return {"docs": docs, "sources": sources, "chunks": chunks}
+
+
+def _complete_docs(home: Path) -> int:
+    try:
+        db = sqlite3.connect(f"file:{home / 'manifest.sqlite'}?mode=ro", uri=True, timeout=1)
+        n = db.execute("SELECT COUNT(*) FROM documents WHERE status='complete'").fetchone()[0]
+        db.close()
+        return int(n)
+    except sqlite3.Error:
+        return 0
+
+
+@pytest.mark.slow
+def test_sigkill_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, prepared_config: Config) -> None:
+    corpus = tmp_path / "archive"
+    write_archive(corpus, 36)
+    clean = tmp_path / "clean"
+    assert _cli(clean, "ingest", str(corpus), "--quiet", cfg=prepared_config).returncode == 0
+    expected = _snapshot(clean)
+    assert len(expected["docs"]) == 36
+
+    crashed = tmp_path / "crashed"
+    env = {**os.environ, "AKHBAR_HOME": str(crashed), "AKHBAR_MODELS_DIR": str(prepared_config.models_dir),
+           "PYTHONPATH": str(REPO)}
+    kills = []
+    for threshold in (0, 8, 20):  # before any write, early, and late in the run
+        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--quiet"], env=env,
+                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 300
+        while proc.poll() is None and time.monotonic() < deadline:
+            if (threshold == 0 and (crashed / "manifest.sqlite").exists()) or (
+                    threshold and _complete_docs(crashed) >= threshold):
+                break
+            time.sleep(0.02)
+        assert proc.poll() is None, "ingest finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        kills.append(_complete_docs(crashed))
+    assert kills[-1] < 36
+    final = _cli(crashed, "ingest", str(corpus), "--quiet", cfg=prepared_config)
+    assert final.returncode == 0, final.stderr
+    assert _snapshot(crashed) == expected
