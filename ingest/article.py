@@ -106,8 +106,8 @@ def parse_extracted(text: str, source: str, title: str, byline: str = "", date: 
     if not segments:
         raise IngestError(f"{source}: no article text found")
     if not title:
-        first = text[segments[0][0]:segments[0][1]]
-        title = first[:120].rsplit(" ", 1)[0] if len(first) > 120 else first
+        lead = text[segments[0][0]:segments[0][1]]
+        title = lead[:120].rsplit(" ", 1)[0] if len(lead) > 120 else lead
     return build_article(text, source, title.strip(), byline.strip(), segments, digest=digest, date=date,
                          site=site, url=url)
 

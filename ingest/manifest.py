@@ -129,13 +129,22 @@ class Manifest:
 
     @contextmanager
     def tx(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction; it also bumps the collection's generation, which derived
+        indexes (BM25) compare against to know they are stale."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
             yield self._db
+            self._db.execute(
+                "INSERT INTO meta(key, value) VALUES(?, '1') ON CONFLICT(key) DO UPDATE SET value = value + 1",
+                (f"generation:{self.collection}",))
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
         self._db.execute("COMMIT")
+
+    def generation(self) -> int:
+        row = self._db.execute("SELECT value FROM meta WHERE key=?", (f"generation:{self.collection}",)).fetchone()
+        return int(row[0]) if row else 0
 
     def close(self) -> None:
         self._db.close()

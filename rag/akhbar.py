@@ -21,6 +21,7 @@ from rag.config import Config
 from rag.embedder import Embedder, SentenceTransformerEmbedder
 from rag.errors import AkhbarError, ModelError
 from rag.llm import LLM, Selection, select_llm
+from rag.retrieval import Filters, Retriever
 from rag.store import ChromaStore
 from rag.types import Answer, Hit
 
@@ -32,6 +33,7 @@ class Akhbar:
         self._selection = Selection(llm, "given by the caller") if llm is not None else None
         self._store: ChromaStore | None = None
         self._manifest: Any = None
+        self._retriever: Retriever | None = None
         self._lock = threading.Lock()
 
     @classmethod
@@ -96,8 +98,21 @@ class Akhbar:
         assert llm is not None
         return llm
 
+    @property
+    def retriever(self) -> Retriever:
+        if self._retriever is None:
+            with self._lock:
+                if self._retriever is None:
+                    from rag.lexical import BM25Index
+
+                    bm25 = BM25Index(self.config.home / "bm25" / self.config.store.collection)
+                    self._retriever = Retriever(self.store, self.embedder, bm25, self.manifest.generation,
+                                                mode=self.config.retrieval.mode,
+                                                candidates=self.config.retrieval.candidates)
+        return self._retriever
+
     def _responder(self) -> Responder:
-        return Responder(self.config, self.store, self.embedder, self.llm)
+        return Responder(self.config, self.retriever, self.embedder, self.llm)
 
     # ---------------------------------------------------------------- ingest
 
@@ -137,22 +152,38 @@ class Akhbar:
 
     # ------------------------------------------------------------------- ask
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
-        return Responder(self.config, self.store, self.embedder, _NoLLM()).retrieve(question, top_k)
+    def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+                 mode: str | None = None) -> list[Hit]:
+        return self.retriever.search(question, top_k or self.config.retrieval.top_k, filters, mode=mode)
 
-    def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
-        """Text pieces as they are generated, then the final ``Answer`` (always last)."""
+    def ask_stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+                   search_text: str | None = None) -> Iterator[str | Answer]:
+        """Text pieces as they are generated, then the final ``Answer`` (always last).
+        ``search_text`` overrides what retrieval sees (conversations use it)."""
         if not question or not question.strip():
             raise AkhbarError("the question is empty")
-        return self._responder().stream(question, top_k)
+        return self._responder().stream(question, top_k, filters, search_text)
 
-    def ask(self, question: str, top_k: int | None = None) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
         answer = None
-        for item in self.ask_stream(question, top_k):
+        for item in self.ask_stream(question, top_k, filters):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None
         return answer
+
+    def conversation(self, filters: Filters | None = None) -> Any:
+        """A new ``Conversation``: follow-ups are rewritten with their context before retrieval."""
+        from rag.conversation import Conversation
+
+        return Conversation(self, filters)
+
+    def chat(self, messages: list[dict[str, Any]], top_k: int | None = None, filters: Filters | None = None) -> Answer:
+        """Answer the last user message of a chat, using the earlier turns as context."""
+        from rag.conversation import Conversation
+
+        conv, question = Conversation.from_messages(self, messages, filters)
+        return conv.ask(question, top_k)
 
     # ----------------------------------------------------------------- stats
 
@@ -189,19 +220,3 @@ class Akhbar:
                 "ollama_model": self.config.llm.ollama_model,
             },
         }
-
-
-class _NoLLM:
-    """Stands in where only retrieval runs; generating with it is a bug."""
-
-    backend = "none"
-    model = "none"
-
-    def count_tokens(self, text: str) -> int:
-        return max(1, len(text) // 3)
-
-    def stream_chat(self, messages: Any, stats: Any) -> Iterator[str]:
-        raise AkhbarError("retrieval-only Akhbar cannot generate")
-
-
-

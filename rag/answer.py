@@ -24,13 +24,15 @@ from rag.config import Config
 from rag.embedder import Embedder
 from rag.llm import LLM, GenerationStats, Message
 from rag.prompts import Prompts, fields_of
+from rag.retrieval import Filters
 from rag.support import SourceSentence, check
-from rag.text import detect_language, sentence_spans
-from rag.types import Answer, Hit, Source
+from rag.text import detect_language, normalize_for_embedding, sentence_spans
+from rag.types import Answer, Hit, SentenceSupport, Source
 
 
 class Retriever(Protocol):
-    def query(self, embedding: Sequence[float], top_k: int) -> list[Hit]: ...
+    def search(self, question: str, top_k: int, filters: Filters | None = None,
+               query_vec: Sequence[float] | None = None, mode: str | None = None) -> list[Hit]: ...
 
     def count(self) -> int: ...
 
@@ -64,28 +66,33 @@ class Prepared:
 
 
 class Responder:
-    def __init__(self, config: Config, store: Retriever, embedder: Embedder, llm: LLM) -> None:
+    def __init__(self, config: Config, retriever: Retriever, embedder: Embedder, llm: LLM) -> None:
         self.cfg = config
-        self.store = store
+        self.retriever = retriever
         self.embedder = embedder
         self.llm = llm
         self.prompts = Prompts(config.prompts_dir)
 
     # ------------------------------------------------------------------ retrieval
 
-    def retrieve(self, question: str, top_k: int | None = None) -> list[Hit]:
-        return self.store.query(self.embedder.embed_query(question), top_k or self.cfg.retrieval.top_k)
+    def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> list[Hit]:
+        return self.retriever.search(question, top_k or self.cfg.retrieval.top_k, filters)
 
     def select_sources(self, question: str, hits: Sequence[Hit],
                        query_vec: Sequence[float] | None = None) -> tuple[list[Source], list[SourceSentence]]:
         candidates: list[_Candidate] = []
         seen: set[tuple[str, int]] = set()
+        seen_text: set[str] = set()
         for hit in hits:
             c = hit.chunk
             for a, b in sentence_spans(c.text):
                 key = (c.doc_id, c.start + a)
-                if key not in seen:  # overlapping chunks must not offer a sentence twice
+                norm = " ".join(normalize_for_embedding(c.text[a:b]).split()).lower()
+                # A sentence is offered once: not twice from overlapping chunks, nor again
+                # from another article that carries the same wire copy.
+                if key not in seen and norm not in seen_text:
                     seen.add(key)
+                    seen_text.add(norm)
                     candidates.append(_Candidate(hit, c.start + a, c.start + b, c.text[a:b]))
         if not candidates:
             return [], []
@@ -134,22 +141,31 @@ class Responder:
                 score=max(c.hit.score for c in cands),
                 chunk_ids=tuple(dict.fromkeys(c.hit.chunk.chunk_id for c in cands)),
                 spans=tuple((c.start, c.end) for c in cands),
+                date=first.date,
+                site=first.site,
+                url=first.url,
             ))
         return sources, shown
 
     # ------------------------------------------------------------------- prompting
 
-    def prepare(self, question: str, top_k: int | None = None) -> Prepared:
+    def prepare(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+                search_text: str | None = None) -> Prepared:
+        """``search_text`` (default: the question) is what retrieval sees; a follow-up can be
+        retrieved with its context while the model is asked the question itself."""
         question = question.strip()
         language = detect_language(question)
         lang = language if language in ("ar", "en") else "en"
         refusal = self.prompts.text("no_answer", lang)
         t0 = time.perf_counter()
-        if self.store.count() == 0:
+        if self.retriever.count() == 0:
             return Prepared(question, lang, [], [], 0.0, 0, refusal, empty_corpus=True)
-        query_vec = self.embedder.embed_query(question)
-        hits = self.store.query(query_vec, top_k or self.cfg.retrieval.top_k)
-        sources, shown = self.select_sources(question, hits, query_vec)
+        search_text = search_text or question
+        query_vec = self.embedder.embed_query(search_text)
+        hits = self.retriever.search(search_text, top_k or self.cfg.retrieval.top_k, filters, query_vec)
+        # Sentences are chosen for the question the model will answer.
+        question_vec = query_vec if search_text == question else self.embedder.embed_query(question)
+        sources, shown = self.select_sources(question, hits, question_vec)
         retrieval_ms = (time.perf_counter() - t0) * 1000
         rendered = "\n".join(
             self.prompts.render("source", number=s.number, title=s.title, excerpt=s.excerpt).strip()
@@ -169,10 +185,11 @@ class Responder:
 
     # ------------------------------------------------------------------ answering
 
-    def stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
+    def stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
+               search_text: str | None = None) -> Iterator[str | Answer]:
         """Yield text pieces as the model writes them, then the final ``Answer``."""
         t0 = time.perf_counter()
-        prep = self.prepare(question, top_k)
+        prep = self.prepare(question, top_k, filters, search_text)
         if prep.empty_corpus:
             text = self.prompts.text("empty_corpus", prep.language)
             yield text
@@ -197,17 +214,17 @@ class Responder:
         numbers: list[int] = list(parsed.numbers)
         attributed = False
         extra: dict[str, object] = {}
+        support: list[SentenceSupport] = []
         if refused:
             numbers = []
             text = prep.refusal
         else:
             support = check(text, prep.source_sentences, self.embedder.embed_passages)
-            extra["support"] = [s.to_dict() for s in support]
             if support and not any(s.supported for s in support):
                 # Nothing the model said is backed by the sources: do not pass off model
                 # memory as a cited answer. The raw reply is kept for inspection.
                 extra["unsupported_answer"] = text
-                refused, text, numbers = True, prep.refusal, []
+                refused, text, numbers, support = True, prep.refusal, [], []
             elif not numbers:
                 numbers = list(dict.fromkeys(s.best_source for s in support if s.supported))
                 attributed = bool(numbers)
@@ -220,7 +237,8 @@ class Responder:
             question=prep.question,
             text=text,
             language=prep.language,
-            citations=build_citations(numbers, prep.sources, attributed),
+            citations=build_citations(numbers, prep.sources, attributed, support),
+            sentences=tuple(support),
             sources=tuple(prep.sources),
             invalid_markers=parsed.invalid,
             backend=self.llm.backend,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.text import normalize_for_embedding
-from rag.types import Citation, Source
+from rag.types import Citation, SentenceSupport, Source
 
 _EASTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،;]\s*[0-9٠-٩]+)*)\s*\]")
@@ -81,17 +81,26 @@ def overlap(answer: str, source_text: str) -> float:
     return len(a & content_words(source_text)) / len(a)
 
 
-def build_citations(numbers: Sequence[int], sources: Sequence[Source], attributed: bool) -> tuple[Citation, ...]:
+def build_citations(numbers: Sequence[int], sources: Sequence[Source], attributed: bool,
+                    sentences: Sequence[SentenceSupport] = ()) -> tuple[Citation, ...]:
+    """Citations for ``numbers``; each quotes the source sentence that best supports the
+    answer (by the support check), else the first sentence the model was shown."""
     by_number = {s.number: s for s in sources}
-    return tuple(
-        Citation(
-            number=n,
-            doc_id=by_number[n].doc_id,
-            title=by_number[n].title,
-            source_path=by_number[n].source_path,
-            quote=by_number[n].excerpt,
-            attributed=attributed,
-        )
-        for n in numbers
-        if n in by_number
-    )
+    best: dict[int, SentenceSupport] = {}
+    for s in sentences:
+        if s.best_source and (s.best_source not in best or s.score > best[s.best_source].score):
+            best[s.best_source] = s
+    out = []
+    for n in numbers:
+        src = by_number.get(n)
+        if src is None:
+            continue
+        if n in best:
+            quote, qs, qe = best[n].quote, best[n].quote_start, best[n].quote_end
+        else:
+            qs, qe = src.spans[0] if src.spans else (0, 0)
+            quote = src.excerpt.split(" … ")[0]
+        out.append(Citation(number=n, doc_id=src.doc_id, title=src.title, source_path=src.source_path, quote=quote,
+                            attributed=attributed, quote_start=qs, quote_end=qe, byline=src.byline, date=src.date,
+                            site=src.site, url=src.url))
+    return tuple(out)

@@ -116,13 +116,16 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.akhbar import Akhbar
+    from rag.retrieval import Filters
     from rag.types import Answer
 
     bot = Akhbar(_config(args))
+    filters = Filters(date_from=args.since or "", date_to=args.until or "", sites=tuple(args.site or ()),
+                      languages=tuple(args.lang or ()))
     answer: Answer | None = None
     streaming = not args.json and (sys.stdout.isatty() or args.stream)
     draft: list[str] = []
-    for item in bot.ask_stream(args.question):
+    for item in bot.ask_stream(args.question, filters=None if filters.empty() else filters):
         if isinstance(item, Answer):
             answer = item
         else:
@@ -197,6 +200,19 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rag import eval as ev
+
+    cfg = _config(args)
+    result = ev.run(cfg, Path(args.file), limit=args.limit, seed=args.seed, holdout=args.holdout,
+                    retrieval_only=args.retrieval_only, progress=None if args.quiet else _err)
+    print(ev.format_table(result))
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
+        print(f"(written to {args.json})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="akhbar", description="Ask questions of a news corpus, with citations.")
     p.add_argument("--config", help="TOML config file (default: $AKHBAR_CONFIG or <home>/akhbar.toml)")
@@ -228,6 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--stream", action="store_true", help="stream the draft even when not on a terminal")
     s.add_argument("--backend", choices=BACKENDS)
     s.add_argument("--top-k", type=int)
+    s.add_argument("--since", metavar="YYYY-MM-DD", help="only articles published on or after this date")
+    s.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before this date")
+    s.add_argument("--site", action="append", help="only articles from this site (repeatable)")
+    s.add_argument("--lang", action="append", choices=("ar", "en", "other"), help="only articles in this language")
     s.set_defaults(func=cmd_ask)
 
     s = sub.add_parser("models", help="prepare or inspect the packaged models")
@@ -235,6 +255,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--small", action="store_true", help="also prepare the 0.5B model used by fast tests")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_models)
+
+    s = sub.add_parser("eval", help="measure retrieval, answers and citations on a SQuAD-format file")
+    s.add_argument("file")
+    s.add_argument("--retrieval-only", action="store_true")
+    s.add_argument("--limit", type=int, default=200, help="questions to sample (0 = all)")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--holdout", type=float, default=0.1,
+                   help="fraction of paragraphs left out of the corpus: their questions must be refused")
+    s.add_argument("--backend", choices=BACKENDS)
+    s.add_argument("--json", metavar="OUT", help="write the full result, per question, to OUT")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_eval)
 
     s = sub.add_parser("stats", help="documents, chunks, models and backend of a collection")
     s.add_argument("--collection")

@@ -77,6 +77,9 @@ class LLMConfig:
 
 @dataclass(frozen=True)
 class RetrievalConfig:
+    # hybrid = BM25 (Arabic-normalised, stemmed) fused with dense mE5 by reciprocal rank.
+    mode: str = "hybrid"
+    candidates: int = 50  # per retriever, before fusion
     top_k: int = 4
     # Budget, in LLM tokens, for the source excerpts placed in the prompt.
     context_tokens: int = 360
@@ -147,6 +150,8 @@ class Config:
     def validate(self) -> None:
         if not 0 < self.ingest.near_duplicate_threshold <= 1:
             raise ConfigError("ingest.near_duplicate_threshold must be in (0, 1]")
+        if self.retrieval.mode not in ("hybrid", "dense", "bm25"):
+            raise ConfigError(f"retrieval.mode must be hybrid, dense or bm25, not {self.retrieval.mode!r}")
         if self.embed.precision not in ("auto", "float32", "bfloat16"):
             raise ConfigError(f"embed.precision must be auto, float32 or bfloat16, not {self.embed.precision!r}")
         if self.llm.backend not in BACKENDS:

@@ -73,7 +73,7 @@ class ChromaStore:
                 id_=chunk.chunk_id,
                 text=chunk.text,
                 embedding=list(emb),
-                metadata={k: getattr(chunk, k) for k in _CHUNK_FIELDS},
+                metadata={**{k: getattr(chunk, k) for k in _CHUNK_FIELDS}, "date_num": date_num(chunk.date)},
                 start_char_idx=chunk.start,
                 end_char_idx=chunk.end,
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
@@ -149,26 +149,60 @@ class ChromaStore:
             raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
         return {cid: _our_meta(m or {}) for cid, m in zip(res["ids"], res["metadatas"] or [])}
 
-    def query(self, embedding: Sequence[float], top_k: int) -> list[Hit]:
+    def query(self, embedding: Sequence[float], top_k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
         if self.count() == 0:
             return []
         try:
-            res = self._vs.query(VectorStoreQuery(query_embedding=list(embedding), similarity_top_k=top_k))
+            res = self._vs.query(VectorStoreQuery(query_embedding=list(embedding), similarity_top_k=top_k),
+                                 **({"where": where} if where else {}))
         except Exception as e:
             raise StoreError(f"cannot query collection {self.collection_name!r}: {e}") from e
         hits = []
         for node, sim in zip(res.nodes or [], res.similarities or []):
-            meta = node.metadata
-            chunk = Chunk(
-                chunk_id=node.node_id,
-                text=node.get_content(),
-                **{k: meta.get(k, 0 if k in _INT_FIELDS else "") for k in _CHUNK_FIELDS},
-            )
+            chunk = _chunk_from(node.node_id, node.get_content(), node.metadata)
             # llama-index reports exp(-distance); with cosine space distance = 1 - cos.
             hits.append(Hit(chunk=chunk, score=1.0 + math.log(sim) if sim > 0 else -1.0))
         return hits
+
+    def get_chunks(self, ids: Sequence[str], where: dict[str, Any] | None = None) -> dict[str, Chunk]:
+        if not ids:
+            return {}
+        try:
+            res = self._collection.get(ids=list(ids), where=where, include=["documents", "metadatas"])
+        except Exception as e:
+            raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+        return {cid: _chunk_from(cid, doc or "", meta or {})
+                for cid, doc, meta in zip(res["ids"], res["documents"] or [], res["metadatas"] or [])}
+
+    def get_chunks_with_vectors(self, ids: Sequence[str], where: dict[str, Any] | None = None
+                                ) -> tuple[dict[str, Chunk], dict[str, list[float]]]:
+        if not ids:
+            return {}, {}
+        try:
+            res = self._collection.get(ids=list(ids), where=where, include=["documents", "metadatas", "embeddings"])
+        except Exception as e:
+            raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+        chunks, vectors = {}, {}
+        embeddings = res["embeddings"] if res["embeddings"] is not None else []
+        for cid, doc, meta, emb in zip(res["ids"], res["documents"] or [], res["metadatas"] or [], embeddings):
+            chunks[cid] = _chunk_from(cid, doc or "", meta or {})
+            vectors[cid] = [float(x) for x in emb]
+        return chunks, vectors
+
+    def all_texts(self) -> tuple[list[str], list[str]]:
+        """(ids, texts) of every chunk, for building the lexical index."""
+        ids: list[str] = []
+        texts: list[str] = []
+        total = self.count()
+        for offset in range(0, total, 5000):
+            res = self._collection.get(include=["documents", "metadatas"], limit=5000, offset=offset)
+            for cid, doc, meta in zip(res["ids"], res["documents"] or [], res["metadatas"] or []):
+                ids.append(cid)
+                # Titles are indexed with the text, as they are embedded with it.
+                texts.append(f"{(meta or {}).get('title', '')}\n{doc or ''}")
+        return ids, texts
 
     def count(self) -> int:
         try:
@@ -195,6 +229,16 @@ class ChromaStore:
                 })
                 d["chunks"] += 1
         return docs
+
+
+def date_num(iso: str) -> int:
+    """``2024-12-04...`` → 20241204 (0 when unknown): Chroma compares only numbers."""
+    digits = iso[:10].replace("-", "")
+    return int(digits) if len(digits) == 8 and digits.isdigit() else 0
+
+
+def _chunk_from(cid: str, text: str, meta: Mapping[str, Any]) -> Chunk:
+    return Chunk(chunk_id=cid, text=text, **{k: meta.get(k, 0 if k in _INT_FIELDS else "") for k in _CHUNK_FIELDS})
 
 
 def _our_meta(meta: Mapping[str, Any]) -> dict[str, Any]:

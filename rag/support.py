@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from rag.citations import overlap
 from rag.text import sentence_spans
+from rag.types import SentenceSupport
 
 SIM_THRESHOLD = 0.83
 LEXICAL_THRESHOLD = 0.6
@@ -33,21 +33,6 @@ class SourceSentence:
     start: int  # offsets into the original article
     end: int
     vector: tuple[float, ...]
-
-
-@dataclass(frozen=True)
-class SentenceSupport:
-    text: str
-    cited: tuple[int, ...]  # markers the model put on this sentence
-    supported: bool
-    best_source: int  # the [n] of the closest source sentence (0 if none)
-    score: float  # cosine with that sentence
-    quote: str  # that source sentence
-    quote_start: int
-    quote_end: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def numbers_in(text: str) -> set[str]:

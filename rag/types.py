@@ -55,6 +55,9 @@ class Source:
     chunk_ids: tuple[str, ...] = ()
     # (start, end) character offsets of the excerpt sentences in the original article.
     spans: tuple[tuple[int, int], ...] = ()
+    date: str = ""
+    site: str = ""
+    url: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -69,12 +72,37 @@ class Citation:
     doc_id: str
     title: str
     source_path: str
-    quote: str  # the excerpt shown to the model for this source
-    # True when the model wrote no marker for this source and Akhbar attributed it by overlap.
+    quote: str  # the best supporting sentence of this source (else the excerpt shown)
+    # True when the model wrote no marker for this source and Akhbar attributed it.
     attributed: bool = False
+    quote_start: int = 0  # offsets of ``quote`` in the original article text
+    quote_end: int = 0
+    byline: str = ""
+    date: str = ""
+    site: str = ""
+    url: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class SentenceSupport:
+    """One sentence of an answer, checked against the sources the model was shown."""
+
+    text: str
+    cited: tuple[int, ...]  # markers the model put on this sentence
+    supported: bool
+    best_source: int  # the [n] of the closest source sentence (0 if none)
+    score: float  # cosine with that sentence
+    quote: str  # that source sentence
+    quote_start: int  # its offsets in the original article
+    quote_end: int
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cited"] = list(self.cited)
+        return d
 
 
 @dataclass(frozen=True)
@@ -94,6 +122,8 @@ class Answer:
     first_token_s: float = 0.0
     total_s: float = 0.0
     refused: bool = False
+    # Per answer sentence: cited sources, whether the sources support it, best quote.
+    sentences: tuple[SentenceSupport, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -112,5 +142,6 @@ class Answer:
             "first_token_s": round(self.first_token_s, 3),
             "total_s": round(self.total_s, 3),
             "refused": self.refused,
+            "sentences": [s.to_dict() for s in self.sentences],
             **({"extra": self.extra} if self.extra else {}),
         }

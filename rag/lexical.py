@@ -1,0 +1,130 @@
+"""BM25 over the stored chunks (bm25s), with Arabic-aware analysis.
+
+Analysis: NFKC, diacritics and tatweel out, alef/yaa/taa-marbuta unified, Eastern digits
+to Western, lower case, stop words out, then the Snowball stemmer of the word's script
+(PyStemmer's Arabic for Arabic letters, English for Latin). The index lives beside the
+Chroma data (``<home>/bm25/<collection>``) with the manifest generation it was built at;
+a changed collection is re-indexed from the chunk texts Chroma already holds, so BM25 and
+the vector store can never disagree about what exists.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import threading
+from collections.abc import Callable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from rag.errors import StoreError
+from rag.text import normalize_for_embedding
+
+_UNIFY = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
+_EASTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
+_TOKEN = re.compile(r"\w+")
+_ARABIC = re.compile(r"[\u0600-\u06ff]")
+_STOP = frozenset("""
+the a an of in on at to and or is are was were be been being by for with from that this these those it its as
+into than then there their they he she his her we our you your i not no but if so do does did has have had
+what which who whom whose when where why how
+في من على الى عن ان او ما لا لم لن هذا هذه ذلك تلك التي الذي الذين كان كانت قد مع بين ثم حتى كل بعد قبل
+عند اي هو هي هم هن نحن انت انا به بها له لها فيه فيها منه منها عليه عليها الي وقد وفي ومن وعلى ان كما ايضا
+""".translate(_UNIFY).split())
+
+
+@lru_cache(maxsize=2)
+def _stemmer(lang: str) -> Any:
+    import Stemmer
+
+    return Stemmer.Stemmer(lang)
+
+
+def analyze(text: str) -> list[str]:
+    """Text → BM25 terms (see module docstring)."""
+    norm = normalize_for_embedding(text).lower().translate(_UNIFY).translate(_EASTERN)
+    # Numbers are kept (years, counts) except single digits; stop words are dropped.
+    words = [w for w in _TOKEN.findall(norm) if (len(w) > 1 if w.isdigit() else w not in _STOP)]
+    ar = [w for w in words if _ARABIC.search(w)]
+    la = [w for w in words if not _ARABIC.search(w)]
+    stems_ar = dict(zip(ar, _stemmer("arabic").stemWords(ar))) if ar else {}
+    stems_la = dict(zip(la, _stemmer("english").stemWords(la))) if la else {}
+    return [(stems_ar.get(w) or stems_la.get(w) or w) for w in words]
+
+
+class BM25Index:
+    def __init__(self, directory: Path) -> None:
+        self.dir = Path(directory)
+        self._lock = threading.Lock()
+        self._retriever: Any = None
+        self._ids: list[str] = []
+        self._generation: int | None = None
+
+    def _load_or_build(self, generation: int, fetch: Callable[[], tuple[list[str], list[str]]]) -> None:
+        if self._retriever is not None and self._generation == generation:
+            return
+        with self._lock:
+            if self._retriever is not None and self._generation == generation:
+                return
+            stamp = self.dir / "akhbar.json"
+            try:
+                meta = json.loads(stamp.read_text()) if stamp.exists() else {}
+            except (OSError, json.JSONDecodeError):
+                meta = {}
+            if meta.get("generation") == generation and (self.dir / "ids.json").exists():
+                try:
+                    import bm25s
+
+                    self._retriever = bm25s.BM25.load(str(self.dir / "index"))
+                    self._ids = json.loads((self.dir / "ids.json").read_text())
+                    self._generation = generation
+                    return
+                except Exception:
+                    pass  # unreadable index: rebuild below
+            ids, texts = fetch()
+            self._build(ids, texts, generation)
+
+    def _build(self, ids: list[str], texts: list[str], generation: int) -> None:
+        import bm25s
+
+        self._ids = list(ids)
+        self._generation = generation
+        if not ids:
+            self._retriever = None
+            return
+        retriever = bm25s.BM25()
+        retriever.index([analyze(t) or ["\u0000"] for t in texts], show_progress=False)
+        self._retriever = retriever
+        tmp = self.dir.with_name(self.dir.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        try:
+            retriever.save(str(tmp / "index"))
+            (tmp / "ids.json").write_text(json.dumps(self._ids))
+            (tmp / "akhbar.json").write_text(json.dumps({"generation": generation, "chunks": len(ids)}))
+            shutil.rmtree(self.dir, ignore_errors=True)
+            tmp.rename(self.dir)
+        except OSError as e:
+            raise StoreError(f"cannot save the BM25 index at {self.dir}: {e}") from e
+
+    def search(self, query: str, top_k: int, generation: int,
+               fetch: Callable[[], tuple[list[str], list[str]]]) -> list[tuple[str, float]]:
+        """(chunk id, BM25 score) best first; ``fetch`` supplies (ids, texts) for a rebuild."""
+        self._load_or_build(generation, fetch)
+        terms = analyze(query)
+        if self._retriever is None or not terms:
+            return []
+        k = min(top_k, len(self._ids))
+        docs, scores = self._retriever.retrieve([terms], k=k, show_progress=False, n_threads=1)
+        return [(self._ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+
+
+def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
+    """Reciprocal rank fusion: sum over rankings of 1 / (k + rank)."""
+    fused: dict[str, float] = {}
+    for ranking in rankings:
+        for rank, cid in enumerate(ranking, start=1):
+            fused[cid] = fused.get(cid, 0.0) + 1.0 / (k + rank)
+    return fused

@@ -1,0 +1,103 @@
+"""Retrieval: dense (mE5 in Chroma), lexical (BM25) or hybrid (reciprocal rank fusion of
+both), with metadata filters (date range, site, language).
+
+Every hit carries the dense cosine similarity to the question, also for chunks only BM25
+found (their stored vectors are read back), so downstream scoring and thresholds see one
+scale whatever the mode. This module decides what is retrieved, not what is shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from rag.embedder import Embedder
+from rag.errors import ConfigError
+from rag.lexical import BM25Index, rrf
+from rag.store import ChromaStore, date_num
+from rag.types import Hit
+
+MODES = ("hybrid", "dense", "bm25")
+
+
+@dataclass(frozen=True)
+class Filters:
+    date_from: str = ""  # ISO date, inclusive
+    date_to: str = ""
+    sites: tuple[str, ...] = field(default=())
+    languages: tuple[str, ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value and not date_num(value):
+                raise ConfigError(f"filter {name} must be an ISO date (YYYY-MM-DD), not {value!r}")
+
+    def empty(self) -> bool:
+        return not (self.date_from or self.date_to or self.sites or self.languages)
+
+    def where(self) -> dict[str, Any] | None:
+        """The Chroma ``where`` clause (dates compare as YYYYMMDD numbers)."""
+        conds: list[dict[str, Any]] = []
+        if self.date_from:
+            conds.append({"date_num": {"$gte": date_num(self.date_from)}})
+        if self.date_to:
+            conds.append({"date_num": {"$lte": date_num(self.date_to)}})
+        if self.date_from and not self.date_to:
+            conds.append({"date_num": {"$gt": 0}})  # undated articles are not "after" anything
+        if self.sites:
+            conds.append({"site": {"$in": list(self.sites)}})
+        if self.languages:
+            conds.append({"language": {"$in": list(self.languages)}})
+        if not conds:
+            return None
+        return conds[0] if len(conds) == 1 else {"$and": conds}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"date_from": self.date_from, "date_to": self.date_to, "sites": list(self.sites),
+                "languages": list(self.languages)}
+
+
+class Retriever:
+    def __init__(self, store: ChromaStore, embedder: Embedder, bm25: BM25Index | None,
+                 generation: Callable[[], int], mode: str = "hybrid", candidates: int = 50) -> None:
+        if mode not in MODES:
+            raise ConfigError(f"retrieval.mode must be one of {', '.join(MODES)}, not {mode!r}")
+        self.store = store
+        self.embedder = embedder
+        self.bm25 = bm25
+        self.generation = generation
+        self.mode = mode
+        self.candidates = candidates
+
+    def count(self) -> int:
+        return self.store.count()
+
+    def search(self, question: str, top_k: int, filters: Filters | None = None,
+               query_vec: Sequence[float] | None = None, mode: str | None = None) -> list[Hit]:
+        mode = mode or self.mode
+        where = filters.where() if filters else None
+        qv = list(query_vec) if query_vec is not None else self.embedder.embed_query(question)
+        n = max(self.candidates, top_k)
+        dense = self.store.query(qv, n if mode != "dense" else top_k, where) if mode != "bm25" else []
+        if mode == "dense" or self.bm25 is None:
+            return dense[:top_k]
+        lexical = [cid for cid, _ in self.bm25.search(question, n * (4 if where else 1), self.generation(),
+                                                       self.store.all_texts)]
+        if mode == "bm25":
+            order = lexical
+        else:
+            fused = rrf([[h.chunk.chunk_id for h in dense], lexical])
+            order = sorted(fused, key=lambda cid: fused[cid], reverse=True)
+        known = {h.chunk.chunk_id: h for h in dense}
+        missing = [cid for cid in order[: top_k * 4] if cid not in known]
+        if missing:
+            for hit in self._with_scores(missing, qv, where):
+                known[hit.chunk.chunk_id] = hit
+        return [known[cid] for cid in order if cid in known][:top_k]
+
+    def _with_scores(self, ids: list[str], qv: Sequence[float], where: dict[str, Any] | None) -> list[Hit]:
+        chunks, vectors = self.store.get_chunks_with_vectors(ids, where)
+        return [Hit(chunk=chunks[cid], score=float(sum(a * b for a, b in zip(qv, vectors[cid]))))
+                for cid in ids if cid in chunks]
