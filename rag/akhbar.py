@@ -34,7 +34,8 @@ class Akhbar:
         self._store: ChromaStore | None = None
         self._manifest: Any = None
         self._retriever: Retriever | None = None
-        self._lock = threading.Lock()
+        # Re-entrant: building the retriever builds the store and manifest under the same lock.
+        self._lock = threading.RLock()
 
     @classmethod
     def open(cls, config: Config | str | os.PathLike[str] | None = None, *, collection: str | None = None,

@@ -47,6 +47,9 @@ def analyze(text: str) -> list[str]:
     norm = normalize_for_embedding(text).lower().translate(_UNIFY).translate(_EASTERN)
     # Numbers are kept (years, counts) except single digits; stop words are dropped.
     words = [w for w in _TOKEN.findall(norm) if (len(w) > 1 if w.isdigit() else w not in _STOP)]
+    # Snowball's Arabic stemmer removes "ال" but not a conjunction or preposition glued in
+    # front of it ("والاجتماعات", "بالجيش"): drop that letter first.
+    words = [w[1:] if len(w) > 5 and w[:3] in ("وال", "فال", "بال", "كال") else w for w in words]
     ar = [w for w in words if _ARABIC.search(w)]
     la = [w for w in words if not _ARABIC.search(w)]
     stems_ar = dict(zip(ar, _stemmer("arabic").stemWords(ar))) if ar else {}

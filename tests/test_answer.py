@@ -8,7 +8,7 @@ import pytest
 from rag import Akhbar, Answer, Config
 from rag.embedder import SentenceTransformerEmbedder
 from rag.llm import LlamaCppLLM
-from tests.conftest import AR_QUESTION, EN_QUESTION
+from tests.conftest import AR_QUESTION, EN_QUESTION, SEEDS
 
 
 @pytest.fixture(scope="module")
@@ -34,6 +34,13 @@ def test_arabic_question_streams_and_cites_2017(seeded_bot: Akhbar) -> None:
     assert 0 < answer.prompt_tokens <= 600
     # The source shown to the model holds the sentence that answers the question.
     assert "منذ يناير2017" in answer.sources[0].excerpt
+    # Each answer sentence is checked; the citation quotes its best support, by offsets.
+    assert answer.sentences and all(s.supported for s in answer.sentences)
+    original = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
+    for c in answer.citations:
+        assert original[c.quote_start:c.quote_end] == c.quote and "2017" in c.quote
+    for s in answer.sentences:
+        assert original[s.quote_start:s.quote_end] == s.quote
     json.dumps(answer.to_dict(), ensure_ascii=False)
 
 
@@ -66,6 +73,6 @@ def test_empty_collection_says_so_without_calling_the_model(bot: Akhbar) -> None
 def test_question_the_corpus_cannot_answer_is_refused(seeded_bot: Akhbar, question: str) -> None:
     answer = seeded_bot.ask(question)
     assert answer.refused, answer.to_dict()
-    assert not answer.citations
+    assert not answer.citations and not answer.sentences
     expected = "The available sources" if answer.language == "en" else "لا تتضمن المصادر المتاحة"
     assert answer.text.startswith(expected)

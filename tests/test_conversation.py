@@ -1,0 +1,69 @@
+"""Follow-up questions: rewrite validation (unit) and real conversations on the seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag import Akhbar, AkhbarError, Config
+from rag.conversation import Conversation, clean_rewrite
+from rag.embedder import SentenceTransformerEmbedder
+from rag.llm import LlamaCppLLM
+
+
+def test_clean_rewrite_accepts_faithful_questions() -> None:
+    q = "وكم اجتماعًا عقدت في إطارها؟"
+    assert clean_rewrite("كم اجتماعًا عقدت في إطار عملية أستانا؟", q) == "كم اجتماعًا عقدت في إطار عملية أستانا؟"
+    assert clean_rewrite("السؤال المعاد صياغته: كم اجتماعًا عقدت في إطار عملية أستانا؟\nشرح", q) == \
+        "كم اجتماعًا عقدت في إطار عملية أستانا؟"
+    en = "Since when have they been meeting?"
+    assert clean_rewrite("Since when have Russia, Iran and Turkey been meeting?", en) == \
+        "Since when have Russia, Iran and Turkey been meeting?"
+
+
+def test_clean_rewrite_rejects_unfaithful_output() -> None:
+    q = "وكم اجتماعًا عقدت في إطارها؟"
+    assert clean_rewrite("أجتماعًا عقدت في إطاره.", q) is None  # the question word is gone
+    assert clean_rewrite("عقد 22 اجتماعا.", q) is None  # answered instead
+    assert clean_rewrite("How many meetings were held?", q) is None  # wrong language
+    assert clean_rewrite("", q) is None
+
+
+def test_chat_needs_a_final_user_message(bot: Akhbar) -> None:
+    with pytest.raises(AkhbarError, match="last message"):
+        Conversation.from_messages(bot, [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}])
+    conv, q = Conversation.from_messages(bot, [
+        {"role": "system", "content": "ignored"}, {"role": "user", "content": "first?"},
+        {"role": "assistant", "content": "one"}, {"role": "user", "content": "and then?"}])
+    assert q == "and then?" and [t.question for t in conv.turns] == ["first?"]
+
+
+@pytest.fixture(scope="module")
+def seeded(prepared_config: Config, seeded_home: Path, embedder: SentenceTransformerEmbedder,
+           llm_15b: LlamaCppLLM) -> Akhbar:
+    return Akhbar(prepared_config.with_overrides(home=seeded_home), embedder=embedder, llm=llm_15b)
+
+
+@pytest.mark.slow
+def test_arabic_follow_up_is_retrieved_with_its_context(seeded: Akhbar) -> None:
+    conv = seeded.conversation()
+    first = conv.ask("منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟")
+    assert "2017" in first.text
+    follow = conv.ask("وكم اجتماعًا عقدت في إطارها؟")
+    assert "22" in follow.text, follow.to_dict()
+    assert follow.question == "وكم اجتماعًا عقدت في إطارها؟"
+    assert follow.extra["standalone"] in ("rewritten", "context")
+    assert "أستانا" in follow.extra["standalone_question"]
+    assert follow.citations and "22" in follow.citations[0].quote
+    assert len(conv.turns) == 2
+
+
+@pytest.mark.slow
+def test_chat_api_with_english_history(seeded: Akhbar) -> None:
+    answer = seeded.chat([
+        {"role": "user", "content": "How many Astana-format meetings have been held?"},
+        {"role": "assistant", "content": "There have been 22 Astana-format meetings held [1]."},
+        {"role": "user", "content": "Since when have they been meeting?"},
+    ])
+    assert "2017" in answer.text and answer.language == "en" and answer.citations, answer.to_dict()

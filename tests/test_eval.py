@@ -1,0 +1,52 @@
+"""The eval harness: metrics, and a retrieval-only run on real XQuAD-ar data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag import Config, ConfigError
+from rag import eval as ev
+from rag.embedder import SentenceTransformerEmbedder
+from tests.conftest import SHARED
+
+XQUAD_AR = SHARED / "eval" / "xquad" / "xquad.ar.json"
+
+
+def test_normalisation_and_scores() -> None:
+    assert ev.normalize_answer("إلى الأَبَد، يا أمَّة! [1]") == ev.normalize_answer("الى الابد يا امه")
+    assert ev.exact_match("The Eiffel Tower.", "eiffel tower")
+    assert ev.f1_score("منذ يناير 2017 [1].", "يناير 2017") == pytest.approx(0.8)
+    assert ev.contains("عقد 22 اجتماعا بهذا الشكل [1]", "22 اجتماعًا")
+    assert not ev.contains("عقد 122 اجتماعا", "22")
+
+
+def test_bad_file(tmp_path: Path) -> None:
+    f = tmp_path / "x.json"
+    f.write_text("{}")
+    with pytest.raises(ConfigError, match="SQuAD"):
+        ev.load_squad(f)
+
+
+def _subset(tmp_path: Path, n_articles: int) -> Path:
+    data = json.loads(XQUAD_AR.read_text(encoding="utf-8"))
+    data["data"] = data["data"][:n_articles]
+    out = tmp_path / "sub.json"
+    out.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+@pytest.mark.skipif(not XQUAD_AR.exists(), reason="../shared/eval/xquad is not present beside the repo")
+def test_retrieval_only_on_xquad_subset(tmp_path: Path, prepared_config: Config,
+                                        embedder: SentenceTransformerEmbedder) -> None:
+    result = ev.run(prepared_config, _subset(tmp_path, 8), limit=80, seed=1, holdout=0.1, retrieval_only=True,
+                    embedder=embedder)
+    assert result["held_out_paragraphs"] >= 1 and result["answerable"] > 50
+    for mode in ("dense", "bm25", "hybrid"):
+        r = result["retrieval"][mode]
+        assert 0 <= r["recall@1"] <= r["recall@5"] <= r["recall@10"] <= 1
+    assert result["retrieval"]["hybrid"]["recall@5"] >= 0.9
+    table = ev.format_table(result)
+    assert "hybrid" in table and "recall@5" in table

@@ -1,0 +1,102 @@
+"""Lexical analysis, BM25 persistence, fusion, filters and modes on the real store."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag import Akhbar, ConfigError
+from rag.lexical import BM25Index, analyze, rrf
+from rag.retrieval import Filters
+
+
+def test_arabic_analysis_unifies_and_stems() -> None:
+    assert analyze("والاجتماعات") == analyze("الاجتماعات")
+    assert analyze("أستانا") == analyze("استانا")
+    assert analyze("المدينة") == analyze("المدينه")
+    assert analyze("في من على") == []  # stop words
+    assert "2017" in analyze("منذ يناير ٢٠١٧") and analyze("The meetings") == analyze("meeting")
+
+
+def test_bm25_index_persists_and_rebuilds_on_new_generation(tmp_path: Path) -> None:
+    calls = []
+
+    def fetch() -> tuple[list[str], list[str]]:
+        calls.append(1)
+        return ["a", "b", "c"], ["اجتماع أستانا في كازاخستان", "أسعار النفط ترتفع", "Oil prices rise in Asia"]
+
+    idx = BM25Index(tmp_path / "bm25")
+    assert idx.search("استانا", 5, 1, fetch)[0][0] == "a"
+    assert idx.search("oil price", 5, 1, fetch)[0][0] == "c"
+    assert len(calls) == 1
+    again = BM25Index(tmp_path / "bm25")  # a new process: loads from disk
+    assert again.search("النفط", 5, 1, fetch)[0][0] == "b" and len(calls) == 1
+    assert again.search("النفط", 5, 2, fetch) and len(calls) == 2  # stale generation: rebuilt
+    assert json.loads((tmp_path / "bm25" / "akhbar.json").read_text())["generation"] == 2
+
+
+def test_rrf() -> None:
+    fused = rrf([["a", "b", "c"], ["c", "a"]])
+    assert sorted(fused, key=lambda k: -fused[k]) == ["a", "c", "b"]
+
+
+def test_filters_validate_and_translate() -> None:
+    with pytest.raises(ConfigError, match="date_from"):
+        Filters(date_from="last week")
+    assert Filters().where() is None
+    w = Filters(date_from="2024-12-01", sites=("a",)).where()
+    assert w == {"$and": [{"date_num": {"$gte": 20241201}}, {"date_num": {"$gt": 0}}, {"site": {"$in": ["a"]}}]}
+
+
+@pytest.fixture()
+def news_bot(bot: Akhbar, tmp_path: Path) -> Akhbar:
+    corpus = tmp_path / "news"
+    corpus.mkdir()
+    records = [
+        {"title": "محادثات أستانا", "text": "عقدت الدول الضامنة الجولة الثانية والعشرين من محادثات أستانا بشأن سوريا.",
+         "date": "2024-11-20", "source": "wire-a", "url": "https://a.example/1"},
+        {"title": "النفط", "text": "ارتفعت أسعار خام برنت إلى أعلى مستوى في ثلاثة أشهر بسبب المخاوف من الإمدادات.",
+         "date": "2024-12-03", "source": "wire-b", "url": "https://b.example/2"},
+        {"title": "Oil markets", "text": "Brent crude rose to a three-month high on supply worries, traders said.",
+         "date": "2024-12-04", "source": "wire-b", "url": "https://b.example/3"},
+        {"title": "Kazakh capital", "text": "The Zhambyl region hosted a trade fair that drew exhibitors from Almaty.",
+         "date": "2023-05-01", "source": "wire-c", "url": "https://c.example/4"},
+    ]
+    (corpus / "news.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n")
+    report = bot.ingest(corpus)
+    assert report.documents == 4
+    return bot
+
+
+@pytest.mark.parametrize("mode", ["dense", "bm25", "hybrid"])
+def test_modes_find_the_article(news_bot: Akhbar, mode: str) -> None:
+    hits = news_bot.retrieve("سعر خام برنت", top_k=2, mode=mode)
+    assert hits[0].chunk.title == "النفط"
+    assert all(-1.0 <= h.score <= 1.0 for h in hits)  # dense cosine, whatever found it
+
+
+def test_bm25_finds_a_rare_name(news_bot: Akhbar) -> None:
+    hits = news_bot.retrieve("Zhambyl", top_k=1, mode="bm25")
+    assert hits and hits[0].chunk.title == "Kazakh capital"
+    assert news_bot.retrieve("Zhambyl", top_k=1, mode="hybrid")[0].chunk.title == "Kazakh capital"
+
+
+def test_filters_apply_to_every_mode(news_bot: Akhbar) -> None:
+    for mode in ("dense", "bm25", "hybrid"):
+        recent = news_bot.retrieve("oil prices", top_k=5, mode=mode, filters=Filters(date_from="2024-12-01"))
+        assert {h.chunk.title for h in recent} <= {"النفط", "Oil markets"} and recent, mode
+        english = news_bot.retrieve("oil prices", top_k=5, mode=mode, filters=Filters(languages=("en",)))
+        assert {h.chunk.language for h in english} == {"en"}, mode
+        site = news_bot.retrieve("سوريا", top_k=5, mode=mode, filters=Filters(sites=("wire-a",)))
+        assert [h.chunk.site for h in site] == ["wire-a"], mode
+        old = news_bot.retrieve("trade fair", top_k=5, mode=mode, filters=Filters(date_to="2023-12-31"))
+        assert [h.chunk.title for h in old] == ["Kazakh capital"], mode
+
+
+def test_index_follows_removals(news_bot: Akhbar) -> None:
+    assert news_bot.retrieve("Zhambyl", top_k=1, mode="bm25")
+    doc = next(d for d in news_bot.documents() if d["title"] == "Kazakh capital")
+    news_bot.remove(doc["doc_id"])
+    assert all(h.chunk.title != "Kazakh capital" for h in news_bot.retrieve("Zhambyl", top_k=3, mode="bm25"))
