@@ -147,25 +147,7 @@ class Ingestor:
         t0 = time.monotonic()
         files = list_inputs(inputs, report)
         state = Progress(files_total=len(files))
-        self._build_lsh()
-        batch: list[_Planned] = []
-        in_run: dict[str, str] = {}  # body hash → doc id planned in this run, not yet complete
-        for item in self._items(files, state, progress):
-            if isinstance(item, Problem):
-                report.errors.append((item.source, item.reason))
-                continue
-            report.documents += 1
-            planned = self._plan(item, report, in_run)
-            if planned is None:
-                continue
-            in_run[planned.body_hash] = planned.doc_id
-            batch.append(planned)
-            if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
-                self._write(batch, report, state, progress)
-                batch = []
-            state.documents = report.documents
-        if batch:
-            self._write(batch, report, state, progress)
+        self._consume(self._items(files, state, progress), report, state, progress)
         if prune:
             report.pruned = self.prune()
         report.seconds = time.monotonic() - t0
@@ -176,43 +158,49 @@ class Ingestor:
     def ingest_articles(self, articles: Iterable[Article]) -> IngestReport:
         """Articles built in memory (benchmarks, tests): the same dedupe and write path."""
         report = IngestReport()
+        self._consume(articles, report, Progress(), None)
+        return report
+
+    def _consume(self, items: Iterable[Item], report: IngestReport, state: Progress,
+                 progress: ProgressFn | None) -> None:
+        """Plan each article (skip, link as duplicate, or write) and write in batches."""
         self._build_lsh()
-        in_run: dict[str, str] = {}
         batch: list[_Planned] = []
-        state = Progress()
-        for article in articles:
+        in_run: dict[str, str] = {}  # body hash → doc id planned in this run, not yet complete
+        for item in items:
+            if isinstance(item, Problem):
+                report.errors.append((item.source, item.reason))
+                continue
             report.documents += 1
-            planned = self._plan(article, report, in_run)
+            state.documents = report.documents
+            planned = self._plan(item, report, in_run)
             if planned is None:
                 continue
             in_run[planned.body_hash] = planned.doc_id
             batch.append(planned)
             if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
-                self._write(batch, report, state, None)
+                self._write(batch, report, state, progress)
                 batch = []
         if batch:
-            self._write(batch, report, state, None)
-        return report
+            self._write(batch, report, state, progress)
 
-    def remove(self, doc_id_or_source: str) -> list[str]:
-        """Remove a document (by id) or a source (path/URL; its document goes when it has
-        no source left). Returns the removed document ids."""
-        removed: list[str] = []
+    def remove(self, doc_id_or_source: str) -> dict[str, list[str]]:
+        """Remove a document (by id, with all its sources) or one source (path/URL; its
+        document goes when no source is left). Returns the removed documents and sources."""
         doc = self.manifest.doc(doc_id_or_source)
-        src = None if doc else (self.manifest.source(doc_id_or_source)
-                                or self.manifest.source(str(Path(doc_id_or_source).resolve())))
-        if doc is None and src is None:
-            return removed
         if doc is not None:
+            sources = [s.source for s in self.manifest.sources_of(doc.doc_id)]
             self._delete_doc(doc.doc_id)
-            return [doc.doc_id]
-        assert src is not None
+            return {"documents": [doc.doc_id], "sources": sources}
+        src = self.manifest.source(doc_id_or_source) or self.manifest.source(str(Path(doc_id_or_source).resolve()))
+        if src is None:
+            return {"documents": [], "sources": []}
         with self.manifest.tx() as db:
             self.manifest.drop_source(db, src.source)
-        if self.manifest.source_count(src.doc_id) == 0:
+        gone = self.manifest.source_count(src.doc_id) == 0
+        if gone:
             self._delete_doc(src.doc_id)
-            removed.append(src.doc_id)
-        return removed
+        return {"documents": [src.doc_id] if gone else [], "sources": [src.source]}
 
     def prune(self) -> int:
         """Drop sources whose files are gone; delete documents left with no source."""

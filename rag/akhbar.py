@@ -144,9 +144,10 @@ class Akhbar:
                 flat.extend(p)
         return self.ingestor().ingest(flat, prune=prune, progress=progress)
 
-    def remove(self, doc_id_or_path: str) -> list[str]:
-        """Remove a document by id, or a source by path/URL; returns removed document ids."""
-        return list(self.ingestor().remove(doc_id_or_path))
+    def remove(self, doc_id_or_path: str) -> dict[str, list[str]]:
+        """Remove a document by id, or one source by path/URL (its document goes with its
+        last source). Returns ``{"documents": [...], "sources": [...]}`` removed."""
+        return dict(self.ingestor().remove(doc_id_or_path))
 
     def reconcile(self) -> dict[str, int]:
         return dict(self.ingestor().reconcile())

@@ -190,11 +190,15 @@ class Responder:
         """Yield text pieces as the model writes them, then the final ``Answer``."""
         t0 = time.perf_counter()
         prep = self.prepare(question, top_k, filters, search_text)
-        if prep.empty_corpus:
-            text = self.prompts.text("empty_corpus", prep.language)
+        if prep.empty_corpus or not prep.sources:
+            # Nothing to ground an answer in (empty collection, or filters matched nothing):
+            # say so without asking the model, which would answer from memory.
+            text = self.prompts.text("empty_corpus", prep.language) if prep.empty_corpus else prep.refusal
             yield text
             yield Answer(question=prep.question, text=text, language=prep.language, refused=True,
-                         backend=self.llm.backend, model=self.llm.model, total_s=time.perf_counter() - t0)
+                         backend=self.llm.backend, model=self.llm.model, retrieval_ms=prep.retrieval_ms,
+                         total_s=time.perf_counter() - t0,
+                         extra={} if prep.empty_corpus else {"reason": "no source matched the question and filters"})
             return
         stats = GenerationStats(prompt_tokens=prep.prompt_tokens)
         pieces: list[str] = []

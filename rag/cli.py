@@ -89,12 +89,15 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from rag.akhbar import Akhbar
 
     removed = Akhbar(_config(args)).remove(args.target)
-    if not removed:
-        print(f"nothing removed: no document or source {args.target!r} "
-              "(a source still shared by other documents' sources only loses that link)")
+    if not removed["documents"] and not removed["sources"]:
+        print(f"nothing removed: no document or source {args.target!r}")
         return 1
-    for doc_id in removed:
-        print(f"removed {doc_id}")
+    for source in removed["sources"]:
+        print(f"removed source {source}")
+    for doc_id in removed["documents"]:
+        print(f"removed document {doc_id}")
+    if not removed["documents"]:
+        print("(the document stays: other sources still carry the same story)")
     return 0
 
 

@@ -124,8 +124,9 @@ class BM25Index:
         return [(self._ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
 
 
-def rrf(rankings: Sequence[Sequence[str]], k: int = 60) -> dict[str, float]:
-    """Reciprocal rank fusion: sum over rankings of 1 / (k + rank)."""
+def rrf(rankings: Sequence[Sequence[str]], k: int = 10) -> dict[str, float]:
+    """Reciprocal rank fusion: sum over rankings of 1 / (k + rank). k=10 rather than the
+    customary 60: on XQuAD-ar (1190 questions) recall@5 was 0.992 with k=10, 0.985 with 60."""
     fused: dict[str, float] = {}
     for ranking in rankings:
         for rank, cid in enumerate(ranking, start=1):

@@ -8,6 +8,7 @@ import pytest
 from rag import Akhbar, Answer, Config
 from rag.embedder import SentenceTransformerEmbedder
 from rag.llm import LlamaCppLLM
+from rag.retrieval import Filters
 from tests.conftest import AR_QUESTION, EN_QUESTION, SEEDS
 
 
@@ -66,6 +67,10 @@ def test_empty_collection_says_so_without_calling_the_model(bot: Akhbar) -> None
     empty = Akhbar(bot.config, embedder=bot.embedder, llm=Boom())
     answer = empty.ask(AR_QUESTION)
     assert answer.refused and "akhbar ingest" in answer.text and answer.language == "ar"
+    # Filters that match nothing: refused in the asker's language, the model still not called.
+    empty.ingest(SEEDS)
+    filtered = empty.ask(EN_QUESTION, filters=Filters(date_from="2030-01-01"))
+    assert filtered.refused and filtered.text.startswith("The available sources") and not filtered.citations
 
 
 @pytest.mark.slow

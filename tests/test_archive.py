@@ -60,11 +60,11 @@ def test_prune_and_remove(bot: Akhbar, tmp_path: Path) -> None:
     assert [s["source"] for s in survivor["sources"]] == [str(copy.resolve())]
     before = bot.store.count()
     removed = bot.remove(str(files[2]))
-    assert len(removed) == 1 and len(bot.documents()) == 2 and bot.store.count() < before
+    assert len(removed["documents"]) == 1 and len(bot.documents()) == 2 and bot.store.count() < before
     target = next(d["doc_id"] for d in bot.documents() if d["doc_id"] != survivor["doc_id"])
-    assert bot.remove(target) == [target]
+    assert bot.remove(target)["documents"] == [target]
     assert [d["doc_id"] for d in bot.documents()] == [survivor["doc_id"]]
-    assert bot.remove("no-such-doc") == []
+    assert bot.remove("no-such-doc") == {"documents": [], "sources": []}
     claimed = set()
     for d in bot.documents():
         claimed |= bot.store.ids_for_doc(d["doc_id"])

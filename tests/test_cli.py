@@ -65,3 +65,23 @@ def test_ask_json_with_the_small_model(tmp_path: Path, prepared_config: Config) 
     assert ans["language"] == "en" and ans["text"]
     assert ans["sources"] and ans["sources"][0]["source_path"].endswith("000_dcd787653053976f.txt")
     assert all(1 <= c["number"] <= len(ans["sources"]) for c in ans["citations"])
+
+
+def test_docs_and_remove(tmp_path: Path, prepared_config: Config) -> None:
+    corpus = copy_seeds(tmp_path / "corpus")
+    seed = next(corpus.glob("*.txt"))
+    (corpus / "copy.txt").write_bytes(seed.read_bytes())
+    home = tmp_path / "home"
+    r = run(home, "ingest", str(corpus), "--quiet", cfg=prepared_config)
+    assert r.stdout.strip().splitlines()[-1].endswith("1 skipped, 0 errors"), r.stdout
+    docs = json.loads(run(home, "docs", "--json", cfg=prepared_config).stdout)
+    assert len(docs) == 1 and len(docs[0]["sources"]) == 2
+    listing = run(home, "docs", cfg=prepared_config).stdout
+    assert "(+1 more sources)" in listing and "1 documents" in listing
+    r = run(home, "remove", str(seed), cfg=prepared_config)
+    assert r.returncode == 0 and "removed source" in r.stdout and "the document stays" in r.stdout
+    assert len(json.loads(run(home, "docs", "--json", cfg=prepared_config).stdout)[0]["sources"]) == 1
+    r = run(home, "remove", docs[0]["doc_id"], cfg=prepared_config)
+    assert r.returncode == 0 and docs[0]["doc_id"] in r.stdout
+    assert json.loads(run(home, "docs", "--json", cfg=prepared_config).stdout) == []
+    assert run(home, "remove", "nope", cfg=prepared_config).returncode == 1
