@@ -219,13 +219,14 @@ def test_sigkill_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, prep
     clean = tmp_path / "clean"
     assert _cli(clean, "ingest", str(corpus), "--quiet", cfg=prepared_config).returncode == 0
     expected = _snapshot(clean)
-    assert len(expected["docs"]) == 36
+    n_docs = len(expected["docs"])
+    assert n_docs >= 30, n_docs
 
     crashed = tmp_path / "crashed"
     env = {**os.environ, "AKHBAR_HOME": str(crashed), "AKHBAR_MODELS_DIR": str(prepared_config.models_dir),
            "PYTHONPATH": str(REPO)}
     kills = []
-    for threshold in (0, 8, 20):  # before any write, early, and late in the run
+    for threshold in (0, n_docs // 4, n_docs // 2):  # before any write, early, and late in the run
         proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--quiet"], env=env,
                                 cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 300
@@ -238,7 +239,7 @@ def test_sigkill_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, prep
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills.append(_complete_docs(crashed))
-    assert kills[-1] < 36
+    assert kills[-1] < n_docs
     final = _cli(crashed, "ingest", str(corpus), "--quiet", cfg=prepared_config)
     assert final.returncode == 0, final.stderr
     assert _snapshot(crashed) == expected
