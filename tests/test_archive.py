@@ -243,3 +243,15 @@ def test_sigkill_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, prep
     final = _cli(crashed, "ingest", str(corpus), "--quiet", cfg=prepared_config)
     assert final.returncode == 0, final.stderr
     assert _snapshot(crashed) == expected
+
+
+def test_reconcile_deletes_vectors_no_document_claims(bot: Akhbar, tmp_path: Path) -> None:
+    from rag.types import Chunk
+
+    bot.ingest(copy_seeds(tmp_path / "corpus"))
+    claimed = set(bot.store.all_ids())
+    orphan = Chunk(chunk_id="orphan-0000", doc_id="no-such-doc", text="نص يتيم بلا وثيقة.", index=0, start=0, end=18)
+    bot.store.upsert([orphan], bot.embedder.embed_passages([orphan.text]))
+    assert bot.reconcile() == {"orphan_chunks_deleted": 1, "pending_documents": 0}
+    assert set(bot.store.all_ids()) == claimed
+    assert bot.reconcile() == {"orphan_chunks_deleted": 0, "pending_documents": 0}
