@@ -5,12 +5,19 @@
 cheap: torch, chromadb and llama.cpp load only when first used.
 """
 
-from rag.akhbar import Akhbar
+from rag.akhbar import Akhbar, article_offset
 from rag.config import Config
+from rag.conversation import Conversation
 from rag.errors import AkhbarError, BackendError, ConfigError, IngestError, ModelError, StoreError
-from rag.types import Answer, Chunk, Citation, Hit, Source
+from rag.export import EXTENSIONS as EXPORT_EXTENSIONS
+from rag.export import FORMATS as EXPORT_FORMATS
+from rag.retrieval import Filters
+from rag.text import detect_language
+from rag.types import Answer, Chunk, Citation, Hit, SentenceSupport, Source
 
 __all__ = [
+    "EXPORT_EXTENSIONS",
+    "EXPORT_FORMATS",
     "Akhbar",
     "AkhbarError",
     "Answer",
@@ -19,9 +26,14 @@ __all__ = [
     "Citation",
     "Config",
     "ConfigError",
+    "Conversation",
+    "Filters",
     "Hit",
     "IngestError",
     "ModelError",
+    "SentenceSupport",
     "Source",
     "StoreError",
+    "article_offset",
+    "detect_language",
 ]

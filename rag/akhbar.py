@@ -112,6 +112,20 @@ class Akhbar:
                                                 candidates=self.config.retrieval.candidates)
         return self._retriever
 
+    def with_llm(self, backend: str | None = None, model: str | None = None) -> Akhbar:
+        """The same collection (shared store, embedder and retriever) answered by another
+        backend/model: ``backend`` auto/ollama/llamacpp; ``model`` is the Ollama model name,
+        or for llamacpp a built-in name or GGUF path. The UI's settings use this."""
+        llm: dict[str, Any] = {}
+        if backend:
+            llm["backend"] = backend
+        if model:
+            llm["model" if (backend or self.config.llm.backend) == "llamacpp" else "ollama_model"] = model
+        other = Akhbar(self.config.with_overrides(llm=llm) if llm else self.config, embedder=self.embedder)
+        other._store, other._manifest, other._retriever = self.store, self.manifest, self.retriever
+        other._lock = self._lock
+        return other
+
     def _responder(self) -> Responder:
         return Responder(self.config, self.retriever, self.embedder, self.llm)
 
@@ -198,6 +212,37 @@ class Akhbar:
             out.append(d)
         return out
 
+    def article(self, doc_id: str) -> dict[str, Any]:
+        """A stored document's metadata and text, rebuilt from its chunks. Lines that were
+        not indexed (title, byline) are not repeated in ``text``; ``segments`` lists
+        ``[original_start, text_start, length]`` so offsets into the original article
+        (quotes, citations) can be mapped with ``article_offset``."""
+        row = self.manifest.doc(doc_id)
+        if row is None:
+            raise AkhbarError(f"no document {doc_id!r} in collection {self.config.store.collection!r}")
+        chunks = sorted(self.store.get_chunks(list(row.chunk_ids)).values(), key=lambda c: c.start)
+        parts: list[str] = []
+        segments: list[list[int]] = []
+        length = 0
+        end = 0
+        for c in chunks:
+            if c.end <= end:
+                continue
+            if c.start > end and parts:
+                parts.append("\n")  # an unindexed gap (blank lines, boilerplate)
+                length += 1
+            begin = max(c.start, end)
+            piece = c.text[begin - c.start:]
+            segments.append([begin, length, len(piece)])
+            parts.append(piece)
+            length += len(piece)
+            end = c.end
+        d = row.to_dict()
+        d["text"] = "".join(parts)
+        d["segments"] = segments
+        d["sources"] = [s.source for s in self.manifest.sources_of(doc_id)]
+        return d
+
     def stats(self) -> dict[str, Any]:
         docs = self.documents()
         from rag.models import status
@@ -222,3 +267,13 @@ class Akhbar:
                 "ollama_model": self.config.llm.ollama_model,
             },
         }
+
+
+def article_offset(article: dict[str, Any], offset: int) -> int | None:
+    """Map an offset into the original document onto ``article["text"]`` (None when it
+    falls in a part that was not indexed)."""
+    for orig, at, n in article.get("segments", []):
+        if orig <= offset <= orig + n:
+            return int(at + offset - orig)
+    return None
+

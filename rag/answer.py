@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Protocol
 
 from rag.citations import build_citations, overlap, parse_markers
@@ -197,7 +198,7 @@ class Responder:
             yield text
             yield Answer(question=prep.question, text=text, language=prep.language, refused=True,
                          backend=self.llm.backend, model=self.llm.model, retrieval_ms=prep.retrieval_ms,
-                         total_s=time.perf_counter() - t0,
+                         total_s=time.perf_counter() - t0, asked_at=_now(),
                          extra={} if prep.empty_corpus else {"reason": "no source matched the question and filters"})
             return
         stats = GenerationStats(prompt_tokens=prep.prompt_tokens)
@@ -254,7 +255,12 @@ class Responder:
             total_s=total_s,
             refused=refused,
             extra=extra,
+            asked_at=_now(),
         )
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _is_refusal(text: str, phrase: str) -> bool:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -117,6 +118,15 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export_format(value: str) -> str:
+    from rag.export import normalize_format
+
+    try:
+        return normalize_format(value)
+    except AkhbarError as e:
+        raise argparse.ArgumentTypeError(str(e)) from e
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from rag.akhbar import Akhbar
     from rag.retrieval import Filters
@@ -136,6 +146,17 @@ def cmd_ask(args: argparse.Namespace) -> int:
             if streaming:
                 print(item, end="", flush=True)
     assert answer is not None
+    if args.export:
+        exported = answer.export(args.export)
+        if args.out and args.out != "-":
+            try:
+                Path(args.out).write_text(exported, encoding="utf-8")
+            except OSError as e:
+                raise AkhbarError(f"cannot write the export to {args.out}: {e.strerror or e}") from e
+            _err(f"akhbar: wrote {args.export} export of {len(answer.citations)} citation(s) to {args.out}")
+        else:
+            print(exported, end="")
+            return 0
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -159,6 +180,29 @@ def cmd_ask(args: argparse.Namespace) -> int:
     print(f"\n[{answer.backend}: {answer.model} · first token {answer.first_token_s:.1f}s · "
           f"total {answer.total_s:.1f}s · prompt {answer.prompt_tokens} tokens · {bot.selection.reason}]",
           file=sys.stderr)
+    return 0
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from rag.akhbar import Akhbar
+
+    auth = None
+    if args.auth:
+        user, sep, password = args.auth.partition(":")
+        if not sep or not user or not password:
+            raise AkhbarError("--auth must be USER:PASS")
+        auth = (user, password)
+    if args.host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        _err(f"akhbar: warning: serving on {args.host} without --auth: anyone who can reach this machine "
+             "can read the archive and ask questions")
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    try:
+        from ui.app import launch
+    except ImportError as e:
+        raise AkhbarError(f"the chat UI needs gradio ({e}); run `make setup`") from e
+
+    bot = Akhbar(_config(args))
+    launch(bot, host=args.host, port=args.port, auth=auth, announce=lambda m: print(m, flush=True))
     return 0
 
 
@@ -251,7 +295,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before this date")
     s.add_argument("--site", action="append", help="only articles from this site (repeatable)")
     s.add_argument("--lang", action="append", choices=("ar", "en", "other"), help="only articles in this language")
+    s.add_argument("--export", metavar="FMT", type=_export_format,
+                   help="export the answer's citations: csl-json, bibtex, ris, csv, markdown or json")
+    s.add_argument("--out", metavar="FILE", help="write the export to FILE (default: standard output)")
     s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("chat", help="open the browser chat (Gradio) on this collection")
+    s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    s.add_argument("--port", type=int, default=7860)
+    s.add_argument("--auth", metavar="USER:PASS", help="require this login")
+    s.add_argument("--collection")
+    s.add_argument("--backend", choices=BACKENDS)
+    s.set_defaults(func=cmd_chat)
 
     s = sub.add_parser("models", help="prepare or inspect the packaged models")
     s.add_argument("action", choices=("prepare", "status"))

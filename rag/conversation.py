@@ -112,6 +112,14 @@ class Conversation:
         assert answer is not None
         return answer
 
+    def export(self, fmt: str) -> str:
+        """Every turn's answer and citations in one export (see ``Answer.export``)."""
+        from rag.export import render
+
+        if not self.turns:
+            raise AkhbarError("the conversation has no answers to export yet")
+        return render([a.to_dict() for a in self.turns], fmt)
+
     @classmethod
     def from_messages(cls, bot: Akhbar, messages: Sequence[dict[str, Any]],
                       filters: Filters | None = None) -> tuple[Conversation, str]:

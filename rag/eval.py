@@ -179,6 +179,11 @@ def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: fl
                 "attributed": any(c.attributed for c in ans.citations),
                 "seconds": ans.total_s, "first_token_s": ans.first_token_s, "prompt_tokens": ans.prompt_tokens,
                 "language_mismatch": "language_mismatch" in ans.extra,
+                # What the model actually wrote and what it was shown, for offline analysis
+                # of the support check and the retrieval floor.
+                "raw": str(ans.extra.get("unsupported_answer", ans.text)),
+                "sources": [{"doc_id": s.doc_id, "score": round(s.score, 4), "excerpt": s.excerpt,
+                             "gold": s.doc_id == gold} for s in ans.sources],
             })
             if n_done % 10 == 0:
                 say(f"answered {n_done}/{len(sample)}")

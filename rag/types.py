@@ -2,7 +2,8 @@
 
 ``Chunk`` is what ingest stores, ``Hit`` what retrieval returns, ``Source`` one numbered
 article shown to the model, ``Citation`` a source the answer cites, ``Answer`` the whole
-reply. Each has ``to_dict()`` giving JSON-ready data. No behaviour lives here.
+reply. Each has ``to_dict()`` giving JSON-ready data; ``Answer.export`` hands that to
+``rag.export``. No other behaviour lives here.
 """
 
 from __future__ import annotations
@@ -125,6 +126,7 @@ class Answer:
     # Per answer sentence: cited sources, whether the sources support it, best quote.
     sentences: tuple[SentenceSupport, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
+    asked_at: str = ""  # ISO 8601 UTC time of the answer (the "accessed" date of its citations)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,5 +145,13 @@ class Answer:
             "total_s": round(self.total_s, 3),
             "refused": self.refused,
             "sentences": [s.to_dict() for s in self.sentences],
+            "asked_at": self.asked_at,
             **({"extra": self.extra} if self.extra else {}),
         }
+
+    def export(self, fmt: str) -> str:
+        """This answer's citations as ``csl-json``, ``bibtex``, ``ris``, ``csv``, ``markdown``
+        (the answer with footnotes) or ``json`` (the whole Answer)."""
+        from rag.export import render
+
+        return render([self.to_dict()], fmt)

@@ -1,0 +1,208 @@
+"""HTML for the chat and the sources panel, built from ``Answer`` objects.
+
+Everything that comes from an article or a model is escaped here, so a ``<script>`` tag,
+an ``<img onerror=…>`` or a markdown image in the archive is shown as text, never run or
+fetched. Each message, card, title and quote carries its own ``dir`` (Arabic right to
+left, English left to right) and ``unicode-bidi: plaintext`` keeps mixed lines readable,
+instead of relying on Gradio's global ``rtl`` flag. No retrieval or answering happens
+here: these functions only format what the Python API returned.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from rag import Answer, article_offset, detect_language
+
+EXCERPT_CONTEXT = 280  # characters of article shown around the supporting quote
+_MARKER = re.compile(r"\[(\d+)\]")
+
+CSS = """
+:root { --akhbar-font: "Noto Naskh Arabic", "Noto Sans Arabic", "Amiri", "DejaVu Sans", "Tahoma", sans-serif; }
+.akhbar, .akhbar * { font-family: var(--akhbar-font); }
+#akhbar-question textarea { font-family: var(--akhbar-font); unicode-bidi: plaintext; }
+.akhbar-chat { display: flex; flex-direction: column; gap: .6rem; min-height: 320px; max-height: 62vh;
+  overflow-y: auto; padding: .5rem; }
+.akhbar-msg { border-radius: 10px; padding: .6rem .8rem; line-height: 1.75; unicode-bidi: plaintext;
+  white-space: pre-wrap; max-width: 92%; }
+.akhbar-msg.user { background: var(--color-accent-soft, #eef2ff); align-self: flex-end; }
+.akhbar-msg.bot { background: var(--block-background-fill, #f7f7f8);
+  border: 1px solid var(--border-color-primary, #ddd); align-self: flex-start; }
+.akhbar-msg.error { border-color: #c0392b; color: #c0392b; }
+.akhbar-msg .meta { display: block; font-size: .8em; opacity: .7; margin-top: .3rem; }
+.akhbar-msg a.cite { text-decoration: none; font-weight: 600; padding: 0 .1em; cursor: pointer; }
+.akhbar-msg .unsupported { text-decoration: underline wavy #d35400; }
+.akhbar-msg .unsupported::after { content: " ⚠"; color: #d35400; }
+.akhbar-sources { display: flex; flex-direction: column; gap: .6rem; max-height: 75vh; overflow-y: auto; }
+.akhbar-card { border: 1px solid var(--border-color-primary, #ddd); border-radius: 10px; padding: .6rem .8rem;
+  unicode-bidi: plaintext; line-height: 1.7; }
+.akhbar-card.flash { outline: 3px solid #f1c40f; }
+.akhbar-card h4 { margin: 0 0 .2rem 0; unicode-bidi: plaintext; }
+.akhbar-card .byline { font-size: .85em; opacity: .75; }
+.akhbar-card .excerpt { margin: .4rem 0; unicode-bidi: plaintext; }
+.akhbar-card mark { background: #fff3a3; color: inherit; }
+.akhbar-card .badge { font-size: .75em; border: 1px solid currentColor; border-radius: 6px; padding: 0 .3em; }
+.akhbar-card .fulltext { white-space: pre-wrap; unicode-bidi: plaintext; max-height: 40vh; overflow-y: auto; }
+.akhbar-turn { font-size: .8em; opacity: .6; margin-top: .4rem; }
+"""
+
+# Runs in the page (no external script): clicking [n] brings its card into view, and the
+# question box follows the direction of what is typed.
+HEAD = """
+<script>
+document.addEventListener("click", function (e) {
+  const a = e.target.closest ? e.target.closest("a.cite") : null;
+  if (!a) return;
+  e.preventDefault();
+  const card = document.getElementById(a.getAttribute("data-target"));
+  if (!card) return;
+  card.scrollIntoView({behavior: "smooth", block: "center"});
+  card.classList.add("flash");
+  setTimeout(function () { card.classList.remove("flash"); }, 1600);
+});
+document.addEventListener("input", function (e) {
+  const t = e.target;
+  if (!t || !t.matches || !t.matches("textarea, input[type=text]")) return;
+  const m = t.value.match(/[A-Za-z\\u00C0-\\u024F\\u0590-\\u08FF\\uFB1D-\\uFDFF\\uFE70-\\uFEFF]/);
+  t.dir = m && /[\\u0590-\\u08FF\\uFB1D-\\uFDFF\\uFE70-\\uFEFF]/.test(m[0]) ? "rtl" : (m ? "ltr" : "auto");
+});
+</script>
+"""
+
+
+def direction(text: str) -> str:
+    return "rtl" if detect_language(text) == "ar" else "ltr"
+
+
+def esc(text: str) -> str:
+    return html.escape(text or "", quote=True)
+
+
+def card_id(turn: int, number: int) -> str:
+    return f"akhbar-src-{turn}-{number}"
+
+
+def _with_markers(text: str, turn: int, valid: set[int]) -> str:
+    """Escaped text with each valid ``[n]`` a link to its card."""
+    out = []
+    pos = 0
+    for m in _MARKER.finditer(text):
+        out.append(esc(text[pos:m.start()]))
+        n = int(m.group(1))
+        if n in valid:
+            out.append(f'<a class="cite" href="#{card_id(turn, n)}" data-target="{card_id(turn, n)}">[{n}]</a>')
+        else:
+            out.append(esc(m.group()))
+        pos = m.end()
+    out.append(esc(text[pos:]))
+    return "".join(out)
+
+
+def answer_body(answer: Answer, turn: int) -> str:
+    """The answer text with linked markers; sentences the support check could not find in
+    the sources are marked."""
+    text = answer.text
+    valid = {c.number for c in answer.citations}
+    parts: list[str] = []
+    pos = 0
+    for s in answer.sentences:
+        at = text.find(s.text, pos)
+        if at < 0:
+            continue
+        parts.append(_with_markers(text[pos:at], turn, valid))
+        inner = _with_markers(s.text, turn, valid)
+        if s.supported:
+            parts.append(inner)
+        else:
+            parts.append(f'<span class="unsupported" title="not found in the sources / غير موجود في المصادر">'
+                         f"{inner}</span>")
+        pos = at + len(s.text)
+    parts.append(_with_markers(text[pos:], turn, valid))
+    return "".join(parts)
+
+
+def message(role: str, text_html: str, plain: str, meta: str = "", extra_class: str = "") -> str:
+    d = direction(plain)
+    meta_html = f'<span class="meta" dir="auto">{esc(meta)}</span>' if meta else ""
+    return (f'<div class="akhbar-msg {role} {extra_class}" dir="{d}" data-role="{role}">'
+            f"{text_html}{meta_html}</div>")
+
+
+def chat_html(turns: Sequence[Answer], pending: str | None = None, draft: str = "", error: str = "") -> str:
+    """The whole conversation: finished turns, then the question being answered."""
+    parts = ['<div class="akhbar akhbar-chat" id="akhbar-chat-log">']
+    for i, a in enumerate(turns, start=1):
+        asked = str(a.extra.get("asked", a.question))
+        parts.append(message("user", esc(asked), asked))
+        meta = f"{a.backend}: {a.model} · {a.total_s:.1f}s" if a.backend else ""
+        if a.extra.get("attributed"):
+            meta += " · sources attributed by the support check"
+        parts.append(message("bot", answer_body(a, i), a.text, meta, "refused" if a.refused else ""))
+    if pending is not None:
+        parts.append(message("user", esc(pending), pending))
+        if error:
+            parts.append(message("bot", esc(error), error, extra_class="error"))
+        else:
+            shown = draft or "…"
+            parts.append(message("bot", esc(shown), draft or pending, extra_class="draft"))
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _excerpt(article: dict[str, Any], orig_start: int, orig_end: int, quote: str) -> str:
+    """A readable window of the article with the quote highlighted."""
+    article_text = str(article.get("text", ""))
+    start, end = article_offset(article, orig_start), article_offset(article, orig_end)
+    if start is not None and end is not None and 0 <= start < end <= len(article_text):
+        a = max(0, start - EXCERPT_CONTEXT)
+        b = min(len(article_text), end + EXCERPT_CONTEXT)
+        # Cut at word boundaries so the window does not start mid-word.
+        if a > 0:
+            a = article_text.find(" ", a) + 1 or a
+        if b < len(article_text) and (j := article_text.rfind(" ", end, b)) > end:
+            b = j
+        return ("… " if a > 0 else "") + esc(article_text[a:start]) + f"<mark>{esc(article_text[start:end])}</mark>" \
+            + esc(article_text[end:b]) + (" …" if b < len(article_text) else "")
+    return f"<mark>{esc(quote)}</mark>"
+
+
+def source_cards(turns: Sequence[Answer], articles: dict[str, dict[str, Any]]) -> str:
+    """One card per cited source, newest answer first; ``articles`` maps doc_id to
+    ``Akhbar.article()`` (full text and metadata)."""
+    parts = ['<div class="akhbar akhbar-sources" id="akhbar-sources">']
+    any_card = False
+    for turn in range(len(turns), 0, -1):
+        a = turns[turn - 1]
+        if not a.citations:
+            continue
+        q = str(a.extra.get("asked", a.question))
+        parts.append(f'<div class="akhbar-turn" dir="{direction(q)}">{turn}. {esc(q)}</div>')
+        for c in a.citations:
+            any_card = True
+            art = articles.get(c.doc_id, {})
+            text = str(art.get("text", ""))
+            title = c.title or str(art.get("title", "")) or c.source_path
+            info = [v for v in (c.site or art.get("site", ""), c.date or art.get("date", ""),
+                                c.byline or art.get("byline", "")) if v]
+            where = c.url or c.source_path
+            badge = ' <span class="badge">attributed · منسوب</span>' if c.attributed else ""
+            link = (f'<a href="{esc(c.url)}" target="_blank" rel="noopener noreferrer nofollow">{esc(c.url)}</a>'
+                    if c.url.startswith(("http://", "https://")) else esc(where))
+            parts.append(
+                f'<div class="akhbar-card" id="{card_id(turn, c.number)}" dir="{direction(title + " " + text[:200])}">'
+                f'<h4 dir="{direction(title)}">[{c.number}] {esc(title)}{badge}</h4>'
+                f'<div class="byline" dir="auto">{" · ".join(esc(str(v)) for v in info)}</div>'
+                f'<div class="excerpt" dir="{direction(c.quote or text[:200])}">'
+                f"{_excerpt(art, c.quote_start, c.quote_end, c.quote)}</div>"
+                f'<div class="byline" dir="ltr">{link}</div>'
+                + (f'<details><summary>Full article · النص الكامل</summary>'
+                   f'<div class="fulltext" dir="{direction(text[:400])}">{esc(text)}</div></details>' if text else "")
+                + "</div>"
+            )
+    if not any_card:
+        parts.append('<div class="akhbar-turn">Sources of the answers appear here · تظهر المصادر هنا</div>')
+    parts.append("</div>")
+    return "".join(parts)
