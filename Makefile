@@ -20,7 +20,7 @@ LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX
 LLAMA_KEY := $(shell echo "$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)" | sha256sum | cut -c1-12)
 WHEEL_CACHE := $(HOME)/.cache/akhbar/wheels/llama-$(LLAMA_KEY)
 
-.PHONY: setup models run test bench lint clean
+.PHONY: setup models browser run test bench lint clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-models.txt Makefile
@@ -44,8 +44,16 @@ models: setup
 run: models
 	$(BIN)/akhbar ingest seeds/
 	$(BIN)/akhbar ask "منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟"
+	$(BIN)/akhbar chat
 
-test: models
+# The UI tests drive Debian's chromium through Playwright (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "Installing Debian's chromium for the browser tests"; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
+
+test: models browser
 	$(BIN)/python -m pytest -q tests
 
 bench: models

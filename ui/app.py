@@ -83,9 +83,10 @@ class App:
         folder = self.export_dir / session
         folder.mkdir(parents=True, exist_ok=True)
         ext = EXPORT_EXTENSIONS[fmt]
-        answer_file = folder / f"akhbar-answer-{len(conv.turns)}.{ext}"
+        # The format is in the name: Gradio caches served files by path.
+        answer_file = folder / f"akhbar-answer-{len(conv.turns)}-{fmt}.{ext}"
         answer_file.write_text(conv.turns[-1].export(fmt), encoding="utf-8")
-        conv_file = folder / f"akhbar-conversation.{ext}"
+        conv_file = folder / f"akhbar-conversation-{len(conv.turns)}-{fmt}.{ext}"
         conv_file.write_text(conv.export(fmt), encoding="utf-8")
         return str(answer_file), str(conv_file)
 

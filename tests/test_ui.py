@@ -1,0 +1,255 @@
+"""The browser chat in a real browser: Debian's chromium driven by Playwright.
+
+The app runs as the user starts it (`akhbar chat` in a subprocess, real models, real
+Chroma) on 127.0.0.1. The page is waited for with ``load`` (Gradio's heartbeat stream
+never idles). Set AKHBAR_UPDATE_SCREENSHOT=1 to refresh docs/screenshot.png.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import bibtexparser
+import pytest
+import rispy
+
+from rag import EXPORT_FORMATS, Config
+from tests.conftest import AR_QUESTION, EN_QUESTION, REPO, SEEDS, free_port
+from tests.test_export import _csl_render
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ANSWER_TIMEOUT_MS = 240_000
+
+HOSTILE = """مهرجان التمور في بريدة <script>window.__pwned=1</script> ![صورة](http://evil.example/p.png)
+بريدة - وكالات
+اختتم مهرجان التمور في مدينة بريدة أعماله يوم الخميس بعد بيع 1500 طن من التمور خلال عشرة أيام.
+وقال المنظمون إن <img src=x onerror="window.__pwned=2"> عدد الزوار تجاوز مئة ألف زائر من داخل المملكة وخارجها.
+وأضافوا أن المهرجان سيعود في الموسم المقبل بمشاركة أوسع من المزارعين.
+"""
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory: pytest.TempPathFactory, prepared_config: Config) -> Iterator[str]:
+    home = tmp_path_factory.mktemp("ui-home")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AKHBAR_")}
+    env.update({"AKHBAR_HOME": str(home), "AKHBAR_MODELS_DIR": str(prepared_config.models_dir),
+                "AKHBAR_LLM_BACKEND": "llamacpp", "PYTHONPATH": str(REPO), "GRADIO_ANALYTICS_ENABLED": "False"})
+    ingest = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(SEEDS), "--quiet"], env=env, cwd=REPO,
+                            capture_output=True, text=True, timeout=600)
+    assert ingest.returncode == 0, ingest.stderr
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "chat", "--port", str(port)], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert "running on http://127.0.0.1:" in line, (line, proc.stderr.read() if proc.stderr else "")
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (apt-get install chromium); .ci/run installs it"
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def session(browser: Any, app_url: str) -> Iterator[dict[str, Any]]:
+    """One browser session used in order by the tests below; records every request."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = ctx.new_page()
+    requests: list[str] = []
+    page.on("request", lambda r: requests.append(r.url))
+    page.goto(app_url, wait_until="load")
+    page.wait_for_selector("#akhbar-question textarea")
+    yield {"page": page, "requests": requests, "ctx": ctx, "url": app_url}
+    ctx.close()
+
+
+def ask(page: Any, question: str, turn: int) -> Any:
+    page.fill("#akhbar-question textarea", question)
+    page.click("#akhbar-send")
+    # The finished turn is the bot message with a meta line; the draft has none.
+    page.wait_for_function("n => document.querySelectorAll('.akhbar-msg.bot .meta').length >= n", arg=turn,
+                           timeout=ANSWER_TIMEOUT_MS)
+    return page.locator(".akhbar-msg.bot").nth(turn - 1)
+
+
+def test_arabic_question_rtl_sources_quote_and_marker(session: dict[str, Any], tmp_path: Path) -> None:
+    page = session["page"]
+    # The question box follows the direction of what is typed.
+    page.fill("#akhbar-question textarea", "")
+    page.type("#akhbar-question textarea", "منذ")
+    assert page.eval_on_selector("#akhbar-question textarea", "e => getComputedStyle(e).direction") == "rtl"
+    msg = ask(page, AR_QUESTION, 1)
+    assert "2017" in msg.inner_text()
+    assert msg.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    user = page.locator(".akhbar-msg.user").first
+    assert user.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    card = page.locator(".akhbar-card").first
+    card.wait_for()
+    assert card.evaluate("e => getComputedStyle(e).direction") == "rtl"
+    assert "موسكو" in card.locator("h4").inner_text()
+    assert "2017" in card.locator("mark").first.inner_text()
+    assert "السيدميداني" in card.inner_text()
+    # [n] in the answer brings its card into view.
+    page.evaluate("document.getElementById('akhbar-sources').scrollTop = 0")
+    marker = msg.locator("a.cite").first
+    target = marker.get_attribute("data-target")
+    marker.click()
+    page.wait_for_function("id => document.getElementById(id).classList.contains('flash')", arg=target)
+    box = page.locator(f"#{target}").bounding_box()
+    assert box is not None and 0 <= box["y"] < 1000
+    # The full article opens from the card.
+    card.locator("summary").click()
+    assert "أستانا" in card.locator(".fulltext").inner_text()
+    shot = tmp_path / "screenshot.png"
+    page.screenshot(path=str(shot))
+    if os.environ.get("AKHBAR_UPDATE_SCREENSHOT"):
+        (REPO / "docs").mkdir(exist_ok=True)
+        shutil.copy(shot, REPO / "docs" / "screenshot.png")
+
+
+def test_english_question_ltr(session: dict[str, Any]) -> None:
+    page = session["page"]
+    msg = ask(page, EN_QUESTION, 2)
+    assert "22" in msg.inner_text()
+    assert msg.evaluate("e => getComputedStyle(e).direction") == "ltr"
+    assert page.locator(".akhbar-card").count() >= 2  # cards of both turns
+
+
+def _choose(page: Any, dropdown: str, label: str) -> None:
+    page.click(f"#{dropdown} input")
+    exact = page.locator(f'#{dropdown} [role=option][aria-label="{label}"]')
+    (exact if exact.count() else page.locator(f"#{dropdown} [role=option]", has_text=label)).first.click()
+
+
+def _download(page: Any, button: str, tmp: Path, wanted: str) -> str:
+    """Download from ``button`` once it offers the file ``wanted`` (the format change
+    re-points the buttons asynchronously)."""
+    for _ in range(30):
+        with page.expect_download(timeout=30_000) as info:
+            page.click(f"#{button}")
+        name = info.value.suggested_filename
+        if name == wanted:
+            path = tmp / name
+            info.value.save_as(str(path))
+            return path.read_text(encoding="utf-8")
+        page.wait_for_timeout(500)
+    raise AssertionError(f"{button} never offered {wanted}")
+
+
+def test_every_export_downloads_and_parses(session: dict[str, Any], tmp_path: Path) -> None:
+    page = session["page"]
+    ext = {"csl-json": ".json", "bibtex": ".bib", "ris": ".ris", "csv": ".csv", "markdown": ".md", "json": ".json"}
+    assert set(ext) == set(EXPORT_FORMATS)
+    for fmt in ("bibtex", "ris", "csv", "markdown", "json", "csl-json"):
+        _choose(page, "akhbar-export-format", fmt)
+        answer = _download(page, "akhbar-dl-answer", tmp_path, f"akhbar-answer-2-{fmt}{ext[fmt]}")
+        conv = _download(page, "akhbar-dl-conversation", tmp_path, f"akhbar-conversation-2-{fmt}{ext[fmt]}")
+        if fmt == "csl-json":
+            assert any("موسكو" in r for r in _csl_render(answer))
+            assert json.loads(conv)[0]["title"].startswith("موسكو")
+        elif fmt == "bibtex":
+            lib = bibtexparser.parse_string(conv)
+            assert not lib.failed_blocks and lib.entries[0].fields_dict["title"].value.strip("{}").startswith("موسكو")
+        elif fmt == "ris":
+            assert rispy.loads(answer)[0]["title"].startswith("موسكو")
+        elif fmt == "csv":
+            rows = list(csv.DictReader(io.StringIO(conv)))
+            assert {r["turn"] for r in rows} == {"1", "2"}
+        elif fmt == "markdown":
+            assert "[^1]" in answer and "[^t1-1]" in conv
+        else:
+            assert json.loads(answer)["question"] == EN_QUESTION
+            assert [t["question"] for t in json.loads(conv)["turns"]] == [AR_QUESTION, EN_QUESTION]
+
+
+def test_sessions_do_not_share_history(browser: Any, session: dict[str, Any]) -> None:
+    ctx = browser.new_context()
+    try:
+        other = ctx.new_page()
+        other.goto(session["url"], wait_until="load")
+        other.wait_for_selector("#akhbar-chat-log")
+        assert other.locator(".akhbar-msg").count() == 0
+        assert session["page"].locator(".akhbar-msg.user").count() == 2
+    finally:
+        ctx.close()
+
+
+def test_upload_lists_hostile_article_inert_and_remove(session: dict[str, Any], tmp_path: Path) -> None:
+    page = session["page"]
+    article = tmp_path / "tamr.txt"
+    article.write_text(HOSTILE, encoding="utf-8")
+    page.click("button[role=tab]:has-text('Corpus')")
+    page.set_input_files("#akhbar-upload input[type=file]", str(article))
+    page.wait_for_function("() => !document.querySelector('#akhbar-upload .uploading')", timeout=30_000)
+    page.click("#akhbar-ingest")
+    page.wait_for_function("() => document.querySelector('#akhbar-docs')?.innerText.includes('بريدة')",
+                           timeout=120_000)
+    docs_text = page.inner_text("#akhbar-docs")
+    assert "<script>" in docs_text  # shown as text
+    assert "1 documents" in page.inner_text("#akhbar-ingest-status")
+    assert page.locator("#akhbar-docs script, #akhbar-docs img").count() == 0
+    # Ask about it: the card shows the article's markup as text and runs nothing.
+    page.click("button[role=tab]:has-text('Chat')")
+    page.click("#akhbar-new")
+    page.wait_for_function("() => document.querySelectorAll('.akhbar-msg').length === 0")
+    msg = ask(page, "كم طنًا من التمور بيع في مهرجان بريدة؟", 1)
+    assert "1500" in msg.inner_text()
+    cards = page.locator(".akhbar-card", has_text="بريدة")
+    assert cards.count() >= 1
+    cards.first.locator("summary").click()
+    full = cards.first.locator(".fulltext").inner_text()
+    assert "<img src=x" in full
+    assert page.locator("#akhbar-sources script, #akhbar-sources img, #akhbar-chat-log img").count() == 0
+    assert page.evaluate("() => window.__pwned === undefined")
+    # Remove it again from the corpus tab.
+    page.click("button[role=tab]:has-text('Corpus')")
+    _choose(page, "akhbar-doc-pick", "بريدة")
+    page.click("#akhbar-remove")
+    page.wait_for_function("() => !document.querySelector('#akhbar-docs')?.innerText.includes('بريدة')",
+                           timeout=60_000)
+    assert "Removed 1 document" in page.inner_text("#akhbar-ingest-status")
+
+
+def test_bad_input_shows_a_message_not_a_traceback(session: dict[str, Any]) -> None:
+    page = session["page"]
+    page.click("button[role=tab]:has-text('Chat')")
+    page.click("#akhbar-settings .label-wrap")
+    page.fill("#akhbar-from input, #akhbar-from textarea", "last tuesday")
+    page.fill("#akhbar-question textarea", "ما الجديد؟")
+    page.click("#akhbar-send")
+    page.wait_for_selector(".akhbar-msg.error", timeout=60_000)
+    text = page.inner_text(".akhbar-msg.error")
+    assert "YYYY-MM-DD" in text and "Traceback" not in text
+    page.fill("#akhbar-from input, #akhbar-from textarea", "")
+
+
+def test_nothing_loads_from_outside_127_0_0_1(session: dict[str, Any]) -> None:
+    hosts = {u.split("/")[2] for u in session["requests"] if u.startswith(("http://", "https://", "ws"))}
+    assert hosts == {session["url"].split("/")[2]}, hosts
