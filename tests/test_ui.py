@@ -47,7 +47,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, prepared_config: Config) -
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AKHBAR_")}
     env.update({"AKHBAR_HOME": str(home), "AKHBAR_MODELS_DIR": str(prepared_config.models_dir),
-                "AKHBAR_LLM_BACKEND": "llamacpp", "PYTHONPATH": str(REPO), "GRADIO_ANALYTICS_ENABLED": "False"})
+                "AKHBAR_LLM_BACKEND": "llamacpp", "PYTHONPATH": str(REPO), "GRADIO_ANALYTICS_ENABLED": "False",
+                "OLLAMA_HOST": f"http://127.0.0.1:{free_port()}"})
     ingest = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(SEEDS), "--quiet"], env=env, cwd=REPO,
                             capture_output=True, text=True, timeout=600)
     assert ingest.returncode == 0, ingest.stderr
@@ -248,6 +249,15 @@ def test_bad_input_shows_a_message_not_a_traceback(session: dict[str, Any]) -> N
     text = page.inner_text(".akhbar-msg.error")
     assert "YYYY-MM-DD" in text and "Traceback" not in text
     page.fill("#akhbar-from input, #akhbar-from textarea", "")
+    # Ollama chosen in the settings but not running (nothing listens on the app's OLLAMA_HOST).
+    page.click("#akhbar-backend label:has-text('Ollama')")
+    page.fill("#akhbar-question textarea", "ما الجديد؟")
+    page.click("#akhbar-send")
+    page.wait_for_function("() => document.querySelectorAll('.akhbar-msg.error').length >= 1 && "
+                           "document.querySelector('.akhbar-msg.error').innerText.includes('Ollama')", timeout=60_000)
+    text = page.inner_text(".akhbar-msg.error")
+    assert "Ollama" in text and "Traceback" not in text, text
+    page.click("#akhbar-backend label:has-text('embedded')")
 
 
 def test_nothing_loads_from_outside_127_0_0_1(session: dict[str, Any]) -> None:
