@@ -53,8 +53,11 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
 
+# Two passes: the embedded PersistentClient, then the same suite against a real
+# `chroma run` server on 127.0.0.1 (started and stopped by tests/conftest.py).
 test: models browser
 	$(BIN)/python -m pytest -q tests
+	AKHBAR_TEST_STORE=server $(BIN)/python -m pytest -q tests
 
 bench: models
 	$(BIN)/python bench/bench.py

@@ -70,8 +70,11 @@ class Akhbar:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = ChromaStore(self.config.chroma_dir, self.config.store.collection,
-                                              embed_model=self.config.embed.model)
+                    sc = self.config.store
+                    self._store = ChromaStore(self.config.chroma_dir, sc.collection,
+                                              embed_model=self.config.embed.model, url=sc.url, token=sc.token,
+                                              headers=sc.headers, tenant=sc.tenant,
+                                              database=self.config.chroma_database)
         return self._store
 
     @property

@@ -4,7 +4,8 @@ Precedence, lowest first: built-in defaults, the TOML file (``AKHBAR_CONFIG`` or
 ``<home>/akhbar.toml`` when it exists), environment variables, then keyword overrides
 passed in code. Every section field can be overridden as ``AKHBAR_<SECTION>_<FIELD>``
 (``AKHBAR_LLM_BACKEND=ollama``); ``AKHBAR_HOME`` and ``AKHBAR_MODELS_DIR`` set the two
-directories, and Ollama's own ``OLLAMA_HOST`` is honoured.
+directories, Ollama's own ``OLLAMA_HOST`` is honoured, and ``AKHBAR_CHROMA_URL`` /
+``AKHBAR_CHROMA_TOKEN`` point the store at a ``chroma run`` server.
 
 This module only reads and validates settings; it never creates directories or loads
 models, and there is no module-level "current config": callers pass a ``Config``.
@@ -32,6 +33,16 @@ BUILTIN_LLMS = ("qwen2.5-coder-1.5b", "qwen2.5-0.5b")
 @dataclass(frozen=True)
 class StoreConfig:
     collection: str = "akhbar"
+    # Empty: the embedded PersistentClient under <home>/chroma. http(s)://HOST:PORT: a
+    # `chroma run` server (or Chroma's distributed deployment) through chromadb's HttpClient.
+    url: str = ""
+    token: str = ""  # sent as "Authorization: Bearer <token>" (Chroma's token auth)
+    headers: str = ""  # extra HTTP headers, "Name: value; Other: value"
+    tenant: str = "default_tenant"
+    # The server database, created when missing. Empty: one per data home
+    # ("akhbar_<hash of home>"), because the manifest beside it lives in that home and the
+    # two must stay in step; name one explicitly to move or share a home.
+    database: str = ""
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,14 @@ class Config:
         return self.home / "chroma"
 
     @property
+    def chroma_database(self) -> str:
+        if self.store.database:
+            return self.store.database
+        import hashlib
+
+        return "akhbar_" + hashlib.sha256(str(Path(self.home).resolve()).encode()).hexdigest()[:12]
+
+    @property
     def manifest_path(self) -> Path:
         return self.home / "manifest.sqlite"
 
@@ -160,6 +179,12 @@ class Config:
             raise ConfigError(
                 f"store.collection {self.store.collection!r} is invalid: use 3-63 letters, digits, '.', '_' or '-'"
             )
+        if self.store.url and not self.store.url.startswith(("http://", "https://")):
+            raise ConfigError(f"store.url must start with http:// or https://, not {self.store.url!r}")
+        if self.store.headers:
+            for part in self.store.headers.split(";"):
+                if part.strip() and ":" not in part:
+                    raise ConfigError(f"store.headers must be 'Name: value; Other: value', not {part.strip()!r}")
         positive = (("retrieval", "top_k"), ("retrieval", "max_sentences"), ("embed", "batch_size"),
                     ("embed", "chunk_tokens"), ("llm", "max_tokens"), ("llm", "n_ctx"))
         for section, name in positive:
@@ -219,6 +244,10 @@ class Config:
                 updates["ollama_host"] = env["OLLAMA_HOST"]
             if updates:
                 top[section] = _replace_section(section, current, updates, where="environment")
+        if env.get("AKHBAR_CHROMA_URL") and "AKHBAR_STORE_URL" not in env:
+            top["store"] = replace(top.get("store", self.store), url=env["AKHBAR_CHROMA_URL"])
+        if env.get("AKHBAR_CHROMA_TOKEN") and "AKHBAR_STORE_TOKEN" not in env:
+            top["store"] = replace(top.get("store", self.store), token=env["AKHBAR_CHROMA_TOKEN"])
         if env.get("AKHBAR_PROMPTS_DIR"):
             top["prompts_dir"] = Path(env["AKHBAR_PROMPTS_DIR"])
         return replace(self, **top) if top else self

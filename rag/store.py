@@ -1,5 +1,5 @@
-"""Vector store adapter: chromadb (embedded ``PersistentClient``) through llama-index's
-``ChromaVectorStore``.
+"""Vector store adapter: chromadb through llama-index's ``ChromaVectorStore``; the embedded
+``PersistentClient`` by default, or ``HttpClient`` to a ``chroma run`` server (``store.url``).
 
 We always hand Chroma our own embeddings, on every add and query: a collection asked to
 embed by itself would fetch an ONNX model from the network. The collection records which
@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
     from llama_index.core.schema import BaseNode
@@ -28,21 +29,65 @@ _CHUNK_FIELDS = ("doc_id", "index", "start", "end", "title", "byline", "source_p
 _INT_FIELDS = ("index", "start", "end")
 
 
+def parse_headers(text: str) -> dict[str, str]:
+    out = {}
+    for part in text.split(";"):
+        name, sep, value = part.partition(":")
+        if sep and name.strip():
+            out[name.strip()] = value.strip()
+    return out
+
+
+def _http_client(url: str, token: str, headers: str, tenant: str, database: str) -> Any:
+    import chromadb
+    from chromadb.config import Settings
+
+    u = urlsplit(url)
+    if not u.hostname:
+        raise StoreError(f"store.url {url!r} has no host")
+    ssl = u.scheme == "https"
+    port = u.port or (443 if ssl else 8000)
+    sent = parse_headers(headers)
+    if token:
+        sent["Authorization"] = f"Bearer {token}"
+    settings = Settings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        return chromadb.HttpClient(host=u.hostname, port=port, ssl=ssl, headers=sent or None, settings=settings,
+                                   tenant=tenant, database=database)
+    except Exception as e:
+        if "atabase" not in str(e) or not any(w in str(e) for w in ("not found", "does not exist")):
+            raise
+    # A database per deployment keeps several Akhbar homes apart on one server.
+    admin = chromadb.AdminClient(Settings(
+        chroma_api_impl="chromadb.api.fastapi.FastAPI", chroma_server_host=u.hostname, chroma_server_http_port=port,
+        chroma_server_ssl_enabled=ssl, chroma_server_headers=sent or None, anonymized_telemetry=False))
+    admin.create_database(database, tenant=tenant)
+    return chromadb.HttpClient(host=u.hostname, port=port, ssl=ssl, headers=sent or None, settings=settings,
+                               tenant=tenant, database=database)
+
+
 class ChromaStore:
-    def __init__(self, path: Path, collection: str, embed_model: str, dim: int | None = None) -> None:
+    def __init__(self, path: Path, collection: str, embed_model: str, dim: int | None = None, *, url: str = "",
+                 token: str = "", headers: str = "", tenant: str = "default_tenant",
+                 database: str = "default_database") -> None:
         self.path = Path(path)
+        self.url = url
         self.collection_name = collection
         self.embed_model = embed_model
         self._dim = dim
+        where = f"the Chroma server at {url} (database {database!r})" if url else f"the Chroma store at {self.path}"
         try:
             import chromadb
             from chromadb.config import Settings
             from llama_index.vector_stores.chroma import ChromaVectorStore
 
-            self.path.mkdir(parents=True, exist_ok=True)
-            self._client = chromadb.PersistentClient(
-                path=str(self.path), settings=Settings(anonymized_telemetry=False, allow_reset=False)
-            )
+            if url:
+                self._client = _http_client(url, token, headers, tenant, database)
+            else:
+                self.path.mkdir(parents=True, exist_ok=True)
+                self._client = chromadb.PersistentClient(
+                    path=str(self.path), settings=Settings(anonymized_telemetry=False, allow_reset=False)
+                )
             self._collection = self._client.get_or_create_collection(
                 name=collection,
                 metadata={"hnsw:space": "cosine", "embed_model": embed_model},
@@ -52,7 +97,7 @@ class ChromaStore:
         except StoreError:
             raise
         except Exception as e:
-            raise StoreError(f"cannot open the Chroma store at {self.path} (collection {collection!r}): {e}") from e
+            raise StoreError(f"cannot open {where} (collection {collection!r}): {e}") from e
         built_with = (self._collection.metadata or {}).get("embed_model")
         if built_with and built_with != embed_model:
             raise StoreError(

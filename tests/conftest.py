@@ -32,14 +32,56 @@ from rag.models import prepare
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 SHARED = REPO.parent / "shared"
+_SERVER = pytest.StashKey[tuple[subprocess.Popen[bytes], str]]()
 AR_QUESTION = "منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟"
 EN_QUESTION = "How many Astana-format meetings have been held?"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """``AKHBAR_TEST_STORE=server``: the whole suite runs against a real ``chroma run``
+    server on 127.0.0.1 (each data home gets its own database there), stopped at the end."""
+    if os.environ.get("AKHBAR_TEST_STORE") != "server" or os.environ.get("AKHBAR_CHROMA_URL"):
+        return
+    import tempfile
+
+    chroma = Path(sys.executable).parent / "chroma"
+    data = tempfile.mkdtemp(prefix="akhbar-chroma-server-")
+    port = free_port()
+    log = open(Path(data) / "server.log", "wb")  # noqa: SIM115 - kept open for the server's life
+    proc = subprocess.Popen([str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", data],
+                            stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    if not wait_until(lambda: _listening(port), timeout=60):
+        proc.kill()
+        raise RuntimeError(f"chroma run did not start; see {data}/server.log")
+    os.environ["AKHBAR_CHROMA_URL"] = url
+    config.stash[_SERVER] = (proc, data)
+    print(f"\nserver-mode pass: chroma run on {url} (data {data})")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    started = config.stash.get(_SERVER, None)
+    if started:
+        proc, data = started
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        os.environ.pop("AKHBAR_CHROMA_URL", None)
+        shutil.rmtree(data, ignore_errors=True)
+
+
+def _listening(port: int) -> bool:
+    with socket.socket() as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def base_config(home: Path, **llm: object) -> Config:
     """The user's model cache with a private data dir; environment overrides ignored so a
     developer's AKHBAR_* settings cannot change what the tests check."""
-    cfg = Config.load(env={k: v for k, v in os.environ.items() if k in ("AKHBAR_MODELS_DIR", "XDG_CACHE_HOME")})
+    kept = ("AKHBAR_MODELS_DIR", "XDG_CACHE_HOME", "AKHBAR_CHROMA_URL")
+    cfg = Config.load(env={k: v for k, v in os.environ.items() if k in kept})
     return cfg.with_overrides(home=home, llm={"backend": "llamacpp", **llm})
 
 

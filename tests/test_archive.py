@@ -192,13 +192,12 @@ def _snapshot(home: Path, collection: str = "akhbar") -> dict[str, Any]:
                              (collection,)))
     sources = sorted(db.execute("SELECT source, doc_id, relation FROM sources WHERE collection=?", (collection,)))
     db.close()
-    import chromadb
-    from chromadb.config import Settings
+    # Through the store adapter, so the server-mode pass reads the server's vectors.
+    from tests.conftest import base_config
 
-    client = chromadb.PersistentClient(path=str(home / "chroma"), settings=Settings(anonymized_telemetry=False))
-    col = client.get_collection(collection)
-    got = col.get(include=["metadatas", "documents"])
-    chunks = sorted((cid, m["doc_id"], d) for cid, m, d in zip(got["ids"], got["metadatas"], got["documents"]))
+    store = Akhbar(base_config(home).with_overrides(store={"collection": collection})).store
+    got = store.get_chunks(sorted(store.all_ids()))
+    chunks = sorted((cid, c.doc_id, c.text) for cid, c in got.items())
     return {"docs": docs, "sources": sources, "chunks": chunks}
 
 

@@ -14,7 +14,8 @@ from tests.conftest import REPO, copy_seeds
 
 def run(home: Path, *args: str, cfg: Config | None = None) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AKHBAR_HOME": str(home), "PYTHONPATH": str(REPO)}
-    for k in [k for k in env if k.startswith("AKHBAR_") and k not in ("AKHBAR_HOME", "AKHBAR_MODELS_DIR")]:
+    kept = ("AKHBAR_HOME", "AKHBAR_MODELS_DIR", "AKHBAR_CHROMA_URL")
+    for k in [k for k in env if k.startswith("AKHBAR_") and k not in kept]:
         env.pop(k)
     if cfg is not None:
         env["AKHBAR_MODELS_DIR"] = str(cfg.models_dir)

@@ -1,8 +1,9 @@
+import os
 from pathlib import Path
 
 import pytest
 
-from rag import StoreError
+from rag import Akhbar, Config, ConfigError, StoreError
 from rag.embedder import SentenceTransformerEmbedder
 from rag.store import ChromaStore
 from rag.types import Chunk
@@ -13,8 +14,15 @@ def _chunk(i: int, doc: str, text: str) -> Chunk:
                  title="T", source_path=f"/{doc}.txt", content_hash="h" * 64)
 
 
+def _store(tmp_path: Path, collection: str, embed_model: str) -> ChromaStore:
+    """Embedded, or on the suite's `chroma run` server in the server-mode pass."""
+    url = os.environ.get("AKHBAR_CHROMA_URL", "")
+    return ChromaStore(tmp_path / "c", collection, embed_model=embed_model, url=url,
+                       database=Config(home=tmp_path).chroma_database)
+
+
 def test_add_query_delete_with_our_embeddings(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
-    store = ChromaStore(tmp_path / "c", "test", embed_model="multilingual-e5-small")
+    store = _store(tmp_path, "test", "multilingual-e5-small")
     chunks = [_chunk(0, "a", "الطقس حار في القاهرة اليوم"), _chunk(1, "a", "ارتفعت أسعار النفط"),
               _chunk(0, "b", "Football: the final ended two-nil")]
     store.add(chunks, embedder.embed_passages([c.text for c in chunks]))
@@ -28,6 +36,44 @@ def test_add_query_delete_with_our_embeddings(tmp_path: Path, embedder: Sentence
 
 
 def test_collection_refuses_another_embedding_model(tmp_path: Path) -> None:
-    ChromaStore(tmp_path / "c", "news", embed_model="multilingual-e5-small")
+    _store(tmp_path, "news", "multilingual-e5-small")
     with pytest.raises(StoreError, match="built with embedding model"):
-        ChromaStore(tmp_path / "c", "news", embed_model="bge-m3")
+        _store(tmp_path, "news", "bge-m3")
+
+
+def test_store_mode_follows_config(bot: Akhbar) -> None:
+    """The pass runs where it says: the server-mode pass writes nothing under home/chroma."""
+    from tests.conftest import SEEDS
+
+    bot.ingest(SEEDS)
+    if os.environ.get("AKHBAR_CHROMA_URL"):
+        assert bot.store.url == os.environ["AKHBAR_CHROMA_URL"] and not bot.config.chroma_dir.exists()
+        # Another data home on the same server has its own database: nothing shared.
+        other = Akhbar(bot.config.with_overrides(home=bot.config.home.parent / "other-home"), embedder=bot.embedder)
+        assert other.config.chroma_database != bot.config.chroma_database and other.store.count() == 0
+    else:
+        assert bot.store.url == "" and bot.config.chroma_dir.exists()
+    assert bot.store.count() > 0
+
+
+def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
+    from tests.conftest import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(StoreError, match=f"cannot open the Chroma server at {url}"):
+        ChromaStore(tmp_path / "c", "news", embed_model="multilingual-e5-small", url=url)
+    assert not (tmp_path / "c").exists()
+
+
+def test_server_settings_from_environment(tmp_path: Path) -> None:
+    cfg = Config.load(env={"AKHBAR_HOME": str(tmp_path), "AKHBAR_CHROMA_URL": "https://chroma.internal:8443",
+                           "AKHBAR_CHROMA_TOKEN": "s3cret", "AKHBAR_STORE_HEADERS": "X-Team: wire; X-Env: prod"})
+    assert cfg.store.url == "https://chroma.internal:8443" and cfg.store.token == "s3cret"
+    assert cfg.chroma_database.startswith("akhbar_") and cfg.chroma_database == Config(home=tmp_path).chroma_database
+    with pytest.raises(ConfigError, match=r"store\.url must start with http"):
+        Config.load(env={"AKHBAR_CHROMA_URL": "chroma:8000"})
+    with pytest.raises(ConfigError, match=r"store\.headers"):
+        Config.load(env={"AKHBAR_STORE_HEADERS": "no-colon"})
+    from rag.store import parse_headers
+
+    assert parse_headers(cfg.store.headers) == {"X-Team": "wire", "X-Env": "prod"}

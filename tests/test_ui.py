@@ -45,7 +45,7 @@ pytestmark = pytest.mark.slow
 def app_url(tmp_path_factory: pytest.TempPathFactory, prepared_config: Config) -> Iterator[str]:
     home = tmp_path_factory.mktemp("ui-home")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AKHBAR_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AKHBAR_") or k == "AKHBAR_CHROMA_URL"}
     env.update({"AKHBAR_HOME": str(home), "AKHBAR_MODELS_DIR": str(prepared_config.models_dir),
                 "AKHBAR_LLM_BACKEND": "llamacpp", "PYTHONPATH": str(REPO), "GRADIO_ANALYTICS_ENABLED": "False",
                 "OLLAMA_HOST": f"http://127.0.0.1:{free_port()}"})
