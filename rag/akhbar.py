@@ -56,6 +56,14 @@ class Akhbar:
         if self._embedder is None:
             with self._lock:
                 if self._embedder is None:
+                    if self.config.embed.backend == "ollama":
+                        from rag.embedder import OllamaEmbedder
+
+                        llm = self.config.llm
+                        self._embedder = OllamaEmbedder(llm.ollama_host, self.config.embed.ollama_model,
+                                                        timeout_s=llm.timeout_s, retries=llm.retries,
+                                                        backoff_s=llm.retry_backoff_s)
+                        return self._embedder
                     path = self.config.embed_model_path
                     if not path.exists():
                         raise ModelError(f"embedding model not found at {path}; run `akhbar models prepare`")
@@ -72,7 +80,7 @@ class Akhbar:
                 if self._store is None:
                     sc = self.config.store
                     self._store = ChromaStore(self.config.chroma_dir, sc.collection,
-                                              embed_model=self.config.embed.model, url=sc.url, token=sc.token,
+                                              embed_model=self.config.embed_name, url=sc.url, token=sc.token,
                                               headers=sc.headers, tenant=sc.tenant,
                                               database=self.config.chroma_database)
         return self._store
@@ -258,7 +266,7 @@ class Akhbar:
             "documents": len(docs),
             "chunks": self.store.count(),
             "sources": sum(len(d["sources"]) for d in docs),
-            "embedding_model": {"name": self.config.embed.model, "path": str(self.config.embed_model_path),
+            "embedding_model": {"name": self.config.embed_name, "path": str(self.config.embed_model_path),
                                 "ready": models["embedding"]["ready"]},
             "llm": {
                 "backend_setting": self.config.llm.backend,

@@ -55,6 +55,10 @@ class EmbedConfig:
     # auto: bfloat16 where the CPU computes it natively (AMX / AVX512-BF16: ~4x faster than
     # float32, cosine ~1.0 to it), else float32. Or "float32" / "bfloat16" explicitly.
     precision: str = "auto"
+    # "sentence-transformers" (the packaged mE5, or any local folder in ``model``) or
+    # "ollama": embeddings from Ollama's /api/embed with ``ollama_model`` (e.g. bge-m3).
+    backend: str = "sentence-transformers"
+    ollama_model: str = "bge-m3"
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,10 @@ class LLMConfig:
     ollama_host: str = "http://127.0.0.1:11434"
     ollama_model: str = "qwen2.5-coder:1.5b"
     timeout_s: float = 300.0
+    # Connection errors and 5xx answers before the first token are retried with backoff
+    # (retry_backoff_s, doubled each time); a reply cut off mid-stream is not repeated.
+    retries: int = 3
+    retry_backoff_s: float = 0.5
     # 0 means "all cores"; OMP_WAIT_POLICY=PASSIVE keeps that safe under contention.
     threads: int = 0
     n_ctx: int = 2048
@@ -123,6 +131,11 @@ class Config:
     @property
     def chroma_dir(self) -> Path:
         return self.home / "chroma"
+
+    @property
+    def embed_name(self) -> str:
+        """What the collection records as the model that built it."""
+        return f"ollama:{self.embed.ollama_model}" if self.embed.backend == "ollama" else self.embed.model
 
     @property
     def chroma_database(self) -> str:
@@ -179,6 +192,8 @@ class Config:
             raise ConfigError(
                 f"store.collection {self.store.collection!r} is invalid: use 3-63 letters, digits, '.', '_' or '-'"
             )
+        if self.embed.backend not in ("sentence-transformers", "ollama"):
+            raise ConfigError(f"embed.backend must be sentence-transformers or ollama, not {self.embed.backend!r}")
         if self.store.url and not self.store.url.startswith(("http://", "https://")):
             raise ConfigError(f"store.url must start with http:// or https://, not {self.store.url!r}")
         if self.store.headers:

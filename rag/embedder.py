@@ -133,3 +133,51 @@ class SentenceTransformerEmbedder:
         ids = model.tokenizer(prompt + normalize_for_embedding(text), add_special_tokens=True,
                               verbose=False)["input_ids"]
         return len(ids)
+
+
+class OllamaEmbedder:
+    """Embeddings from Ollama's ``/api/embed`` (``embed.backend = "ollama"``), for users who
+    serve e.g. bge-m3 there. The collection records ``ollama:<model>`` and refuses vectors
+    from any other model. Token counts are estimated (Ollama has no tokenize endpoint)."""
+
+    def __init__(self, host: str, model: str, timeout_s: float = 120.0, retries: int = 3,
+                 backoff_s: float = 0.5, batch_size: int = 16) -> None:
+        from rag.llm import OllamaClient
+
+        self.name = f"ollama:{model}"
+        self.model = model
+        self.batch_size = batch_size
+        self._ollama = OllamaClient(host, timeout_s, retries, backoff_s)
+        self._dim = 0
+
+    def _embed(self, texts: Sequence[str]) -> list[list[float]]:
+        import numpy as np
+
+        out: list[list[float]] = []
+        for i in range(0, len(texts), self.batch_size):
+            batch = [normalize_for_embedding(t) for t in texts[i:i + self.batch_size]]
+            res = self._ollama.call("the embedding request", self.model,
+                                    lambda b=batch: self._ollama.client.embed(model=self.model, input=b))
+            arr = np.asarray(res.embeddings, dtype=np.float32)
+            if arr.ndim != 2 or arr.shape[0] != len(batch):
+                raise ModelError(f"Ollama returned {arr.shape} embeddings for {len(batch)} texts")
+            arr = arr / np.maximum(np.linalg.norm(arr, axis=1, keepdims=True), 1e-12)
+            out.extend([list(map(float, v)) for v in arr])
+        if out:
+            self._dim = len(out[0])
+        return out
+
+    @property
+    def dim(self) -> int:
+        if not self._dim:
+            self._embed(["dimension probe"])
+        return self._dim
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._embed(texts) if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._embed([text])[0]
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 3)

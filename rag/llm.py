@@ -14,8 +14,10 @@ nothing for streaming, options or error handling that we need.
 
 from __future__ import annotations
 
+import itertools
 import os
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -125,6 +127,56 @@ def _model_names(listing: Any) -> set[str]:
     return names
 
 
+def _is_timeout(e: BaseException) -> bool:
+    return "timeout" in type(e).__name__.lower() or isinstance(e, TimeoutError)
+
+
+def _transient(e: BaseException) -> bool:
+    """Worth another try: the connection failed or the server answered 5xx."""
+    status = getattr(e, "status_code", None)
+    if isinstance(status, int):
+        return status >= 500
+    name = type(e).__name__
+    return isinstance(e, ConnectionError) or name in ("ConnectError", "RemoteProtocolError", "ReadError",
+                                                      "WriteError", "PoolTimeout")
+
+
+class OllamaClient:
+    """The official client with Akhbar's timeouts, retries and error messages."""
+
+    def __init__(self, host: str, timeout_s: float, retries: int, backoff_s: float) -> None:
+        self.host = host
+        self.timeout_s = timeout_s
+        self.retries = max(0, retries)
+        self.backoff_s = backoff_s
+        self.client = _ollama_client(host, timeout_s)
+
+    def explain(self, e: BaseException, model: str, what: str) -> BackendError:
+        status = getattr(e, "status_code", None)
+        if status == 404:
+            return BackendError(f"Ollama at {self.host} has no model {model!r}; run `ollama pull {model}`")
+        if _is_timeout(e):
+            return BackendError(f"Ollama at {self.host} did not answer {what} within {self.timeout_s:g}s "
+                                "(llm.timeout_s)")
+        if isinstance(e, ConnectionError) or type(e).__name__ == "ConnectError":
+            return BackendError(f"Ollama is not reachable at {self.host}: {e}")
+        return BackendError(f"Ollama at {self.host} failed {what}: {e}")
+
+    def call(self, what: str, model: str, fn: Any) -> Any:
+        """``fn()`` with retries on transient failures; a BackendError naming the cause."""
+        delay = self.backoff_s
+        for attempt in range(self.retries + 1):
+            try:
+                return fn()
+            except Exception as e:
+                if attempt < self.retries and _transient(e):
+                    time.sleep(delay)
+                    delay *= 2
+                    continue
+                raise self.explain(e, model, what) from e
+        raise AssertionError("unreachable")
+
+
 class OllamaLLM:
     backend = "ollama"
 
@@ -132,7 +184,8 @@ class OllamaLLM:
         self.cfg = config.llm
         self.host = config.llm.ollama_host
         self.model = config.llm.ollama_model
-        self._client = _ollama_client(self.host, config.llm.timeout_s)
+        self._ollama = OllamaClient(self.host, config.llm.timeout_s, config.llm.retries, config.llm.retry_backoff_s)
+        self._client = self._ollama.client
 
     def count_tokens(self, text: str) -> int:
         # Ollama has no tokenize endpoint; ~3 characters per token is conservative for the
@@ -141,17 +194,14 @@ class OllamaLLM:
 
     def check(self) -> None:
         """Raise BackendError unless the server answers and has the configured model."""
-        try:
-            names = _model_names(self._client.list())
-        except Exception as e:
-            raise BackendError(f"Ollama is not reachable at {self.host}: {e}") from e
+        names = _model_names(self._ollama.call("the model list", self.model, self._client.list))
         if self.model not in names:
             raise BackendError(
                 f"Ollama at {self.host} has no model {self.model!r}; run `ollama pull {self.model}`"
             )
 
     def stream_chat(self, messages: Sequence[Message], stats: GenerationStats) -> Iterator[str]:
-        try:
+        def start() -> Iterator[Any]:
             stream = self._client.chat(
                 model=self.model,
                 messages=list(messages),
@@ -164,22 +214,32 @@ class OllamaLLM:
                     "seed": self.cfg.seed,
                 },
             )
-            for part in stream:
+            # The request is sent (and its HTTP errors raised) when the first part is read:
+            # read it inside the retried call.
+            first = next(stream, None)
+            return itertools.chain([first] if first is not None else [], stream)
+
+        parts = self._ollama.call("the question", self.model, start)
+        yielded = 0
+        done = False
+        try:
+            for part in parts:
                 piece = part.message.content if part.message else ""
                 if piece:
+                    yielded += 1
                     yield piece
                 if part.done:
+                    done = True
                     stats.prompt_tokens = part.prompt_eval_count or stats.prompt_tokens
                     stats.completion_tokens = part.eval_count or stats.completion_tokens
-        except BackendError:
-            raise
         except Exception as e:
-            status = getattr(e, "status_code", None)
-            if status == 404:
-                raise BackendError(
-                    f"Ollama at {self.host} has no model {self.model!r}; run `ollama pull {self.model}`"
-                ) from e
-            raise BackendError(f"Ollama at {self.host} failed: {e}") from e
+            if yielded:
+                raise BackendError(f"Ollama at {self.host} stopped mid-answer after {yielded} pieces: "
+                                   f"{self._ollama.explain(e, self.model, 'the question')}") from e
+            raise self._ollama.explain(e, self.model, "the question") from e
+        if not done:
+            raise BackendError(f"Ollama at {self.host} closed the answer stream before it was done "
+                               f"(after {yielded} pieces)")
 
 
 # ------------------------------------------------------------------------------ select
@@ -200,7 +260,7 @@ def select_llm(config: Config) -> Selection:
         ollama_llm.check()
         return Selection(ollama_llm, "llm.backend = ollama")
     try:
-        probe = OllamaLLM(config.with_overrides(llm={"timeout_s": 2.0}))
+        probe = OllamaLLM(config.with_overrides(llm={"timeout_s": 2.0, "retries": 0}))
         probe.check()
     except BackendError as e:
         return Selection(LlamaCppLLM(config.llm_model_path, config), f"auto: embedded llama.cpp ({e})")

@@ -134,7 +134,8 @@ def ollama_standin(prepared_config: Config) -> Iterator[str]:
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.support.ollama_standin", "--gguf", str(prepared_config.llm_model_path),
-         "--name", "qwen2.5-coder:1.5b", "--port", "0"],
+         "--name", "qwen2.5-coder:1.5b", "--port", "0", "--embed-dir", str(prepared_config.embed_model_path),
+         "--embed-name", "multilingual-e5-small"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
     )
     try:

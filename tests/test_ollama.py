@@ -1,13 +1,15 @@
 """The Ollama path over real HTTP, against the stand-in serving the real 1.5B GGUF."""
 
 import json
+import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import ollama
 import pytest
 
-from rag import Akhbar, BackendError, Config
+from rag import Akhbar, BackendError, Config, StoreError
 from rag.embedder import SentenceTransformerEmbedder
 from rag.llm import LlamaCppLLM, OllamaLLM, select_llm
 from tests.conftest import AR_QUESTION, EN_QUESTION, free_port
@@ -20,7 +22,9 @@ def _cfg(cfg: Config, url: str, **llm: object) -> Config:
 def test_standin_speaks_the_published_api(ollama_standin: str) -> None:
     client = ollama.Client(host=ollama_standin)
     names = [m.model for m in client.list().models]
-    assert names == ["qwen2.5-coder:1.5b"]
+    assert names == ["qwen2.5-coder:1.5b", "multilingual-e5-small"]
+    vectors = client.embed(model="multilingual-e5-small", input=["واحد", "two"]).embeddings
+    assert len(vectors) == 2 and len(vectors[0]) == 384
     shown = client.show("qwen2.5-coder:1.5b")
     assert shown.details is not None and shown.details.format == "gguf"
     with urllib.request.urlopen(f"{ollama_standin}/api/version") as r:
@@ -73,3 +77,99 @@ def test_seed_questions_through_ollama(prepared_config: Config, seeded_home: Pat
     en = bot.ask(EN_QUESTION)
     assert "22" in en.text, en.text
     assert any(c.source_path.endswith("000_dcd787653053976f.txt") for c in en.citations), en.to_dict()
+
+
+# ------------------------------------------------------------------ remote Ollama: faults
+
+
+def _fault(url: str, mode: str, times: int = 1, seconds: float = 0.0) -> None:
+    req = urllib.request.Request(f"{url}/__fault", data=json.dumps({"mode": mode, "times": times,
+                                                                      "seconds": seconds}).encode(), method="POST")
+    with urllib.request.urlopen(req) as r:
+        assert json.load(r)["ok"]
+
+
+@pytest.fixture()
+def remote_bot(prepared_config: Config, seeded_home: Path, ollama_standin: str,
+               embedder: SentenceTransformerEmbedder) -> Iterator[Akhbar]:
+    cfg = _cfg(prepared_config.with_overrides(home=seeded_home), ollama_standin, backend="ollama",
+               retries=2, retry_backoff_s=0.2, timeout_s=120.0, max_tokens=24)
+    yield Akhbar(cfg, embedder=embedder)
+    _fault(ollama_standin, "", 0)  # leave no fault armed for the next test
+
+
+@pytest.mark.slow
+def test_a_500_is_retried_and_the_answer_arrives(remote_bot: Akhbar, ollama_standin: str) -> None:
+    remote_bot.llm.check()
+    _fault(ollama_standin, "error_500", times=1)
+    answer = remote_bot.ask(EN_QUESTION)
+    assert answer.backend == "ollama" and answer.text and not answer.extra.get("error")
+
+
+@pytest.mark.slow
+def test_persistent_500_is_a_clear_error_after_the_retries(remote_bot: Akhbar, ollama_standin: str) -> None:
+    remote_bot.llm.check()
+    _fault(ollama_standin, "error_500", times=3)  # first try + 2 retries
+    t = time.monotonic()
+    with pytest.raises(BackendError, match="llama runner process has terminated"):
+        remote_bot.ask(EN_QUESTION)
+    assert time.monotonic() - t >= 0.2 + 0.4  # backed off between tries
+
+
+@pytest.mark.slow
+def test_dropped_stream_is_reported_and_the_conversation_survives(remote_bot: Akhbar, ollama_standin: str) -> None:
+    conv = remote_bot.conversation()
+    first = conv.ask(EN_QUESTION)
+    _fault(ollama_standin, "drop", times=3)  # the rewrite call and the answer both drop
+    with pytest.raises(BackendError, match=r"stopped mid-answer|closed the answer stream"):
+        conv.ask("And since when?")
+    assert conv.turns == [first]  # the failed turn left no trace
+    _fault(ollama_standin, "", 0)
+    again = conv.ask("Since when have Russia, Iran and Turkey met in the Astana process?")
+    assert len(conv.turns) == 2 and again.text
+
+
+@pytest.mark.slow
+def test_a_hanging_server_times_out_with_the_setting_named(remote_bot: Akhbar, ollama_standin: str) -> None:
+    impatient = remote_bot.with_llm("ollama")
+    impatient.config = impatient.config.with_overrides(llm={"timeout_s": 3.0})
+    impatient.llm.check()
+    _fault(ollama_standin, "hang", times=1, seconds=8)
+    t = time.monotonic()
+    with pytest.raises(BackendError, match=r"did not answer the question within 3s \(llm.timeout_s\)"):
+        impatient.ask(EN_QUESTION)
+    assert time.monotonic() - t < 7
+
+
+def test_unreachable_host_is_retried_with_backoff(prepared_config: Config) -> None:
+    cfg = _cfg(prepared_config, f"http://127.0.0.1:{free_port()}", backend="ollama", retries=2, retry_backoff_s=0.2)
+    t = time.monotonic()
+    with pytest.raises(BackendError, match="not reachable"):
+        select_llm(cfg)
+    assert time.monotonic() - t >= 0.6
+
+
+# ------------------------------------------------------------------ Ollama embeddings
+
+
+@pytest.mark.slow
+def test_ollama_embeddings_build_and_guard_their_collection(prepared_config: Config, ollama_standin: str,
+                                                             tmp_path: Path) -> None:
+    from tests.conftest import SEEDS
+
+    cfg = _cfg(prepared_config.with_overrides(home=tmp_path / "home", store={"collection": "via-ollama"},
+                                              embed={"backend": "ollama", "ollama_model": "multilingual-e5-small"}),
+               ollama_standin, backend="ollama")
+    bot = Akhbar(cfg)
+    report = bot.ingest(SEEDS)
+    assert report.new_chunks > 0 and bot.stats()["embedding_model"]["name"] == "ollama:multilingual-e5-small"
+    hits = bot.retrieve(EN_QUESTION)
+    assert hits and hits[0].chunk.source_path.endswith("000_dcd787653053976f.txt")
+    answer = bot.ask(EN_QUESTION)
+    assert "22" in answer.text and answer.citations, answer.to_dict()
+    # The collection remembers its model: the packaged embedder may not write or query it.
+    with pytest.raises(StoreError, match="built with embedding model 'ollama:multilingual-e5-small'"):
+        _ = Akhbar(cfg.with_overrides(embed={"backend": "sentence-transformers"})).store
+    missing = Akhbar(cfg.with_overrides(store={"collection": "other"}, embed={"ollama_model": "bge-m3"}))
+    with pytest.raises(BackendError, match="ollama pull bge-m3"):
+        missing.ingest(SEEDS)

@@ -1,7 +1,13 @@
 """A wire-faithful Ollama stand-in for tests: a real HTTP server on 127.0.0.1 that follows
 Ollama's published REST API for ``GET /api/version``, ``GET /api/tags``,
-``POST /api/show`` and ``POST /api/chat`` (streamed NDJSON by default, one JSON object
-with ``"stream": false``), and answers with a real GGUF through llama.cpp.
+``POST /api/show``, ``POST /api/chat`` (streamed NDJSON by default, one JSON object
+with ``"stream": false``) and ``POST /api/embed``; it answers with a real GGUF through
+llama.cpp and, with ``--embed-dir``, embeds with a real sentence-transformers model.
+
+Faults for reliability tests are switched on through ``POST /__fault`` (not part of
+Ollama's API): ``{"mode": "error_500" | "drop" | "hang", "times": N, "seconds": S}``
+makes the next N ``/api/chat`` requests answer 500, drop the connection after a few
+streamed pieces, or hang for S seconds before answering.
 
 No Ollama binary can be installed here; this lets the ``ollama`` client path be tested
 over real HTTP. It is test infrastructure, not part of Akhbar.
@@ -60,8 +66,38 @@ class Backend:
         return model in (self.name, f"{self.name}:latest") or (":" not in self.name and model == self.name)
 
 
+class Embeddings:
+    def __init__(self, folder: Path, name: str) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.name = name
+        self.model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+        self.lock = threading.Lock()
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        with self.lock:
+            return [list(map(float, v)) for v in self.model.encode(texts, normalize_embeddings=True)]
+
+
+class Faults:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.mode = ""
+        self.times = 0
+        self.seconds = 0.0
+
+    def take(self) -> tuple[str, float]:
+        with self.lock:
+            if self.times <= 0:
+                return "", 0.0
+            self.times -= 1
+            return self.mode, self.seconds
+
+
 class Handler(BaseHTTPRequestHandler):
     backend: Backend
+    embeddings: Embeddings | None = None
+    faults = Faults()
     protocol_version = "HTTP/1.1"
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
@@ -101,10 +137,13 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/version":
             self._json(200, {"version": "0.12.6"})
         elif self.path == "/api/tags":
-            self._json(200, {"models": [{
-                "name": b.name, "model": b.name, "modified_at": b.modified, "size": b.size,
-                "digest": b.digest, "details": b.details,
-            }]})
+            models = [{"name": b.name, "model": b.name, "modified_at": b.modified, "size": b.size,
+                       "digest": b.digest, "details": b.details}]
+            if self.embeddings:
+                models.append({"name": self.embeddings.name, "model": self.embeddings.name,
+                               "modified_at": b.modified, "size": 0, "digest": "0" * 64,
+                               "details": {**b.details, "family": "bert", "families": ["bert"]}})
+            self._json(200, {"models": models})
         else:
             self._json(404, {"error": "404 page not found"})
 
@@ -116,7 +155,21 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/api/show":
             self._show(body)
         elif self.path == "/api/chat":
-            self._chat(body)
+            mode, seconds = self.faults.take()
+            if mode == "error_500":
+                self._json(500, {"error": "llama runner process has terminated: signal: killed"})
+                return
+            if mode == "hang":
+                time.sleep(seconds)
+            self._chat(body, drop_after=3 if mode == "drop" else 0)
+        elif self.path == "/api/embed":
+            self._embed(body)
+        elif self.path == "/__fault":
+            with self.faults.lock:
+                self.faults.mode = str(body.get("mode", ""))
+                self.faults.times = int(body.get("times", 1))
+                self.faults.seconds = float(body.get("seconds", 0))
+            self._json(200, {"ok": True})
         else:
             self._json(404, {"error": "404 page not found"})
 
@@ -136,7 +189,23 @@ class Handler(BaseHTTPRequestHandler):
             "modified_at": b.modified,
         })
 
-    def _chat(self, body: dict[str, Any]) -> None:
+    def _embed(self, body: dict[str, Any]) -> None:
+        e = self.embeddings
+        model = body.get("model", "")
+        if e is None or model not in (e.name, f"{e.name}:latest"):
+            self._json(404, {"error": f'model "{model}" not found, try pulling it first'})
+            return
+        raw = body.get("input", "")
+        texts = [raw] if isinstance(raw, str) else list(raw)
+        if not all(isinstance(t, str) for t in texts):
+            self._json(400, {"error": "input must be a string or a list of strings"})
+            return
+        start = time.monotonic_ns()
+        vectors = e.embed(texts)
+        self._json(200, {"model": model, "embeddings": vectors, "total_duration": time.monotonic_ns() - start,
+                         "load_duration": 0, "prompt_eval_count": sum(len(t.split()) for t in texts)})
+
+    def _chat(self, body: dict[str, Any], drop_after: int = 0) -> None:
         b = self.backend
         model = body.get("model", "")
         if not b.knows(model):
@@ -187,6 +256,12 @@ class Handler(BaseHTTPRequestHandler):
                     count += 1
                     self._chunk({"model": model, "created_at": _now(),
                                  "message": {"role": "assistant", "content": piece}, "done": False})
+                    if drop_after and count >= drop_after:
+                        # The runner died mid-answer: the connection ends without the final chunk.
+                        self.close_connection = True
+                        with contextlib.suppress(OSError):
+                            self.connection.shutdown(2)
+                        return
             self._chunk({
                 "model": model, "created_at": _now(), "message": {"role": "assistant", "content": ""},
                 "done": True, "done_reason": reason, "total_duration": time.monotonic_ns() - start,
@@ -208,8 +283,12 @@ def main() -> int:
     ap.add_argument("--name", default="qwen2.5-coder:1.5b")
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--threads", type=int, default=max(1, os.cpu_count() or 1))
+    ap.add_argument("--embed-dir", type=Path, help="a sentence-transformers folder served by /api/embed")
+    ap.add_argument("--embed-name", default="bge-m3")
     args = ap.parse_args()
     Handler.backend = Backend(args.gguf, args.name, args.threads)
+    if args.embed_dir:
+        Handler.embeddings = Embeddings(args.embed_dir, args.embed_name)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)
     print(f"LISTENING {server.server_address[1]}", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
