@@ -6,11 +6,17 @@
    CPU has it) side by side: passages/s, speed-up, XQuAD-ar dense recall@1/@5/@10.
 3. Archive ingest: a synthetic archive of N articles (seed/XQuAD text) through
    `akhbar ingest` in its own process: wall time, documents/s, chunks/s, peak RSS.
+4. Scale (bench/scale.py): hybrid and dense retrieval latency p50/p95 at 1k/10k/100k
+   chunks, embedded and against a real `chroma run`, index size on disk, peak RSS.
+5. Baseline: plain llama-index (VectorStoreIndex, default splitter and retriever, same
+   mE5) vs Akhbar on XQuAD-ar: recall@5 and query latency.
+6. Load: 20 concurrent questions through one Akhbar: throughput, p50/p95, errors.
 
 Uses the embedded defaults in throw-away data directories. Figures only; nothing here
 asserts a target.
 
-    python bench/bench.py [--questions N] [--archive-articles N] [--skip answer,embed,archive]
+    python bench/bench.py [--questions N] [--archive-articles N] [--scale-sizes 1000,10000,100000]
+                          [--skip answer,embed,archive,scale,baseline,load]
 """
 
 from __future__ import annotations
@@ -162,7 +168,9 @@ def main() -> int:
     ap.add_argument("--questions", type=int, default=3, help="XQuAD questions to answer with the LLM")
     ap.add_argument("--retrieval-queries", type=int, default=100)
     ap.add_argument("--archive-articles", type=int, default=10_000)
-    ap.add_argument("--skip", default="", help="comma-separated: answer, embed, archive")
+    ap.add_argument("--skip", default="", help="comma-separated: answer, embed, archive, scale, baseline, load")
+    ap.add_argument("--scale-sizes", default="1000,10000,100000")
+    ap.add_argument("--load-questions", type=int, default=20)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
@@ -171,7 +179,17 @@ def main() -> int:
         embedding_figures(base)
     if "archive" not in skip:
         archive_figures(args.archive_articles)
-    if "answer" in skip:
+    if not {"scale", "baseline"} <= skip:
+        from bench.scale import baseline_figures, scale_figures
+        from rag.embedder import SentenceTransformerEmbedder
+
+        emb = SentenceTransformerEmbedder(base.embed_model_path, name=base.embed.model,
+                                          precision=base.embed.precision)
+        if "scale" not in skip:
+            scale_figures(base, emb, [int(n) for n in args.scale_sizes.split(",") if n])
+        if "baseline" not in skip:
+            baseline_figures(base, emb)
+    if "answer" in skip and "load" in skip:
         return 0
     rows: dict[str, dict[str, float]] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -184,6 +202,12 @@ def main() -> int:
         dt = time.perf_counter() - t
         seed = {"documents": rep.documents, "chunks": rep.new_chunks, "ingest_s": dt,
                 "chunks_per_s": rep.new_chunks / dt}
+        if "load" not in skip:
+            from bench.scale import load_figures
+
+            load_figures(bot, SEED_QUESTIONS, workers=args.load_questions)
+        if "answer" in skip:
+            return 0
         seed |= retrieval_figures(bot, SEED_QUESTIONS * 10)
         seed |= answer_figures(bot, SEED_QUESTIONS)
         seed["peak_rss_mb"] = peak_rss_mb()

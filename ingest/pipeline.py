@@ -227,6 +227,44 @@ class Ingestor:
         self.store.delete_chunks(orphans)
         return {"orphan_chunks_deleted": len(orphans), "pending_documents": len(pending)}
 
+    def doctor(self, repair: bool = True) -> dict[str, Any]:
+        """Check that the manifest and the vector store agree, and (``repair``) make them:
+        interrupted (pending) documents and documents with vectors missing are written
+        again from their sources when those still exist, else removed; vectors no document
+        claims are deleted. Returns what was found and what was done."""
+        in_store = self.store.all_ids()
+        docs = self.manifest.docs()
+        pending = [d for d in docs if d.status == "pending"]
+        missing = [d for d in docs if d.status == "complete" and any(c not in in_store for c in d.chunk_ids)]
+        claimed = self.manifest.chunk_ids()
+        pending_ids = {d.doc_id for d in pending}
+        orphans = [cid for cid, doc in in_store.items() if cid not in claimed and doc not in pending_ids]
+        found = {"documents": len(docs), "chunks_in_store": len(in_store), "pending_documents": len(pending),
+                 "documents_missing_vectors": len(missing), "orphan_chunks": len(orphans)}
+        actions: list[str] = []
+        if repair:
+            if orphans:
+                self.store.delete_chunks(orphans)
+                actions.append(f"deleted {len(orphans)} chunk(s) no document claims")
+            for d in pending + missing:
+                why = "interrupted write" if d.status == "pending" else "vectors missing"
+                sources = [s.source for s in self.manifest.sources_of(d.doc_id)]
+                local = sorted({src.split("!", 1)[0].split("#", 1)[0] for src in sources if not is_url(src)})
+                again = [p for p in local if Path(p).exists()] + [u for u in sources if is_url(u)]
+                self._delete_doc(d.doc_id)
+                if again:
+                    report = self.ingest(again)
+                    actions.append(f"{d.doc_id} ({why}): re-ingested from {', '.join(again)} "
+                                   f"({report.new_chunks} chunks, {len(report.errors)} errors)")
+                else:
+                    actions.append(f"{d.doc_id} ({why}): removed; its sources are gone ({', '.join(sources) or '-'})")
+            after = self.store.all_ids()
+            found_after = {"documents": len(self.manifest.docs()), "chunks_in_store": len(after)}
+        else:
+            found_after = {}
+        return {"found": found, "actions": actions, "after": found_after,
+                "consistent": not (pending or missing or orphans)}
+
     # ----------------------------------------------------------------- helpers
 
     def _items(self, files: list[str], state: Progress, progress: ProgressFn | None) -> Iterator[Item]:

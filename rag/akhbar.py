@@ -174,6 +174,12 @@ class Akhbar:
         last source). Returns ``{"documents": [...], "sources": [...]}`` removed."""
         return dict(self.ingestor().remove(doc_id_or_path))
 
+    def doctor(self, repair: bool = True) -> dict[str, Any]:
+        """Check (and by default repair) that the manifest and the vectors agree; see
+        ``ingest.pipeline.Ingestor.doctor``."""
+        with self._lock:
+            return dict(self.ingestor().doctor(repair=repair))
+
     def reconcile(self) -> dict[str, int]:
         return dict(self.ingestor().reconcile())
 

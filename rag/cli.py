@@ -183,6 +183,28 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from rag.akhbar import Akhbar
+
+    result = Akhbar(_config(args)).doctor(repair=not args.check)
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False, indent=2))
+    else:
+        f = result["found"]
+        print(f"{f['documents']} documents, {f['chunks_in_store']} chunks in the store: "
+              f"{f['pending_documents']} interrupted, {f['documents_missing_vectors']} missing vectors, "
+              f"{f['orphan_chunks']} orphan chunks")
+        for a in result["actions"]:
+            print(f"repaired: {a}")
+        if result["consistent"]:
+            print("consistent: the manifest and the vector store agree")
+        elif args.check:
+            print("not consistent: run `akhbar doctor` (without --check) to repair")
+        elif result["after"]:
+            print(f"now {result['after']['documents']} documents, {result['after']['chunks_in_store']} chunks")
+    return 1 if args.check and not result["consistent"] else 0
+
+
 def cmd_chat(args: argparse.Namespace) -> int:
     from rag.akhbar import Akhbar
 
@@ -299,6 +321,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="export the answer's citations: csl-json, bibtex, ris, csv, markdown or json")
     s.add_argument("--out", metavar="FILE", help="write the export to FILE (default: standard output)")
     s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("doctor", help="check that the manifest and the vectors agree, and repair them")
+    s.add_argument("--check", action="store_true", help="only report; change nothing (exit 1 if inconsistent)")
+    s.add_argument("--collection")
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=cmd_doctor)
 
     s = sub.add_parser("chat", help="open the browser chat (Gradio) on this collection")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")

@@ -1,0 +1,137 @@
+"""Crashes and repairs: a real process SIGKILLed in the middle of a Chroma write and in the
+middle of a streamed answer; `akhbar doctor` finds what the crash left and repairs it, and
+the result equals an uninterrupted run. Also: a manifest from a newer Akhbar is refused,
+not reset, and an older one is migrated in place with its data kept."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.synth import write_archive
+from rag import Akhbar, Config, StoreError
+from tests.conftest import AR_QUESTION, REPO, copy_seeds
+from tests.test_archive import _cli, _snapshot
+
+# Runs `akhbar ingest` with ChromaStore.upsert wrapped: on its Nth call it writes the first
+# half of the batch to Chroma and then the process kills itself, mid-write.
+KILL_IN_UPSERT = """
+import os, signal, sys
+from rag.store import ChromaStore
+from rag.cli import main
+original = ChromaStore.upsert
+calls = {"n": 0}
+def upsert(self, chunks, embeddings):
+    calls["n"] += 1
+    if calls["n"] == int(os.environ["KILL_AT_CALL"]):
+        half = max(1, len(chunks) // 2)
+        original(self, chunks[:half], embeddings[:half])
+        os.kill(os.getpid(), signal.SIGKILL)
+    return original(self, chunks, embeddings)
+ChromaStore.upsert = upsert
+sys.exit(main(["ingest", sys.argv[1], "--quiet"]))
+"""
+
+pytestmark = pytest.mark.slow
+
+
+def _env(home: Path, cfg: Config, **extra: str) -> dict[str, str]:
+    return {**os.environ, "AKHBAR_HOME": str(home), "AKHBAR_MODELS_DIR": str(cfg.models_dir),
+            "PYTHONPATH": str(REPO), **extra}
+
+
+def test_sigkill_inside_a_chroma_write_then_doctor_repairs(tmp_path: Path, prepared_config: Config) -> None:
+    corpus = tmp_path / "archive"
+    write_archive(corpus, 60)  # several write batches of 64 chunks
+    clean = tmp_path / "clean"
+    assert _cli(clean, "ingest", str(corpus), "--quiet", cfg=prepared_config).returncode == 0
+    expected = _snapshot(clean)
+
+    crashed = tmp_path / "crashed"
+    proc = subprocess.run([sys.executable, "-c", KILL_IN_UPSERT, str(corpus)], cwd=REPO, timeout=600,
+                          env=_env(crashed, prepared_config, KILL_AT_CALL="2"), capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    check = _cli(crashed, "doctor", "--check", "--json", cfg=prepared_config)
+    found = json.loads(check.stdout)
+    assert check.returncode == 1 and not found["consistent"] and found["found"]["pending_documents"] > 0, found
+    assert found["actions"] == []  # --check changes nothing
+    repaired = _cli(crashed, "doctor", cfg=prepared_config)
+    assert repaired.returncode == 0, repaired.stderr
+    assert "repaired:" in repaired.stdout and "re-ingested" in repaired.stdout
+    again = json.loads(_cli(crashed, "doctor", "--check", "--json", cfg=prepared_config).stdout)
+    assert again["consistent"], again
+    # The repair finished the interrupted documents; a normal re-ingest adds the rest, and
+    # the result is exactly an uninterrupted run's.
+    assert _cli(crashed, "ingest", str(corpus), "--quiet", cfg=prepared_config).returncode == 0
+    assert _snapshot(crashed) == expected
+
+
+def test_doctor_removes_documents_whose_sources_are_gone(bot: Akhbar, tmp_path: Path) -> None:
+    corpus = copy_seeds(tmp_path / "corpus")
+    bot.ingest(corpus)
+    doc = bot.documents()[0]
+    # Simulate a crash that lost vectors, with the source file gone too.
+    bot.store.delete_doc(doc["doc_id"])
+    for f in corpus.iterdir():
+        f.unlink()
+    result = bot.doctor(repair=False)
+    assert result["found"]["documents_missing_vectors"] == 1 and not result["consistent"]
+    result = bot.doctor()
+    assert any("removed; its sources are gone" in a for a in result["actions"]), result
+    assert bot.documents() == [] and bot.store.count() == 0 and bot.doctor(repair=False)["consistent"]
+
+
+def test_sigkill_while_streaming_an_answer_leaves_the_store_consistent(seeded_home: Path, tmp_path: Path,
+                                                                       prepared_config: Config) -> None:
+    import shutil
+
+    home = tmp_path / "home"
+    shutil.copytree(seeded_home, home)
+    code = ("import sys\nfrom rag import Akhbar\nbot = Akhbar.open(llm={'backend': 'llamacpp'})\n"
+            "for piece in bot.ask_stream(sys.argv[1]):\n    print('PIECE', flush=True)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code, AR_QUESTION], cwd=REPO, env=_env(home, prepared_config),
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().startswith("PIECE")  # the answer is streaming
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    check = _cli(home, "doctor", "--check", "--json", cfg=prepared_config)
+    assert check.returncode == 0 and json.loads(check.stdout)["consistent"]
+    after = _cli(home, "ask", AR_QUESTION, "--backend", "llamacpp", "--json", cfg=prepared_config)
+    assert after.returncode == 0 and "2017" in json.loads(after.stdout)["text"]
+
+
+def test_manifest_from_a_newer_akhbar_is_refused_not_reset(bot: Akhbar, tmp_path: Path) -> None:
+    bot.ingest(copy_seeds(tmp_path / "corpus"))
+    path = bot.config.manifest_path
+    bot.manifest.close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value='99' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match="schema version 99, newer than this Akhbar"):
+        _ = Akhbar(bot.config, embedder=bot.embedder).manifest
+    assert path.read_bytes() == before  # untouched
+
+
+def test_manifest_without_a_version_is_migrated_keeping_its_data(bot: Akhbar, tmp_path: Path) -> None:
+    bot.ingest(copy_seeds(tmp_path / "corpus"))
+    docs = bot.documents()
+    path = bot.config.manifest_path
+    bot.manifest.close()
+    db = sqlite3.connect(path)
+    db.execute("DELETE FROM meta WHERE key='schema_version'")  # as written before versions existed
+    db.commit()
+    db.close()
+    reopened = Akhbar(bot.config, embedder=bot.embedder)
+    assert reopened.documents() == docs
+    version = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
+    assert int(version) >= 1
