@@ -10,6 +10,7 @@ guessing.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -56,8 +57,18 @@ def parse_date(value: object) -> str:
         return ""
     if isinstance(value, datetime):
         return value.isoformat()
-    if isinstance(value, (int, float)) and value > 0:  # a Unix timestamp
-        return datetime.fromtimestamp(float(value), UTC).isoformat()
+    if isinstance(value, bool):
+        return ""
+    if isinstance(value, (int, float)):  # a Unix timestamp, in seconds or (JSON feeds) milliseconds
+        seconds = float(value)
+        if not math.isfinite(seconds) or seconds <= 0:
+            return ""
+        if seconds > 1e11:
+            seconds /= 1000
+        try:
+            return datetime.fromtimestamp(seconds, UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            return ""
     text = str(value).translate(_EASTERN).strip()
     if not text:
         return ""

@@ -24,7 +24,7 @@ from rag.citations import build_citations, overlap, parse_markers
 from rag.config import Config
 from rag.embedder import Embedder
 from rag.llm import LLM, GenerationStats, Message
-from rag.prompts import Prompts, fields_of
+from rag.prompts import Prompts, fields_of, neutralize
 from rag.retrieval import Filters
 from rag.support import SourceSentence, check
 from rag.text import detect_language, normalize_for_embedding, sentence_spans
@@ -169,12 +169,13 @@ class Responder:
         sources, shown = self.select_sources(question, hits, question_vec)
         retrieval_ms = (time.perf_counter() - t0) * 1000
         rendered = "\n".join(
-            self.prompts.render("source", number=s.number, title=s.title, excerpt=s.excerpt).strip()
+            self.prompts.render("source", number=s.number, title=neutralize(s.title),
+                                excerpt=neutralize(s.excerpt)).strip()
             + "\n"
             for s in sources
         )
         system = self.prompts.text("system", lang)
-        values = {"sources": rendered.strip(), "question": question, "no_answer": refusal}
+        values = {"sources": rendered.strip(), "question": neutralize(question), "no_answer": refusal}
         # The English template has no refusal clause (the 1.5B model then refuses answerable
         # questions over Arabic sources); unsupported answers are caught by the support check.
         wanted = fields_of(self.prompts.render_source("answer", lang))

@@ -4,10 +4,16 @@ A template's ``{name}`` fields must be supplied exactly: a missing or an unexpec
 variable is a ``ConfigError`` naming the file, so a typo in a template can never silently
 send the model a half-empty prompt. Values are inserted verbatim (braces in an article
 are not re-parsed). Language variants are ``NAME_ar.txt`` / ``NAME_en.txt``.
+
+``neutralize`` is applied to article text and questions before they enter a prompt: an
+article is data, so chat-template control tokens (``<|im_start|>``…) that llama.cpp would
+otherwise parse as real turns, and ``[n]`` markers that would pass for Akhbar's own
+citations, are defused.
 """
 
 from __future__ import annotations
 
+import re
 import string
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +29,21 @@ def _read(path: Path) -> str:
         return path.read_text(encoding="utf-8")
     except OSError as e:
         raise ConfigError(f"prompt template {path} cannot be read: {e}") from e
+
+
+_CONTROL = re.compile(r"<\|[^|>]{0,40}\|>|\[/?INST\]|<</?SYS>>|</?s>", re.IGNORECASE)
+_MARKER = re.compile(r"\[(\s*[\d٠-٩]+(?:\s*[,،;]\s*[\d٠-٩]+)*\s*)\]")
+
+
+def neutralize(text: str) -> str:
+    """Untrusted text made safe to place in a prompt (see module docstring)."""
+    out = text
+    while True:
+        cleaned = _CONTROL.sub(" ", out)
+        cleaned = _MARKER.sub(r"(\1)", cleaned)
+        if cleaned == out:
+            return out
+        out = cleaned
 
 
 def fields_of(template: str) -> set[str]:
