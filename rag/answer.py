@@ -14,9 +14,10 @@ library itself.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -226,6 +227,11 @@ class Responder:
             text = prep.refusal
         else:
             support = check(text, prep.source_sentences, self.embedder.embed_passages)
+            text, support, corrected = _correct_markers(text, support)
+            if corrected:
+                # The model cited a source that does not say this, while another one does.
+                numbers = list(parse_markers(text, len(prep.sources)).numbers)
+                extra["corrected_citations"] = corrected
             if support and not any(s.supported for s in support):
                 # Nothing the model said is backed by the sources: do not pass off model
                 # memory as a cited answer. The raw reply is kept for inspection.
@@ -258,6 +264,30 @@ class Responder:
             extra=extra,
             asked_at=_now(),
         )
+
+
+def _correct_markers(text: str, support: list[SentenceSupport]) -> tuple[str, list[SentenceSupport], int]:
+    """Re-point the markers of each supported sentence whose cited sources do not support
+    it on their own, to the source that does; returns the text, support and the count."""
+    corrected = 0
+    out: list[SentenceSupport] = []
+    pos = 0
+    for s in support:
+        at = text.find(s.text, pos)
+        if at < 0 or not s.supported or not s.cited or not s.supported_by or set(s.cited) & set(s.supported_by):
+            out.append(s)
+            pos = at + len(s.text) if at >= 0 else pos
+            continue
+        target = s.best_source if s.best_source in s.supported_by else s.supported_by[0]
+        fixed = re.sub(r"(?:\[\d+\])+", f"[{target}]", s.text, count=1)
+        marker = f"[{target}]"
+        first = fixed.find(marker) + len(marker)
+        fixed = fixed[:first] + re.sub(r"\[\d+\]", "", fixed[first:])
+        text = text[:at] + fixed + text[at + len(s.text):]
+        out.append(replace(s, text=fixed, cited=(target,)))
+        pos = at + len(fixed)
+        corrected += 1
+    return text, out, corrected
 
 
 def _now() -> str:

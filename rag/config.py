@@ -70,6 +70,7 @@ class IngestConfig:
     near_duplicate_threshold: float = 0.8
     fetch_timeout_s: float = 20.0
     max_feed_entries: int = 500
+    max_upload_files: int = 500  # files in one browser upload
 
 
 @dataclass(frozen=True)

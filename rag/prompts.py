@@ -8,7 +8,7 @@ are not re-parsed). Language variants are ``NAME_ar.txt`` / ``NAME_en.txt``.
 ``neutralize`` is applied to article text and questions before they enter a prompt: an
 article is data, so chat-template control tokens (``<|im_start|>``…) that llama.cpp would
 otherwise parse as real turns, and ``[n]`` markers that would pass for Akhbar's own
-citations, are defused.
+citations (or lend the model their numbers), are removed.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ def neutralize(text: str) -> str:
     out = text
     while True:
         cleaned = _CONTROL.sub(" ", out)
-        cleaned = _MARKER.sub(r"(\1)", cleaned)
+        cleaned = _MARKER.sub(" ", cleaned)
         if cleaned == out:
             return out
         out = cleaned

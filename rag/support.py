@@ -58,8 +58,19 @@ def check(answer: str, sources: Sequence[SourceSentence],
                 best, best_score = s, score
         assert best is not None
         lexical = max(overlap(clean, s.text) for s in sources) if clean else 0.0
-        numbers_ok = numbers_in(clean) <= source_numbers
+        wanted_numbers = numbers_in(clean)
+        numbers_ok = wanted_numbers <= source_numbers
         supported = bool(clean) and numbers_ok and (best_score >= SIM_THRESHOLD or lexical >= LEXICAL_THRESHOLD)
+        # Which sources support the sentence on their own (for checking the model's markers).
+        by: list[int] = []
+        if supported:
+            for number in dict.fromkeys(s.number for s in sources):
+                own = [s for s in sources if s.number == number]
+                if not wanted_numbers <= set().union(*(numbers_in(s.text) for s in own)):
+                    continue
+                cos = max(sum(x * y for x, y in zip(vec, s.vector)) for s in own)
+                if cos >= SIM_THRESHOLD or max(overlap(clean, s.text) for s in own) >= LEXICAL_THRESHOLD:
+                    by.append(number)
         out.append(SentenceSupport(text, cited, supported, best.number, round(best_score, 4), best.text,
-                                   best.start, best.end))
+                                   best.start, best.end, tuple(by)))
     return out

@@ -99,10 +99,12 @@ class SentenceSupport:
     quote: str  # that source sentence
     quote_start: int  # its offsets in the original article
     quote_end: int
+    supported_by: tuple[int, ...] = ()  # every source that supports the sentence on its own
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["cited"] = list(self.cited)
+        d["supported_by"] = list(self.supported_by)
         return d
 
 

@@ -97,6 +97,10 @@ class App:
         folder = self.bot.config.home / "uploads"
         folder.mkdir(parents=True, exist_ok=True)
         limit = int(self.bot.config.ingest.max_file_mb * 1024 * 1024)
+        most = self.bot.config.ingest.max_upload_files
+        if len(paths) > most:
+            raise AkhbarError(f"{len(paths)} files at once: the limit is {most} (ingest.max_upload_files); "
+                              "upload a zip or use `akhbar ingest FOLDER`")
         saved = []
         for p in paths:
             src = Path(p)
