@@ -260,6 +260,33 @@ def test_bad_input_shows_a_message_not_a_traceback(session: dict[str, Any]) -> N
     page.click("#akhbar-backend label:has-text('embedded')")
 
 
+def test_five_browser_sessions_at_once_no_cross_talk(browser: Any, session: dict[str, Any]) -> None:
+    """Five people ask at the same moment: every one gets an answer to their own question,
+    in their own page only (the answers queue for the one CPU model)."""
+    questions = [AR_QUESTION, EN_QUESTION, "متى بدأت عملية أستانا؟", "Who is the Russian foreign ministry spokeswoman?",
+                 "ما موقف تركيا من الجيش الوطني السوري؟"]
+    contexts = [browser.new_context() for _ in questions]
+    try:
+        pages = [c.new_page() for c in contexts]
+        for p in pages:
+            p.goto(session["url"], wait_until="load")
+            p.wait_for_selector("#akhbar-question textarea")
+        for p, q in zip(pages, questions):
+            p.fill("#akhbar-question textarea", q)
+        for p in pages:
+            p.click("#akhbar-send")
+        for p, q in zip(pages, questions):
+            p.wait_for_function("() => document.querySelectorAll('.akhbar-msg.bot .meta, .akhbar-msg.error')"
+                                ".length >= 1", timeout=ANSWER_TIMEOUT_MS * 2)
+            assert p.locator(".akhbar-msg.error").count() == 0, p.inner_text("#akhbar-chat-log")
+            users = [u.inner_text().strip() for u in p.locator(".akhbar-msg.user").all()]
+            assert users == [q], users
+            assert p.locator(".akhbar-msg.bot").count() == 1
+    finally:
+        for c in contexts:
+            c.close()
+
+
 def test_nothing_loads_from_outside_127_0_0_1(session: dict[str, Any]) -> None:
     hosts = {u.split("/")[2] for u in session["requests"] if u.startswith(("http://", "https://", "ws"))}
     assert hosts == {session["url"].split("/")[2]}, hosts
