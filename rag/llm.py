@@ -57,29 +57,37 @@ class LlamaCppLLM:
         self.cfg = config.llm
         self._llm: Any = None
         self._lock = threading.Lock()  # one generation at a time per loaded model
+        # Loading once: concurrent first questions must not construct several models
+        # (llama.cpp's loader is not thread-safe, and each copy costs its KV cache).
+        self._load_lock = threading.Lock()
 
     def _load(self) -> Any:
         if self._llm is None:
-            if not self.path.exists():
-                raise ModelError(f"GGUF model not found at {self.path}; run `akhbar models prepare`")
-            # With OpenMP spinning, llama.cpp collapses to <2 tokens/s when another process
-            # holds a core; passive waiting keeps ~10 tokens/s on 2 cores.
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-            try:
-                from llama_cpp import Llama
-
-                threads = self.cfg.threads or max(1, os.cpu_count() or 1)
-                self._llm = Llama(
-                    model_path=str(self.path),
-                    n_ctx=self.cfg.n_ctx,
-                    n_threads=threads,
-                    n_threads_batch=threads,
-                    n_batch=256,
-                    verbose=False,
-                )
-            except Exception as e:
-                raise ModelError(f"cannot load GGUF model {self.path}: {e}") from e
+            with self._load_lock:
+                if self._llm is None:
+                    self._llm = self._construct()
         return self._llm
+
+    def _construct(self) -> Any:
+        if not self.path.exists():
+            raise ModelError(f"GGUF model not found at {self.path}; run `akhbar models prepare`")
+        # With OpenMP spinning, llama.cpp collapses to <2 tokens/s when another process
+        # holds a core; passive waiting keeps ~10 tokens/s on 2 cores.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        try:
+            from llama_cpp import Llama
+
+            threads = self.cfg.threads or max(1, os.cpu_count() or 1)
+            return Llama(
+                model_path=str(self.path),
+                n_ctx=self.cfg.n_ctx,
+                n_threads=threads,
+                n_threads_batch=threads,
+                n_batch=256,
+                verbose=False,
+            )
+        except Exception as e:
+            raise ModelError(f"cannot load GGUF model {self.path}: {e}") from e
 
     def count_tokens(self, text: str) -> int:
         return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
