@@ -243,6 +243,8 @@ class Responder:
                 if attributed:
                     text = text.rstrip() + " " + "".join(f"[{n}]" for n in numbers)
                     extra["attributed"] = True
+        if "fallback" in stats.extra:
+            extra["fallback"] = stats.extra["fallback"]
         if not refused and text and detect_language(text) not in (prep.language, "other"):
             extra["language_mismatch"] = detect_language(text)
         return Answer(
@@ -253,8 +255,8 @@ class Responder:
             sentences=tuple(support),
             sources=tuple(prep.sources),
             invalid_markers=parsed.invalid,
-            backend=self.llm.backend,
-            model=self.llm.model,
+            backend=str(stats.extra.get("backend", self.llm.backend)),
+            model=str(stats.extra.get("model", self.llm.model)),
             prompt_tokens=stats.prompt_tokens,
             completion_tokens=stats.completion_tokens,
             retrieval_ms=prep.retrieval_ms,

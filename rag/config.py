@@ -85,6 +85,9 @@ class LLMConfig:
     # (retry_backoff_s, doubled each time); a reply cut off mid-stream is not repeated.
     retries: int = 3
     retry_backoff_s: float = 0.5
+    # backend = auto: when Ollama was chosen but fails before the first token of an answer,
+    # the embedded model answers that question instead (the Answer says so).
+    fallback: bool = True
     # 0 means "all cores"; OMP_WAIT_POLICY=PASSIVE keeps that safe under contention.
     threads: int = 0
     n_ctx: int = 2048

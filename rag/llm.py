@@ -253,6 +253,46 @@ class OllamaLLM:
 # ------------------------------------------------------------------------------ select
 
 
+class FallbackLLM:
+    """``auto`` with ``llm.fallback``: Ollama answers; when it fails before its first token
+    (down, 5xx after retries, timeout), the embedded model answers that question. Which one
+    answered is written to ``stats.extra`` ("backend", "model", "fallback")."""
+
+    backend = "ollama"
+
+    def __init__(self, primary: OllamaLLM, config: Config) -> None:
+        self.primary = primary
+        self.model = primary.model
+        self.config = config
+        self._secondary: LlamaCppLLM | None = None
+        self._lock = threading.Lock()
+
+    def secondary(self) -> LlamaCppLLM:
+        with self._lock:
+            if self._secondary is None:
+                self._secondary = LlamaCppLLM(self.config.llm_model_path, self.config)
+            return self._secondary
+
+    def count_tokens(self, text: str) -> int:
+        return self.primary.count_tokens(text)
+
+    def stream_chat(self, messages: Sequence[Message], stats: GenerationStats) -> Iterator[str]:
+        started = False
+        try:
+            for piece in self.primary.stream_chat(messages, stats):
+                started = True
+                yield piece
+            return
+        except BackendError as e:
+            if started:
+                raise
+            reason = str(e)
+        backup = self.secondary()
+        stats.extra.update({"backend": backup.backend, "model": backup.model,
+                            "fallback": f"Ollama failed, the embedded model answered: {reason}"})
+        yield from backup.stream_chat(messages, stats)
+
+
 @dataclass(frozen=True)
 class Selection:
     llm: LLM
@@ -272,4 +312,7 @@ def select_llm(config: Config) -> Selection:
         probe.check()
     except BackendError as e:
         return Selection(LlamaCppLLM(config.llm_model_path, config), f"auto: embedded llama.cpp ({e})")
-    return Selection(OllamaLLM(config), f"auto: Ollama at {config.llm.ollama_host} has {config.llm.ollama_model}")
+    chosen: LLM = OllamaLLM(config)
+    if config.llm.fallback:
+        chosen = FallbackLLM(OllamaLLM(config), config)
+    return Selection(chosen, f"auto: Ollama at {config.llm.ollama_host} has {config.llm.ollama_model}")

@@ -11,7 +11,7 @@ import pytest
 
 from rag import Akhbar, BackendError, Config, StoreError
 from rag.embedder import SentenceTransformerEmbedder
-from rag.llm import LlamaCppLLM, OllamaLLM, select_llm
+from rag.llm import LlamaCppLLM, select_llm
 from tests.conftest import AR_QUESTION, EN_QUESTION, free_port
 
 
@@ -39,7 +39,7 @@ def test_standin_speaks_the_published_api(ollama_standin: str) -> None:
 
 def test_auto_prefers_ollama_when_it_has_the_model(prepared_config: Config, ollama_standin: str) -> None:
     sel = select_llm(_cfg(prepared_config, ollama_standin, backend="auto"))
-    assert isinstance(sel.llm, OllamaLLM) and "Ollama" in sel.reason
+    assert sel.llm.backend == "ollama" and "Ollama" in sel.reason
 
 
 def test_auto_falls_back_to_embedded_when_ollama_is_unreachable(prepared_config: Config) -> None:
@@ -139,6 +139,28 @@ def test_a_hanging_server_times_out_with_the_setting_named(remote_bot: Akhbar, o
     with pytest.raises(BackendError, match=r"did not answer the question within 3s \(llm.timeout_s\)"):
         impatient.ask(EN_QUESTION)
     assert time.monotonic() - t < 7
+
+
+@pytest.mark.slow
+def test_auto_falls_back_to_embedded_when_ollama_fails_mid_session(prepared_config: Config, seeded_home: Path,
+                                                                  ollama_standin: str,
+                                                                  embedder: SentenceTransformerEmbedder) -> None:
+    cfg = _cfg(prepared_config.with_overrides(home=seeded_home), ollama_standin, backend="auto", retries=1,
+               retry_backoff_s=0.1)
+    bot = Akhbar(cfg, embedder=embedder)
+    assert bot.llm.backend == "ollama"  # chosen: Ollama answers and has the model
+    try:
+        _fault(ollama_standin, "error_500", times=2)  # then it breaks: both tries fail
+        answer = bot.ask(EN_QUESTION)
+        assert answer.backend == "llamacpp" and "22" in answer.text, answer.to_dict()
+        assert "Ollama failed" in answer.extra["fallback"]
+        strict = Akhbar(cfg.with_overrides(llm={"fallback": False}), embedder=embedder)
+        assert strict.llm.backend == "ollama"
+        _fault(ollama_standin, "error_500", times=2)
+        with pytest.raises(BackendError, match="llama runner process has terminated"):
+            strict.ask(EN_QUESTION)
+    finally:
+        _fault(ollama_standin, "", 0)
 
 
 def test_unreachable_host_is_retried_with_backoff(prepared_config: Config) -> None:
