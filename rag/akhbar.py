@@ -19,7 +19,7 @@ from typing import Any
 from rag.answer import Responder
 from rag.config import Config
 from rag.embedder import Embedder, SentenceTransformerEmbedder
-from rag.errors import AkhbarError, ModelError
+from rag.errors import AkhbarError, BackendError, ModelError
 from rag.llm import LLM, Selection, select_llm
 from rag.retrieval import Filters, Retriever
 from rag.store import ChromaStore
@@ -36,6 +36,7 @@ class Akhbar:
         self._retriever: Retriever | None = None
         # Re-entrant: building the retriever builds the store and manifest under the same lock.
         self._lock = threading.RLock()
+        self._slots = threading.BoundedSemaphore(config.llm.queue_size)
 
     @classmethod
     def open(cls, config: Config | str | os.PathLike[str] | None = None, *, collection: str | None = None,
@@ -134,7 +135,7 @@ class Akhbar:
             llm["model" if (backend or self.config.llm.backend) == "llamacpp" else "ollama_model"] = model
         other = Akhbar(self.config.with_overrides(llm=llm) if llm else self.config, embedder=self.embedder)
         other._store, other._manifest, other._retriever = self.store, self.manifest, self.retriever
-        other._lock = self._lock
+        other._lock, other._slots = self._lock, self._slots
         return other
 
     def _responder(self) -> Responder:
@@ -195,7 +196,19 @@ class Akhbar:
         ``search_text`` overrides what retrieval sees (conversations use it)."""
         if not question or not question.strip():
             raise AkhbarError("the question is empty")
-        return self._responder().stream(question, top_k, filters, search_text)
+        return self._queued(question, top_k, filters, search_text)
+
+    def _queued(self, question: str, top_k: int | None, filters: Filters | None,
+                search_text: str | None) -> Iterator[str | Answer]:
+        # A bounded queue: the model answers one question at a time, so waiting questions
+        # are capped rather than left to pile up behind it.
+        if not self._slots.acquire(blocking=False):
+            raise BackendError(f"busy: {self.config.llm.queue_size} questions are already being answered or "
+                               "waiting (llm.queue_size); try again shortly")
+        try:
+            yield from self._responder().stream(question, top_k, filters, search_text)
+        finally:
+            self._slots.release()
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
         answer = None

@@ -88,6 +88,9 @@ class LLMConfig:
     # backend = auto: when Ollama was chosen but fails before the first token of an answer,
     # the embedded model answers that question instead (the Answer says so).
     fallback: bool = True
+    # Questions one Akhbar object accepts at once (answering or waiting for the model);
+    # beyond that a question is refused at once with a "busy" error instead of piling up.
+    queue_size: int = 64
     # 0 means "all cores"; OMP_WAIT_POLICY=PASSIVE keeps that safe under contention.
     threads: int = 0
     n_ctx: int = 2048
@@ -205,7 +208,7 @@ class Config:
                 if part.strip() and ":" not in part:
                     raise ConfigError(f"store.headers must be 'Name: value; Other: value', not {part.strip()!r}")
         positive = (("retrieval", "top_k"), ("retrieval", "max_sentences"), ("embed", "batch_size"),
-                    ("embed", "chunk_tokens"), ("llm", "max_tokens"), ("llm", "n_ctx"))
+                    ("embed", "chunk_tokens"), ("llm", "max_tokens"), ("llm", "n_ctx"), ("llm", "queue_size"))
         for section, name in positive:
             if getattr(getattr(self, section), name) <= 0:
                 raise ConfigError(f"{section}.{name} must be positive")

@@ -184,3 +184,42 @@ def test_parallel_conversations_keep_their_own_history(prepared_config: Config, 
     assert not errors, errors
     for i, conv in enumerate(convs):
         assert [a.question for a in conv.turns] == asked[i]
+
+
+def test_questions_beyond_the_queue_are_refused_at_once(prepared_config: Config, seeded_home: Path,
+                                                        embedder: SentenceTransformerEmbedder) -> None:
+    """Logic of the bounded queue, with a model that waits on an event (a small fake: the
+    real model's speed is not what is tested here)."""
+    from rag import BackendError
+    from rag.llm import GenerationStats
+
+    release = threading.Event()
+
+    class Waiting:
+        backend, model = "test", "waiting"
+
+        def count_tokens(self, text: str) -> int:
+            return max(1, len(text) // 3)
+
+        def stream_chat(self, messages: object, stats: GenerationStats) -> object:
+            release.wait(60)
+            yield "منذ يناير 2017 [1]."
+
+    bot = Akhbar(prepared_config.with_overrides(home=seeded_home, llm={"queue_size": 2}), embedder=embedder,
+                 llm=Waiting())  # type: ignore[arg-type]
+    results: list[object] = []
+    threads = [threading.Thread(target=lambda: results.append(bot.ask(AR_QUESTION))) for _ in range(2)]
+    for t in threads:
+        t.start()
+    import time
+
+    deadline = time.monotonic() + 30
+    while bot._slots._value > 0 and time.monotonic() < deadline:  # both questions admitted
+        time.sleep(0.01)
+    with pytest.raises(BackendError, match=r"busy: 2 questions .* \(llm\.queue_size\)"):
+        bot.ask(AR_QUESTION)
+    release.set()
+    for t in threads:
+        t.join(60)
+    assert len(results) == 2
+    assert bot.ask(AR_QUESTION).text  # the queue is free again
