@@ -91,11 +91,19 @@ class Retriever:
             fused = rrf([[h.chunk.chunk_id for h in dense], lexical])
             order = sorted(fused, key=lambda cid: fused[cid], reverse=True)
         known = {h.chunk.chunk_id: h for h in dense}
-        missing = [cid for cid in order[: top_k * 4] if cid not in known]
-        if missing:
-            for hit in self._with_scores(missing, qv, where):
-                known[hit.chunk.chunk_id] = hit
-        return [known[cid] for cid in order if cid in known][:top_k]
+        # Fetch only what the final top_k needs, a window at a time: a lexical candidate may
+        # be excluded by the filters, then the next ones are looked at.
+        out: list[Hit] = []
+        pos = 0
+        while len(out) < top_k and pos < len(order):
+            window = order[pos: pos + (top_k - len(out)) * (2 if where else 1)]
+            pos += len(window)
+            missing = [cid for cid in window if cid not in known]
+            if missing:
+                for hit in self._with_scores(missing, qv, where):
+                    known[hit.chunk.chunk_id] = hit
+            out.extend(known[cid] for cid in window if cid in known)
+        return out[:top_k]
 
     def _with_scores(self, ids: list[str], qv: Sequence[float], where: dict[str, Any] | None) -> list[Hit]:
         chunks, vectors = self.store.get_chunks_with_vectors(ids, where)
