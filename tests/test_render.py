@@ -1,0 +1,39 @@
+"""ui.render: the HTML the browser shows, checked without a browser (test_ui checks it in one)."""
+
+from __future__ import annotations
+
+from rag import Answer, Citation, SentenceSupport
+from ui import render
+
+
+def _answer() -> Answer:
+    supported = SentenceSupport("منذ يناير 2017 [1].", (1,), True, 1, 0.9, "منذ يناير2017.", 10, 24)
+    unsupported = SentenceSupport("<b>وفاز</b> فريق فرنسا [1] [9].", (1,), False, 1, 0.7, "x", 0, 1)
+    cite = Citation(number=1, doc_id="d1", title="<script>alert(1)</script> موسكو", source_path="/a.txt",
+                    quote="منذ يناير2017.", quote_start=10, quote_end=24, url="javascript:alert(1)")
+    return Answer(question="منذ متى؟", text="منذ يناير 2017 [1]. <b>وفاز</b> فريق فرنسا [1] [9].",
+                  language="ar", citations=(cite,), sentences=(supported, unsupported))
+
+
+def test_answer_markup_is_escaped_markers_linked_unsupported_marked() -> None:
+    html = render.answer_body(_answer(), turn=3)
+    assert "<b>" not in html and "&lt;b&gt;" in html
+    assert html.count('data-target="akhbar-src-3-1"') == 2
+    assert "[9]" in html and 'data-target="akhbar-src-3-9"' not in html  # no card, no link
+    assert html.count('class="unsupported"') == 1 and "فرنسا" in html.split('class="unsupported"')[1]
+
+
+def test_cards_escape_article_fields_and_never_link_script_urls() -> None:
+    art = {"text": "نص قبل. منذ يناير2017. نص بعد <img src=x onerror=alert(1)>", "segments": [[0, 0, 59]]}
+    html = render.source_cards([_answer()], {"d1": art})
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<img" not in html
+    assert 'href="javascript:' not in html
+    assert "<mark>" in html and 'id="akhbar-src-1-1"' in html
+    assert 'dir="rtl"' in html
+
+
+def test_direction_follows_each_text() -> None:
+    assert render.direction("منذ متى؟ Astana") == "rtl"
+    assert render.direction("How many meetings? أستانا") == "ltr"
+    chat = render.chat_html([_answer()], pending="How many?", draft="Twenty")
+    assert 'class="akhbar-msg user " dir="rtl"' in chat and 'dir="ltr" data-role="user"' in chat
