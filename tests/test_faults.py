@@ -11,6 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,56 @@ def test_manifest_without_a_version_is_migrated_keeping_its_data(bot: Akhbar, tm
     assert reopened.documents() == docs
     version = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0]
     assert int(version) >= 1
+
+
+def _chroma_server(data: Path, port: int) -> subprocess.Popen[bytes]:
+    from tests.conftest import _listening, wait_until
+
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--host", "127.0.0.1", "--port",
+                             str(port), "--path", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert wait_until(lambda: _listening(port), timeout=60), "chroma run did not start"
+    return proc
+
+
+def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path, prepared_config: Config) -> None:
+    from tests.conftest import free_port
+    from tests.test_archive import _complete_docs
+
+    corpus = tmp_path / "archive"
+    write_archive(corpus, 60)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = _chroma_server(tmp_path / "chroma-data", port)
+    home = tmp_path / "home"
+    env = _env(home, prepared_config, AKHBAR_CHROMA_URL=url)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--quiet"], cwd=REPO,
+                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 300
+        while proc.poll() is None and _complete_docs(home) < 10 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert proc.poll() is None, "ingest finished before the server could be killed"
+        server.send_signal(signal.SIGKILL)  # the server dies under the writer
+        server.wait()
+        _, err = proc.communicate(timeout=300)
+        assert proc.returncode != 0
+        assert f"Chroma server at {url}" in err or "cannot write" in err, err
+        assert "Traceback" not in err, err
+        done_before = _complete_docs(home)
+        server = _chroma_server(tmp_path / "chroma-data", port)  # back up, same data
+        result = subprocess.run([sys.executable, "-m", "rag.cli", "doctor", "--json"], cwd=REPO, env=env,
+                                capture_output=True, text=True, timeout=600)
+        assert result.returncode == 0, result.stderr
+        report = json.loads(result.stdout)
+        check = json.loads(subprocess.run([sys.executable, "-m", "rag.cli", "doctor", "--check", "--json"],
+                                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600).stdout)
+        assert check["consistent"], (report, check)
+        again = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--quiet"], cwd=REPO,
+                               env=env, capture_output=True, text=True, timeout=600)
+        assert again.returncode == 0, again.stderr
+        final = json.loads(subprocess.run([sys.executable, "-m", "rag.cli", "doctor", "--check", "--json"],
+                                          cwd=REPO, env=env, capture_output=True, text=True, timeout=600).stdout)
+        assert final["consistent"] and final["found"]["documents"] == 60 > done_before, final
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
