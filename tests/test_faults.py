@@ -89,12 +89,10 @@ def test_doctor_removes_documents_whose_sources_are_gone(bot: Akhbar, tmp_path: 
     assert bot.documents() == [] and bot.store.count() == 0 and bot.doctor(repair=False)["consistent"]
 
 
-def test_sigkill_while_streaming_an_answer_leaves_the_store_consistent(seeded_home: Path, tmp_path: Path,
+def test_sigkill_while_streaming_an_answer_leaves_the_store_consistent(tmp_path: Path,
                                                                        prepared_config: Config) -> None:
-    import shutil
-
-    home = tmp_path / "home"
-    shutil.copytree(seeded_home, home)
+    home = tmp_path / "home"  # its own data home (in server mode: its own server database)
+    assert _cli(home, "ingest", str(copy_seeds(tmp_path / "corpus")), "--quiet", cfg=prepared_config).returncode == 0
     code = ("import sys\nfrom rag import Akhbar\nbot = Akhbar.open(llm={'backend': 'llamacpp'})\n"
             "for piece in bot.ask_stream(sys.argv[1]):\n    print('PIECE', flush=True)\n")
     proc = subprocess.Popen([sys.executable, "-c", code, AR_QUESTION], cwd=REPO, env=_env(home, prepared_config),
