@@ -80,29 +80,33 @@ class Retriever:
         where = filters.where() if filters else None
         qv = list(query_vec) if query_vec is not None else self.embedder.embed_query(question)
         n = max(self.candidates, top_k)
-        dense = self.store.query(qv, n if mode != "dense" else top_k, where) if mode != "bm25" else []
         if mode == "dense" or self.bm25 is None:
-            return dense[:top_k]
+            return self.store.query(qv, top_k, where) if mode != "bm25" else []
+        scores: dict[str, float] = dict(self.store.query_ids(qv, n, where)) if mode != "bm25" else {}
         lexical = [cid for cid, _ in self.bm25.search(question, n * (4 if where else 1), self.generation(),
                                                        self.store.all_texts)]
         if mode == "bm25":
             order = lexical
         else:
-            fused = rrf([[h.chunk.chunk_id for h in dense], lexical])
+            fused = rrf([list(scores), lexical])
             order = sorted(fused, key=lambda cid: fused[cid], reverse=True)
-        known = {h.chunk.chunk_id: h for h in dense}
-        # Fetch only what the final top_k needs, a window at a time: a lexical candidate may
-        # be excluded by the filters, then the next ones are looked at.
+        # Texts (and, for lexical-only candidates, vectors) of the final top_k only, a window
+        # at a time: a lexical candidate may be excluded by the filters.
         out: list[Hit] = []
         pos = 0
         while len(out) < top_k and pos < len(order):
             window = order[pos: pos + (top_k - len(out)) * (2 if where else 1)]
             pos += len(window)
-            missing = [cid for cid in window if cid not in known]
+            known = [cid for cid in window if cid in scores]
+            hits: dict[str, Hit] = {}
+            if known:
+                for cid, chunk in self.store.get_chunks(known).items():
+                    hits[cid] = Hit(chunk=chunk, score=scores[cid])
+            missing = [cid for cid in window if cid not in scores]
             if missing:
                 for hit in self._with_scores(missing, qv, where):
-                    known[hit.chunk.chunk_id] = hit
-            out.extend(known[cid] for cid in window if cid in known)
+                    hits[hit.chunk.chunk_id] = hit
+            out.extend(hits[cid] for cid in window if cid in hits)
         return out[:top_k]
 
     def _with_scores(self, ids: list[str], qv: Sequence[float], where: dict[str, Any] | None) -> list[Hit]:

@@ -211,6 +211,21 @@ class ChromaStore:
         return [Hit(chunk=_chunk_from(cid, doc or "", meta or {}), score=1.0 - float(dist))
                 for cid, doc, meta, dist in zip(ids, docs, metas, dists)]
 
+    def query_ids(self, embedding: Sequence[float], top_k: int,
+                  where: dict[str, Any] | None = None) -> list[tuple[str, float]]:
+        """(chunk id, cosine) of the nearest chunks, without their texts: hybrid retrieval
+        fuses many candidates and needs the texts of the final few only."""
+        try:
+            res = self._collection.query(query_embeddings=[list(embedding)], n_results=top_k, where=where,
+                                         include=["distances"])
+        except Exception as e:
+            if self.count() == 0:
+                return []
+            raise StoreError(f"cannot query collection {self.collection_name!r}: {e}") from e
+        ids = (res.get("ids") or [[]])[0]
+        dists = (res.get("distances") or [[]])[0]
+        return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists)]
+
     def get_chunks(self, ids: Sequence[str], where: dict[str, Any] | None = None) -> dict[str, Chunk]:
         if not ids:
             return {}
