@@ -122,6 +122,13 @@ def seeded_home(tmp_path_factory: pytest.TempPathFactory, prepared_config: Confi
     return home
 
 
+@pytest.fixture(scope="module")
+def seeded_bot(prepared_config: Config, seeded_home: Path, embedder: SentenceTransformerEmbedder,
+               llm_15b: LlamaCppLLM) -> Akhbar:
+    """The seed corpus with the real embedder and the real 1.5B on llama.cpp."""
+    return Akhbar(prepared_config.with_overrides(home=seeded_home), embedder=embedder, llm=llm_15b)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

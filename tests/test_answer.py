@@ -1,21 +1,12 @@
 """End to end on the embedded defaults: real Chroma, real mE5, the real 1.5B GGUF."""
 
 import json
-from pathlib import Path
 
 import pytest
 
-from rag import Akhbar, Answer, Config
-from rag.embedder import SentenceTransformerEmbedder
-from rag.llm import LlamaCppLLM
+from rag import Akhbar, Answer
 from rag.retrieval import Filters
 from tests.conftest import AR_QUESTION, EN_QUESTION, SEEDS
-
-
-@pytest.fixture(scope="module")
-def seeded_bot(prepared_config: Config, seeded_home: Path, embedder: SentenceTransformerEmbedder,
-               llm_15b: LlamaCppLLM) -> Akhbar:
-    return Akhbar(prepared_config.with_overrides(home=seeded_home), embedder=embedder, llm=llm_15b)
 
 
 def _cites_seed(answer: Answer) -> bool:

@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from rag import Akhbar, AkhbarError, Config
+from rag import Akhbar, AkhbarError
 from rag.conversation import Conversation, clean_rewrite
-from rag.embedder import SentenceTransformerEmbedder
-from rag.llm import LlamaCppLLM
 
 
 def test_clean_rewrite_accepts_faithful_questions() -> None:
@@ -39,15 +35,9 @@ def test_chat_needs_a_final_user_message(bot: Akhbar) -> None:
     assert q == "and then?" and [t.question for t in conv.turns] == ["first?"]
 
 
-@pytest.fixture(scope="module")
-def seeded(prepared_config: Config, seeded_home: Path, embedder: SentenceTransformerEmbedder,
-           llm_15b: LlamaCppLLM) -> Akhbar:
-    return Akhbar(prepared_config.with_overrides(home=seeded_home), embedder=embedder, llm=llm_15b)
-
-
 @pytest.mark.slow
-def test_arabic_follow_up_is_retrieved_with_its_context(seeded: Akhbar) -> None:
-    conv = seeded.conversation()
+def test_arabic_follow_up_is_retrieved_with_its_context(seeded_bot: Akhbar) -> None:
+    conv = seeded_bot.conversation()
     first = conv.ask("منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟")
     assert "2017" in first.text
     follow = conv.ask("وكم اجتماعًا عقدت في إطارها؟")
@@ -60,8 +50,8 @@ def test_arabic_follow_up_is_retrieved_with_its_context(seeded: Akhbar) -> None:
 
 
 @pytest.mark.slow
-def test_chat_api_with_english_history(seeded: Akhbar) -> None:
-    answer = seeded.chat([
+def test_chat_api_with_english_history(seeded_bot: Akhbar) -> None:
+    answer = seeded_bot.chat([
         {"role": "user", "content": "How many Astana-format meetings have been held?"},
         {"role": "assistant", "content": "There have been 22 Astana-format meetings held [1]."},
         {"role": "user", "content": "Since when have they been meeting?"},

@@ -16,9 +16,7 @@ from citeproc import CitationItem, CitationStylesBibliography, CitationStylesSty
 from citeproc.source.json import CiteProcJSON
 
 from rag import EXPORT_FORMATS, Akhbar, AkhbarError, Answer, Citation, Config
-from rag.embedder import SentenceTransformerEmbedder
 from rag.export import safe_cell
-from rag.llm import LlamaCppLLM
 from tests.conftest import AR_QUESTION
 
 STYLE = next((Path(__import__("citeproc").__file__).parent / "data" / "styles").glob("*.csl"))
@@ -110,15 +108,9 @@ def test_json_is_the_whole_answer_and_unknown_format_is_named() -> None:
     assert set(EXPORT_FORMATS) == {"csl-json", "bibtex", "ris", "csv", "markdown", "json"}
 
 
-@pytest.fixture(scope="module")
-def seeded(prepared_config: Config, seeded_home: Path, embedder: SentenceTransformerEmbedder,
-           llm_15b: LlamaCppLLM) -> Akhbar:
-    return Akhbar(prepared_config.with_overrides(home=seeded_home), embedder=embedder, llm=llm_15b)
-
-
 @pytest.mark.slow
-def test_real_conversation_exports_every_format(seeded: Akhbar) -> None:
-    conv = seeded.conversation()
+def test_real_conversation_exports_every_format(seeded_bot: Akhbar) -> None:
+    conv = seeded_bot.conversation()
     with pytest.raises(AkhbarError, match="no answers"):
         conv.export("csv")
     first = conv.ask(AR_QUESTION)
