@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,13 +64,18 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     started = config.stash.get(_SERVER, None)
     if started:
         proc, data = started
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=20)
         os.environ.pop("AKHBAR_CHROMA_URL", None)
         shutil.rmtree(data, ignore_errors=True)
+
+
+def stop(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
+    """Terminate a server the tests started; kill it if it does not exit in time."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
 
 
 def _listening(port: int) -> bool:
@@ -154,11 +160,7 @@ def ollama_standin(prepared_config: Config) -> Iterator[str]:
         url = f"http://127.0.0.1:{line.split()[1]}"
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def copy_seeds(dest: Path) -> Path:

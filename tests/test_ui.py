@@ -23,7 +23,7 @@ import pytest
 import rispy
 
 from rag import EXPORT_FORMATS, Config
-from tests.conftest import AR_QUESTION, EN_QUESTION, REPO, SEEDS, free_port
+from tests.conftest import AR_QUESTION, EN_QUESTION, REPO, SEEDS, free_port, stop
 from tests.test_export import _csl_render
 
 CHROMIUM = "/usr/bin/chromium"
@@ -60,11 +60,7 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, prepared_config: Config) -
         assert "running on http://127.0.0.1:" in line, (line, proc.stderr.read() if proc.stderr else "")
         yield f"http://127.0.0.1:{port}/"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc, timeout=15)
 
 
 @pytest.fixture(scope="module")
