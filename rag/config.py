@@ -112,6 +112,11 @@ class RetrievalConfig:
     # The 1.5B model refuses or drifts when shown many sentences (measured on the seed
     # questions: 3 answered, 4 refused the English one); the best few are kept.
     max_sentences: int = 3
+    # Refuse without asking the model when no retrieved sentence has at least this cosine
+    # to the question (``_cross`` when the two are in different languages). -1 = auto: the
+    # floors calibrated for the packaged mE5 (rag/answer.py), none for other models.
+    min_similarity: float = -1.0
+    min_similarity_cross: float = -1.0
 
 
 def _default_home() -> Path:

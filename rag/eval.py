@@ -179,6 +179,7 @@ def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: fl
                 "attributed": any(c.attributed for c in ans.citations),
                 "seconds": ans.total_s, "first_token_s": ans.first_token_s, "prompt_tokens": ans.prompt_tokens,
                 "language_mismatch": "language_mismatch" in ans.extra,
+                "refused_by": _refused_by(ans) if ans.refused else "",
                 # What the model actually wrote and what it was shown, for offline analysis
                 # of the support check and the retrieval floor.
                 "raw": str(ans.extra.get("unsupported_answer", ans.text)),
@@ -206,9 +207,20 @@ def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: fl
             "first_token_s_p50": _pct([r["first_token_s"] for r in rows], 0.5),
             "prompt_tokens_mean": statistics.mean(r["prompt_tokens"] for r in rows) if rows else 0.0,
             "prompt_tokens_max": max((r["prompt_tokens"] for r in rows), default=0),
+            # Which check refused: the retrieval floor, the model itself, or the support check.
+            "refused_by_answerable": dict(Counter(r["refused_by"] for r in ok if r["refused"])),
+            "refused_by_unanswerable": dict(Counter(r["refused_by"] for r in no if r["refused"])),
         }
         result["rows"] = rows
         return result
+
+
+def _refused_by(answer: Any) -> str:
+    if "retrieval floor" in str(answer.extra.get("reason", "")):
+        return "floor"
+    if "unsupported_answer" in answer.extra:
+        return "support"
+    return "model"
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -228,6 +240,9 @@ def format_table(result: dict[str, Any]) -> str:
             f"attributed (no marker) {a['attributed_rate']:.3f}",
             f"refusals: answerable {a['refusal_rate_answerable']:.3f}, "
             f"unanswerable {a['refusal_rate_unanswerable']:.3f}; language mismatch {a['language_mismatch_rate']:.3f}",
+            "refused by (answerable / unanswerable): " + ", ".join(
+                f"{k} {a.get('refused_by_answerable', {}).get(k, 0)}/{a.get('refused_by_unanswerable', {}).get(k, 0)}"
+                for k in ("floor", "model", "support")),
             f"seconds per question p50 {a['seconds_p50']:.1f}, p95 {a['seconds_p95']:.1f}; first token p50 "
             f"{a['first_token_s_p50']:.1f}s; prompt tokens mean {a['prompt_tokens_mean']:.0f}, "
             f"max {a['prompt_tokens_max']}",

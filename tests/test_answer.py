@@ -72,3 +72,42 @@ def test_question_the_corpus_cannot_answer_is_refused(seeded_bot: Akhbar, questi
     assert not answer.citations and not answer.sentences
     expected = "The available sources" if answer.language == "en" else "لا تتضمن المصادر المتاحة"
     assert answer.text.startswith(expected)
+
+
+class _Boom:
+    backend, model = "boom", "boom"
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 3)
+
+    def stream_chat(self, messages, stats):  # type: ignore[no-untyped-def]
+        raise AssertionError("the model must not be called below the retrieval floor")
+
+
+@pytest.mark.parametrize("question", ["ما هي درجة غليان الزئبق بالدرجات المئوية؟",
+                                      "ما عدد أقمار كوكب المشتري المعروفة؟"])
+def test_question_far_from_every_sentence_is_refused_without_the_model(seeded_bot: Akhbar, question: str) -> None:
+    bot = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=_Boom())
+    answer = bot.ask(question)
+    assert answer.refused and answer.text.startswith("لا تتضمن المصادر المتاحة"), answer.to_dict()
+    assert "retrieval floor" in str(answer.extra["reason"]) and not answer.citations
+    # What was retrieved is still there to look at.
+    assert answer.sources
+
+
+def test_seed_questions_clear_the_floor_and_the_floor_is_configurable(seeded_bot: Akhbar) -> None:
+    from rag.answer import CALIBRATED_FLOOR, Responder
+
+    r = Responder(seeded_bot.config, seeded_bot.retriever, seeded_bot.embedder, _Boom())
+    for question in (AR_QUESTION, EN_QUESTION):
+        prep = r.prepare(question)
+        assert prep.closest.similarity >= r.similarity_floor(prep) > 0, (question, prep.closest)
+        assert prep.closest.text
+    assert r.similarity_floor(r.prepare(AR_QUESTION)) == CALIBRATED_FLOOR
+    # Off (0) or set explicitly; another embedding model gets no floor unless one is set.
+    off = seeded_bot.config.with_overrides(retrieval={"min_similarity": 0.0, "min_similarity_cross": 0.0})
+    assert Responder(off, seeded_bot.retriever, seeded_bot.embedder, _Boom()).similarity_floor(
+        r.prepare(AR_QUESTION)) == 0.0
+    other = seeded_bot.config.with_overrides(embed={"backend": "ollama"})
+    assert Responder(other, seeded_bot.retriever, seeded_bot.embedder, _Boom()).similarity_floor(
+        r.prepare(EN_QUESTION)) == 0.0

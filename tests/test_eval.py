@@ -50,3 +50,23 @@ def test_retrieval_only_on_xquad_subset(tmp_path: Path, prepared_config: Config,
     assert result["retrieval"]["hybrid"]["recall@5"] >= 0.9
     table = ev.format_table(result)
     assert "hybrid" in table and "recall@5" in table
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not XQUAD_AR.exists(), reason="../shared/eval/xquad is not present beside the repo")
+def test_answer_eval_on_a_few_xquad_questions(tmp_path: Path, prepared_config: Config,
+                                              embedder: SentenceTransformerEmbedder, llm_15b: object) -> None:
+    result = ev.run(prepared_config, _subset(tmp_path, 1), limit=6, seed=3, holdout=0.5, modes=("hybrid",),
+                    embedder=embedder, llm=llm_15b)
+    rows, a = result["rows"], result["answers"]
+    assert len(rows) == 6 and result["unanswerable"] >= 1 and result["answerable"] >= 1
+    for r in rows:
+        assert r["refused_by"] in (("floor", "model", "support") if r["refused"] else ("",))
+        assert 0 <= r["f1"] <= 1 and r["sources"] is not None
+        # A refusal by the retrieval floor never reached the model.
+        if r["refused_by"] == "floor":
+            assert r["seconds"] < 2
+    refusals = sum(r["refused"] for r in rows)
+    assert sum(a["refused_by_answerable"].values()) + sum(a["refused_by_unanswerable"].values()) == refusals
+    table = ev.format_table(result)
+    assert "refused by" in table and "gold contained" in table
