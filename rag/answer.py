@@ -255,13 +255,40 @@ class Responder:
             return
         stats = GenerationStats(prompt_tokens=prep.prompt_tokens)
         pieces: list[str] = []
+        held: list[str] = []  # leading pieces that are only markers/punctuation so far
         first_token_s = 0.0
         for piece in self.llm.stream_chat(prep.messages, stats):
+            if not pieces and _bare("".join(held) + piece):
+                held.append(piece)
+                continue
             if not pieces:
                 first_token_s = time.perf_counter() - t0
+                pieces.extend(held)
+                yield "".join(held) + piece
+                held = []
+            else:
+                yield piece
             pieces.append(piece)
-            yield piece
-        yield self.finish(prep, "".join(pieces), stats, first_token_s, time.perf_counter() - t0)
+        repaired = ""
+        if not pieces and held:
+            # The small model often names the source but not the answer ("[1]."), mostly for
+            # numbers and names. One follow-up turn asks for the answer itself; it shares the
+            # whole prompt, so llama.cpp reads only the new turn. The support check then
+            # judges the repaired answer like any other.
+            repaired = "".join(held)
+            messages = [*prep.messages, {"role": "assistant", "content": repaired},
+                        {"role": "user", "content": self.prompts.text("repair", prep.language)}]
+            extra_stats = GenerationStats()
+            for piece in self.llm.stream_chat(messages, extra_stats):
+                if not pieces:
+                    first_token_s = time.perf_counter() - t0
+                pieces.append(piece)
+                yield piece
+            stats.completion_tokens += len(held) + extra_stats.completion_tokens
+        answer = self.finish(prep, "".join(pieces), stats, first_token_s, time.perf_counter() - t0)
+        if repaired:
+            answer = replace(answer, extra={**answer.extra, "repaired": repaired})
+        yield answer
 
     def finish(self, prep: Prepared, raw: str, stats: GenerationStats, first_token_s: float,
                total_s: float) -> Answer:
@@ -340,6 +367,14 @@ def _correct_markers(text: str, support: list[SentenceSupport]) -> tuple[str, li
         pos = at + len(fixed)
         corrected += 1
     return text, out, corrected
+
+
+_NOT_CONTENT = re.compile(r"\[\d*\]?|[\s.,،:؛\-–—]")
+
+
+def _bare(text: str) -> bool:
+    """Only citation markers (or the start of one) and punctuation: no answer yet."""
+    return not _NOT_CONTENT.sub("", text)
 
 
 def _now() -> str:

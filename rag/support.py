@@ -35,8 +35,13 @@ class SourceSentence:
     vector: tuple[float, ...]
 
 
+_THOUSANDS = re.compile(r"(?<=\d)[,٬]\s?(?=\d{3}(?!\d))")
+
+
 def numbers_in(text: str) -> set[str]:
-    return {n.replace(",", ".") for n in _NUMBER.findall(text.translate(_EASTERN))}
+    # "40,000", "40, 000" and "40000" are one number; "1,5" and "1.5" another.
+    plain = _THOUSANDS.sub("", text.translate(_EASTERN))
+    return {n.replace(",", ".") for n in _NUMBER.findall(plain)}
 
 
 def check(answer: str, sources: Sequence[SourceSentence],

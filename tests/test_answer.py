@@ -111,3 +111,41 @@ def test_seed_questions_clear_the_floor_and_the_floor_is_configurable(seeded_bot
     other = seeded_bot.config.with_overrides(embed={"backend": "ollama"})
     assert Responder(other, seeded_bot.retriever, seeded_bot.embedder, _Boom()).similarity_floor(
         r.prepare(EN_QUESTION)) == 0.0
+
+
+class _Scripted:
+    """Replies from a script, one reply per call, streamed in small pieces."""
+
+    backend, model = "scripted", "scripted"
+
+    def __init__(self, *replies: list[str]) -> None:
+        self.replies = list(replies)
+        self.calls: list[list[dict[str, str]]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 3)
+
+    def stream_chat(self, messages, stats):  # type: ignore[no-untyped-def]
+        self.calls.append(list(messages))
+        for piece in self.replies.pop(0):
+            stats.completion_tokens += 1
+            yield piece
+
+
+def test_a_bare_marker_reply_is_repaired_with_one_more_turn(seeded_bot: Akhbar) -> None:
+    llm = _Scripted(["[", "1", "]", "."],
+                    ["تجتمع", " القوى الثلاث", " ضمن عملية أستانا", " منذ يناير 2017", " [1]", "."])
+    bot = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm)
+    items = list(bot.ask_stream(AR_QUESTION))
+    pieces, answer = [p for p in items if isinstance(p, str)], items[-1]
+    assert isinstance(answer, Answer)
+    # The bare "[1]." is never shown; the second turn asked for the answer in words.
+    assert "".join(pieces).startswith("تجتمع") and answer.text.startswith("تجتمع") and "2017" in answer.text
+    assert answer.extra["repaired"] == "[1]." and not answer.refused
+    assert len(llm.calls) == 2 and llm.calls[1][-2] == {"role": "assistant", "content": "[1]."}
+    assert "اكتب الإجابة" in llm.calls[1][-1]["content"]
+    assert answer.citations and answer.citations[0].number == 1
+    # A reply that starts with words streams at once and is not repaired.
+    llm2 = _Scripted(["منذ", " يناير 2017", " [1]", "."])
+    plain = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm2).ask(AR_QUESTION)
+    assert "repaired" not in plain.extra and len(llm2.calls) == 1

@@ -33,3 +33,6 @@ def test_a_number_missing_from_the_sources_is_unsupported(embedder: SentenceTran
     src = _sources(embedder)
     assert not check("There have been 23 Astana-format meetings held.", src, embedder.embed_passages)[0].supported
     assert numbers_in("عام ٢٠١٧ و 3.5") == {"2017", "3.5"}
+    # Thousands separators, with or without a space after them (the model writes "40, 000").
+    assert numbers_in("40,000") == numbers_in("40, 000") == numbers_in("٤٠٬٠٠٠") == {"40000"}
+    assert numbers_in("1,5 مليار") == {"1.5"}
