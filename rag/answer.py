@@ -279,12 +279,22 @@ class Responder:
             messages = [*prep.messages, {"role": "assistant", "content": repaired},
                         {"role": "user", "content": self.prompts.text("repair", prep.language)}]
             extra_stats = GenerationStats()
+            again: list[str] = []
             for piece in self.llm.stream_chat(messages, extra_stats):
+                if not pieces and _bare("".join(again) + piece):
+                    again.append(piece)
+                    continue
                 if not pieces:
                     first_token_s = time.perf_counter() - t0
+                    piece = "".join(again) + piece
                 pieces.append(piece)
                 yield piece
             stats.completion_tokens += len(held) + extra_stats.completion_tokens
+            if not pieces:
+                # Still no words: keep the first reply (the support check decides on it).
+                first_token_s = time.perf_counter() - t0
+                pieces = [repaired]
+                yield repaired
         answer = self.finish(prep, "".join(pieces), stats, first_token_s, time.perf_counter() - t0)
         if repaired:
             answer = replace(answer, extra={**answer.extra, "repaired": repaired})

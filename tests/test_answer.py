@@ -149,3 +149,7 @@ def test_a_bare_marker_reply_is_repaired_with_one_more_turn(seeded_bot: Akhbar) 
     llm2 = _Scripted(["منذ", " يناير 2017", " [1]", "."])
     plain = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm2).ask(AR_QUESTION)
     assert "repaired" not in plain.extra and len(llm2.calls) == 1
+    # When the follow-up turn gives no words either, the first reply stands.
+    llm3 = _Scripted(["[1]", "."], ["[1]"])
+    again = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm3).ask(AR_QUESTION)
+    assert again.extra["repaired"] == "[1]." and len(llm3.calls) == 2 and again.text

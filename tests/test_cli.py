@@ -66,6 +66,10 @@ def test_ask_json_with_the_small_model(tmp_path: Path, prepared_config: Config) 
     assert ans["language"] == "en" and ans["text"]
     assert ans["sources"] and ans["sources"][0]["source_path"].endswith("000_dcd787653053976f.txt")
     assert all(1 <= c["number"] <= len(ans["sources"]) for c in ans["citations"])
+    # A question no sentence of the corpus is near: refused, with the reason on stderr.
+    off = run(home, "ask", "ما هي درجة غليان الزئبق بالدرجات المئوية؟", cfg=prepared_config)
+    assert off.returncode == 0 and off.stdout.startswith("لا تتضمن المصادر المتاحة"), off.stdout
+    assert "refused:" in off.stderr and "retrieval floor" in off.stderr, off.stderr
 
 
 def test_docs_and_remove(tmp_path: Path, prepared_config: Config) -> None:
@@ -86,7 +90,3 @@ def test_docs_and_remove(tmp_path: Path, prepared_config: Config) -> None:
     assert r.returncode == 0 and docs[0]["doc_id"] in r.stdout
     assert json.loads(run(home, "docs", "--json", cfg=prepared_config).stdout) == []
     assert run(home, "remove", "nope", cfg=prepared_config).returncode == 1
-    # A question no sentence of the corpus is near: refused, with the reason on stderr.
-    off = run(home, "ask", "ما هي درجة غليان الزئبق بالدرجات المئوية؟", cfg=prepared_config)
-    assert off.returncode == 0 and off.stdout.startswith("لا تتضمن المصادر المتاحة"), off.stdout
-    assert "refused:" in off.stderr and "retrieval floor" in off.stderr, off.stderr
