@@ -65,7 +65,7 @@ def test_answer_eval_on_a_few_xquad_questions(tmp_path: Path, prepared_config: C
         assert 0 <= r["f1"] <= 1 and r["sources"] is not None
         # A refusal by the retrieval floor never reached the model.
         if r["refused_by"] == "floor":
-            assert r["seconds"] < 2
+            assert r["prompt_tokens"] == 0
     refusals = sum(r["refused"] for r in rows)
     assert sum(a["refused_by_answerable"].values()) + sum(a["refused_by_unanswerable"].values()) == refusals
     table = ev.format_table(result)
