@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Protocol
@@ -257,18 +257,11 @@ class Responder:
         pieces: list[str] = []
         held: list[str] = []  # leading pieces that are only markers/punctuation so far
         first_token_s = 0.0
-        for piece in self.llm.stream_chat(prep.messages, stats):
-            if not pieces and _bare("".join(held) + piece):
-                held.append(piece)
-                continue
+        for piece in _hold_bare(self.llm.stream_chat(prep.messages, stats), held):
             if not pieces:
                 first_token_s = time.perf_counter() - t0
-                pieces.extend(held)
-                yield "".join(held) + piece
-                held = []
-            else:
-                yield piece
             pieces.append(piece)
+            yield piece
         repaired = ""
         if not pieces and held:
             # The small model often names the source but not the answer ("[1]."), mostly for
@@ -279,17 +272,12 @@ class Responder:
             messages = [*prep.messages, {"role": "assistant", "content": repaired},
                         {"role": "user", "content": self.prompts.text("repair", prep.language)}]
             extra_stats = GenerationStats()
-            again: list[str] = []
-            for piece in self.llm.stream_chat(messages, extra_stats):
-                if not pieces and _bare("".join(again) + piece):
-                    again.append(piece)
-                    continue
+            for piece in _hold_bare(self.llm.stream_chat(messages, extra_stats), []):
                 if not pieces:
                     first_token_s = time.perf_counter() - t0
-                    piece = "".join(again) + piece
                 pieces.append(piece)
                 yield piece
-            stats.completion_tokens += len(held) + extra_stats.completion_tokens
+            stats.completion_tokens += extra_stats.completion_tokens
             if not pieces:
                 # Still no words: keep the first reply (the support check decides on it).
                 first_token_s = time.perf_counter() - t0
@@ -380,11 +368,30 @@ def _correct_markers(text: str, support: list[SentenceSupport]) -> tuple[str, li
 
 
 _NOT_CONTENT = re.compile(r"\[\d*\]?|[\s.,،:؛\-–—]")
+# Lead-ins the small model puts before a bare marker ("الإجابة هي: [1]."), spaces removed.
+_LEAD_INS = ("الإجابةهي", "الاجابةهي", "الإجابة", "الجوابهو", "theansweris", "answer")
+
+
+def _hold_bare(pieces: Iterable[str], held: list[str]) -> Iterator[str]:
+    """Pass the model's pieces through, except that leading pieces with no words yet are
+    collected in ``held`` and released with the first piece that has some; a reply that
+    never gets any leaves them all in ``held`` and yields nothing."""
+    started = False
+    for piece in pieces:
+        if not started:
+            if _bare("".join(held) + piece):
+                held.append(piece)
+                continue
+            started = True
+            piece = "".join(held) + piece
+        yield piece
 
 
 def _bare(text: str) -> bool:
-    """Only citation markers (or the start of one) and punctuation: no answer yet."""
-    return not _NOT_CONTENT.sub("", text)
+    """Only citation markers (or the start of one), punctuation and perhaps a lead-in
+    such as "the answer is": no answer yet."""
+    rest = _NOT_CONTENT.sub("", text).lower()
+    return not rest or any(lead.startswith(rest) for lead in _LEAD_INS)
 
 
 def _now() -> str:

@@ -5,6 +5,7 @@ import json
 import pytest
 
 from rag import Akhbar, Answer
+from rag.answer import _hold_bare
 from rag.retrieval import Filters
 from tests.conftest import AR_QUESTION, EN_QUESTION, SEEDS
 
@@ -153,3 +154,16 @@ def test_a_bare_marker_reply_is_repaired_with_one_more_turn(seeded_bot: Akhbar) 
     llm3 = _Scripted(["[1]", "."], ["[1]"])
     again = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm3).ask(AR_QUESTION)
     assert again.extra["repaired"] == "[1]." and len(llm3.calls) == 2 and again.text
+    # A lead-in before the bare marker ("the answer is: [1].") is no answer either.
+    llm4 = _Scripted(["الإجابة", " هي", ":", " [", "1", "]."], ["منذ", " يناير 2017", " [1]", "."])
+    lead = list(Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm4).ask_stream(AR_QUESTION))
+    assert lead[0] == "منذ" and isinstance(lead[-1], Answer) and lead[-1].extra["repaired"] == "الإجابة هي: [1]."
+
+
+def test_hold_bare_releases_held_pieces_with_the_first_words() -> None:
+    held: list[str] = []
+    assert list(_hold_bare(["الإجابة", " هي", ": ", "5 دول", " [1]"], held)) == ["الإجابة هي: 5 دول", " [1]"]
+    held = []
+    assert list(_hold_bare(["[1]", "."], held)) == [] and held == ["[1]", "."]
+    assert list(_hold_bare(["The", " answer", " is", " [2]"], [])) == []
+    assert list(_hold_bare(["ال", "مسرح"], [])) == ["المسرح"]

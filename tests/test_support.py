@@ -1,7 +1,7 @@
 """Support check logic with the real embedding model (cross-lingual)."""
 
 from rag.embedder import SentenceTransformerEmbedder
-from rag.support import SourceSentence, check, numbers_in
+from rag.support import SourceSentence, check, numbers_in, source_numbers
 
 S_YEAR = "وكانت هذه القوى الثلاث تجتمع لمناقشة مستقبل سوريا السياسي كجزء من عملية أستانا منذ يناير2017."
 S_22 = "وقد عُقد ما مجموعه 22 اجتماعًا بهذا الشكل، لكن تركيا تعتقد أن التعنت السوري أدى إلى عدم إحراز تقدم."
@@ -36,3 +36,16 @@ def test_a_number_missing_from_the_sources_is_unsupported(embedder: SentenceTran
     # Thousands separators, with or without a space after them (the model writes "40, 000").
     assert numbers_in("40,000") == numbers_in("40, 000") == numbers_in("٤٠٬٠٠٠") == {"40000"}
     assert numbers_in("1,5 مليار") == {"1.5"}
+    # "711.988" may be European-style thousands: "711,988" and "711988" read the same.
+    assert {"711.988", "711988"} <= numbers_in("711.988")
+
+
+def test_number_words_in_a_source_back_digits_in_the_answer(embedder: SentenceTransformerEmbedder) -> None:
+    assert {"5"} <= source_numbers("افتُتح المترو على خمس مراحل")
+    assert {"3"} <= source_numbers("والثلاثة الباقون") and {"9"} <= source_numbers("تتحكم فيها تسع دول")
+    assert {"40", "1940"} <= source_numbers("في الأربعينات") and {"2"} <= source_numbers("two interceptions")
+    assert source_numbers("ستكون المرحلة الأولى") == set()  # no number word, only letters that start one
+    metro = "افتُتح المترو على خمس مراحل بين عامي 1980 و1984."
+    src = [SourceSentence(1, metro, 0, len(metro), tuple(embedder.embed_passages([metro])[0]))]
+    assert check("افتُتح المترو على 5 مراحل [1].", src, embedder.embed_passages)[0].supported
+    assert not check("افتُتح المترو على 7 مراحل [1].", src, embedder.embed_passages)[0].supported
