@@ -4,9 +4,10 @@ The CPU reads prompts at ~20 tokens/s and the small model loses the thread in lo
 contexts, so it is not shown whole chunks: the sentences of the retrieved chunks are
 scored against the question (embedding similarity plus word overlap) and the best
 ``retrieval.max_sentences`` are kept within ``retrieval.context_tokens``, grouped per
-article in their original order. Each article is one numbered source. The instructions
-come after the sources and are in the question's language (the 1.5B model answers Arabic
-correctly only that way).
+article in their original order. Articles whose best sentence scores well behind the best
+article's (``retrieval.source_margin``) are left out: the small model answers from such
+distractors. Each article is one numbered source. The instructions come after the sources
+and are in the question's language (the 1.5B model answers Arabic correctly only that way).
 
 This module depends on the Embedder/LLM/store protocols only; it never imports a model
 library itself.
@@ -129,6 +130,14 @@ class Responder:
             cand.vector = tuple(v)
             cand.score = sim + 0.15 * overlap(question, cand.text) + 0.05 * cand.hit.score
             cand.tokens = self.llm.count_tokens(cand.text) + 1
+        # Articles well behind the best one are distractors for the small model (it answers
+        # and cites from them); their sentences give way to more of the leading articles.
+        best_of: dict[str, float] = {}
+        for cand in candidates:
+            doc = cand.hit.chunk.doc_id
+            best_of[doc] = max(best_of.get(doc, cand.score), cand.score)
+        lead = max(best_of.values())
+        candidates = [c for c in candidates if best_of[c.hit.chunk.doc_id] >= lead - self.cfg.retrieval.source_margin]
         budget = self.cfg.retrieval.context_tokens
         chosen: list[_Candidate] = []
         used = 0
