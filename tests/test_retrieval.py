@@ -100,3 +100,38 @@ def test_index_follows_removals(news_bot: Akhbar) -> None:
     doc = next(d for d in news_bot.documents() if d["title"] == "Kazakh capital")
     news_bot.remove(doc["doc_id"])
     assert all(h.chunk.title != "Kazakh capital" for h in news_bot.retrieve("Zhambyl", top_k=3, mode="bm25"))
+
+
+class _Counter:
+    """Token counting only: selecting sources never generates."""
+
+    backend, model = "count", "count"
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 3)
+
+
+def test_only_articles_near_the_best_one_are_shown(news_bot: Akhbar, tmp_path: Path) -> None:
+    from rag.answer import Responder
+
+    more = tmp_path / "more"
+    more.mkdir()
+    # The same story from another outlet, in other words: a near-tie that must stay.
+    (more / "astana.jsonl").write_text(json.dumps(
+        {"title": "جولة أستانا",
+         "text": "اختتمت في أستانا الجولة الثانية والعشرون من المحادثات حول سوريا بين الدول الضامنة.",
+         "date": "2024-11-21", "source": "wire-c", "url": "https://c.example/5"}, ensure_ascii=False) + "\n")
+    news_bot.ingest(more)
+    question = "متى عقدت الجولة الثانية والعشرون من محادثات أستانا بشأن سوريا؟"
+    hits = news_bot.retrieve(question, top_k=4)
+    assert len({h.chunk.doc_id for h in hits}) == 4  # the oil and trade-fair articles are retrieved too
+    shown, sentences, _ = Responder(news_bot.config, news_bot.retriever, news_bot.embedder,
+                                    _Counter()).select_sources(question, hits)
+    assert {s.title for s in shown} == {"محادثات أستانا", "جولة أستانا"}, [s.title for s in shown]
+    assert {s.number for s in sentences} == {1, 2}
+    # A wide margin shows every retrieved article again.
+    wide = news_bot.config.with_overrides(retrieval={"source_margin": 1.0})
+    everything, _, _ = Responder(wide, news_bot.retriever, news_bot.embedder, _Counter()).select_sources(question, hits)
+    assert len(everything) == 3 and len(everything) > len(shown)  # max_sentences = 3 sentences in all
+    with pytest.raises(ConfigError, match="source_margin"):
+        news_bot.config.with_overrides(retrieval={"source_margin": -0.1})
