@@ -29,7 +29,7 @@ from rag.llm import LLM, GenerationStats, Message
 from rag.prompts import Prompts, fields_of, neutralize
 from rag.retrieval import Filters
 from rag.support import SourceSentence, check
-from rag.text import detect_language, normalize_for_embedding, sentence_spans
+from rag.text import detect_language, normalize_for_embedding, sentence_spans, strip_diacritics
 from rag.types import Answer, Hit, SentenceSupport, Source
 
 
@@ -266,7 +266,7 @@ class Responder:
         pieces: list[str] = []
         held: list[str] = []  # leading pieces that are only markers/punctuation so far
         first_token_s = 0.0
-        for piece in _hold_bare(self.llm.stream_chat(prep.messages, stats), held):
+        for piece in _hold_bare(self.llm.stream_chat(prep.messages, stats), held, prep.question):
             if not pieces:
                 first_token_s = time.perf_counter() - t0
             pieces.append(piece)
@@ -274,14 +274,14 @@ class Responder:
         repaired = ""
         if not pieces and held:
             # The small model often names the source but not the answer ("[1]."), mostly for
-            # numbers and names. One follow-up turn asks for the answer itself; it shares the
+            # numbers and names, or restates the question. One follow-up turn asks for the answer itself; it shares the
             # whole prompt, so llama.cpp reads only the new turn. The support check then
             # judges the repaired answer like any other.
             repaired = "".join(held)
             messages = [*prep.messages, {"role": "assistant", "content": repaired},
                         {"role": "user", "content": self.prompts.text("repair", prep.language)}]
             extra_stats = GenerationStats()
-            for piece in _hold_bare(self.llm.stream_chat(messages, extra_stats), []):
+            for piece in _hold_bare(self.llm.stream_chat(messages, extra_stats), [], prep.question):
                 if not pieces:
                     first_token_s = time.perf_counter() - t0
                 pieces.append(piece)
@@ -381,18 +381,19 @@ _NOT_CONTENT = re.compile(r"\[\d*\]?|[\s.,،:؛\-–—]")
 _LEAD_INS = ("الإجابةهي", "الاجابةهي", "الإجابة", "الجوابهو", "theansweris", "answer")
 
 
-def _hold_bare(pieces: Iterable[str], held: list[str]) -> Iterator[str]:
-    """Pass the model's pieces through, except that leading pieces with no words yet are
-    collected in ``held`` and released with the first piece that has some; a reply that
-    never gets any leaves them all in ``held`` and yields nothing."""
+def _hold_bare(pieces: Iterable[str], held: list[str], question: str = "") -> Iterator[str]:
+    """Pass the model's pieces through, except that leading pieces with no answer yet are
+    collected in ``held`` and released with the first piece that has one; a reply that
+    never gets one leaves them all in ``held`` and yields nothing."""
     started = False
     for piece in pieces:
         if not started:
-            if _bare("".join(held) + piece):
+            so_far = "".join(held) + piece
+            if _bare(so_far) or _echo(so_far, question):
                 held.append(piece)
                 continue
             started = True
-            piece = "".join(held) + piece
+            piece = so_far
         yield piece
 
 
@@ -401,6 +402,26 @@ def _bare(text: str) -> bool:
     such as "the answer is": no answer yet."""
     rest = _NOT_CONTENT.sub("", text).lower()
     return not rest or any(lead.startswith(rest) for lead in _LEAD_INS)
+
+
+_ASKING = frozenset({"متى", "ما", "ماذا", "من", "كم", "كيف", "اين", "لماذا", "هل", "اي",
+                     "when", "what", "who", "whom", "how", "where", "why", "which", "whose"})
+_ALEF = str.maketrans("أإآ", "ااا")
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", strip_diacritics(re.sub(r"\[\d*\]?", " ", text)).translate(_ALEF).lower())
+
+
+def _echo(text: str, question: str) -> bool:
+    """The model restating the question as its reply ("متى بدأ …؟ [1]"): a question word
+    first, then only the question's own words (the last perhaps still being written)."""
+    words = _words(text)
+    if not question or not words or words[0] not in _ASKING:
+        return False
+    asked = set(_words(question))
+    *whole, last = words
+    return all(w in asked for w in whole) and any(w.startswith(last) for w in asked)
 
 
 def _now() -> str:

@@ -158,6 +158,12 @@ def test_a_bare_marker_reply_is_repaired_with_one_more_turn(seeded_bot: Akhbar) 
     llm4 = _Scripted(["الإجابة", " هي", ":", " [", "1", "]."], ["منذ", " يناير 2017", " [1]", "."])
     lead = list(Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm4).ask_stream(AR_QUESTION))
     assert lead[0] == "منذ" and isinstance(lead[-1], Answer) and lead[-1].extra["repaired"] == "الإجابة هي: [1]."
+    # A reply that only restates the question is held back and repaired the same way.
+    echo = ["متى", " تجتمع", " روسيا وإيران", " وتركيا ضمن عملية أستانا", " [1]", "؟"]
+    llm5 = _Scripted(echo, ["منذ", " يناير 2017", " [1]", "."])
+    items = list(Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm5).ask_stream(AR_QUESTION))
+    assert items[0] == "منذ" and isinstance(items[-1], Answer) and "2017" in items[-1].text
+    assert items[-1].extra["repaired"] == "".join(echo)
 
 
 def test_hold_bare_releases_held_pieces_with_the_first_words() -> None:
@@ -167,3 +173,13 @@ def test_hold_bare_releases_held_pieces_with_the_first_words() -> None:
     assert list(_hold_bare(["[1]", "."], held)) == [] and held == ["[1]", "."]
     assert list(_hold_bare(["The", " answer", " is", " [2]"], [])) == []
     assert list(_hold_bare(["ال", "مسرح"], [])) == ["المسرح"]
+
+
+def test_a_question_echo_is_held_only_while_it_is_one() -> None:
+    q = "منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟"
+    assert list(_hold_bare(["متى", " تجتمع", " روس"], [], q)) == []
+    # The first word the question lacks releases everything held.
+    assert list(_hold_bare(["متى", " تجتمع", " الدول", " منذ 2017"], [], q)) == ["متى تجتمع الدول", " منذ 2017"]
+    # An answer that starts with the question's words but not with a question word streams at once.
+    assert list(_hold_bare(["روسيا", " وإيران"], [], q)) == ["روسيا", " وإيران"]
+    assert list(_hold_bare(["When", " did", " Astana"], [], "When did the Astana talks start?")) == []
