@@ -1,5 +1,7 @@
 """Support check logic with the real embedding model (cross-lingual)."""
 
+from dataclasses import replace
+
 from rag.embedder import SentenceTransformerEmbedder
 from rag.support import SourceSentence, check, numbers_in, source_numbers
 
@@ -49,3 +51,19 @@ def test_number_words_in_a_source_back_digits_in_the_answer(embedder: SentenceTr
     src = [SourceSentence(1, metro, 0, len(metro), tuple(embedder.embed_passages([metro])[0]))]
     assert check("افتُتح المترو على 5 مراحل [1].", src, embedder.embed_passages)[0].supported
     assert not check("افتُتح المترو على 7 مراحل [1].", src, embedder.embed_passages)[0].supported
+    # A bare value is backed by the sentence that states it, which is then the quote.
+    other = "وكان أول نظام للنقل بالسكك الحديدية الخفيفة في بريطانيا."
+    two = [SourceSentence(1, other, 0, len(other), tuple(embedder.embed_passages([other])[0])),
+           replace(src[0], start=100, end=100 + len(metro))]
+    bare = check("5 [1].", two, embedder.embed_passages)[0]
+    assert bare.supported and bare.quote == metro and bare.supported_by == (1,)
+    assert not check("7 [1].", two, embedder.embed_passages)[0].supported
+
+
+def test_a_span_worked_out_from_two_stated_numbers_counts(embedder: SentenceTransformerEmbedder) -> None:
+    theatre = "كان المسرح الصيفي قيد العمل من 1870 إلى 1939."
+    src = [SourceSentence(1, theatre, 0, len(theatre), tuple(embedder.embed_passages([theatre])[0]))]
+    ok = check("كان المسرح الصيفي قيد العمل من 1870 إلى 1939، أي 69 عامًا [1].", src, embedder.embed_passages)
+    assert ok[0].supported
+    wrong = check("كان المسرح الصيفي قيد العمل من 1870 إلى 1939، أي 65 عامًا [1].", src, embedder.embed_passages)
+    assert not wrong[0].supported
