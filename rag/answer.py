@@ -132,12 +132,22 @@ class Responder:
             cand.tokens = self.llm.count_tokens(cand.text) + 1
         # Articles well behind the best one are distractors for the small model (it answers
         # and cites from them); their sentences give way to more of the leading articles.
+        # An article with a sentence that clears the retrieval floor on its own stays: the
+        # leader may only echo the question's words ("Russia, Iran and Turkey meet in the
+        # Astana process since …" with no date) while this one holds the answer.
+        language = detect_language(question) if detect_language(question) in ("ar", "en") else "en"
         best_of: dict[str, float] = {}
-        for cand in candidates:
+        clears_floor: set[str] = set()
+        for cand, v in zip(candidates, vecs):
             doc = cand.hit.chunk.doc_id
             best_of[doc] = max(best_of.get(doc, cand.score), cand.score)
+            floor = self._floor(language, cand.text)
+            if floor > 0 and sum(x * y for x, y in zip(q, v)) >= floor:
+                clears_floor.add(doc)
         lead = max(best_of.values())
-        candidates = [c for c in candidates if best_of[c.hit.chunk.doc_id] >= lead - self.cfg.retrieval.source_margin]
+        margin = self.cfg.retrieval.source_margin
+        candidates = [c for c in candidates
+                      if best_of[c.hit.chunk.doc_id] >= lead - margin or c.hit.chunk.doc_id in clears_floor]
         budget = self.cfg.retrieval.context_tokens
         chosen: list[_Candidate] = []
         used = 0
@@ -224,8 +234,11 @@ class Responder:
         """The least question-sentence similarity worth asking the model about: the
         configured floor, or for the packaged mE5 (``-1``, auto) the calibrated one; a
         question and sentence in different languages get the cross-language floor."""
+        return self._floor(prep.language, prep.closest.text)
+
+    def _floor(self, language: str, sentence: str) -> float:
         r = self.cfg.retrieval
-        cross = detect_language(prep.closest.text) not in (prep.language, "other")
+        cross = detect_language(sentence) not in (language, "other")
         floor = r.min_similarity_cross if cross else r.min_similarity
         if floor >= 0:
             return floor

@@ -115,7 +115,8 @@ class RetrievalConfig:
     # Only articles whose best sentence scores within this margin of the best article's are
     # shown. On 164 XQuAD-ar questions past the floor, the article holding the answer was
     # [1] 146 times and [2] once (0.008 behind); the others were distractors the model
-    # answered and cited from. Near-ties (the same story from two outlets) stay.
+    # answered and cited from. Near-ties (the same story from two outlets) stay, and so does
+    # an article with a sentence that clears the retrieval floor on its own.
     source_margin: float = 0.05
     # Refuse without asking the model when no retrieved sentence has at least this cosine
     # to the question (``_cross`` when the two are in different languages). -1 = auto: the

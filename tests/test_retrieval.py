@@ -135,3 +135,24 @@ def test_only_articles_near_the_best_one_are_shown(news_bot: Akhbar, tmp_path: P
     assert len(everything) == 3 and len(everything) > len(shown)  # max_sentences = 3 sentences in all
     with pytest.raises(ConfigError, match="source_margin"):
         news_bot.config.with_overrides(retrieval={"source_margin": -0.1})
+
+
+def test_an_article_that_clears_the_floor_stays_behind_a_question_echo(news_bot: Akhbar, tmp_path: Path) -> None:
+    from rag.answer import Responder
+
+    question = "متى عقدت الجولة الثانية والعشرون من محادثات أستانا بشأن سوريا؟"
+    more = tmp_path / "echo"
+    more.mkdir()
+    # Repeats the question word for word and holds no answer: it leads the scores.
+    (more / "echo.jsonl").write_text(json.dumps(
+        {"title": "أسئلة القراء", "text": question + " سؤال يطرحه كثير من القراء هذا الأسبوع.",
+         "date": "2024-11-22", "source": "wire-d", "url": "https://d.example/6"}, ensure_ascii=False) + "\n")
+    news_bot.ingest(more)
+    hits = news_bot.retrieve(question, top_k=4)
+    shown, _, _ = Responder(news_bot.config, news_bot.retriever, news_bot.embedder,
+                            _Counter()).select_sources(question, hits)
+    assert shown[0].title == "أسئلة القراء" and "محادثات أستانا" in {s.title for s in shown}
+    # The article stays because it clears the retrieval floor on its own, not by the margin.
+    no_floor = news_bot.config.with_overrides(retrieval={"min_similarity": 0.0, "min_similarity_cross": 0.0})
+    alone, _, _ = Responder(no_floor, news_bot.retriever, news_bot.embedder, _Counter()).select_sources(question, hits)
+    assert [s.title for s in alone] == ["أسئلة القراء"]
