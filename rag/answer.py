@@ -55,6 +55,7 @@ class _Candidate:
     start: int  # offsets into the original article
     end: int
     text: str
+    similarity: float = 0.0  # cosine to the question
     score: float = 0.0
     tokens: int = 0
     vector: tuple[float, ...] = ()
@@ -128,6 +129,7 @@ class Responder:
             if near > closest.similarity:
                 closest = Closest(near, cand.text)
             cand.vector = tuple(v)
+            cand.similarity = sim
             cand.score = sim + 0.15 * overlap(question, cand.text) + 0.05 * cand.hit.score
             cand.tokens = self.llm.count_tokens(cand.text) + 1
         # Articles well behind the best one are distractors for the small model (it answers
@@ -135,14 +137,15 @@ class Responder:
         # An article with a sentence that clears the retrieval floor on its own stays: the
         # leader may only echo the question's words ("Russia, Iran and Turkey meet in the
         # Astana process since …" with no date) while this one holds the answer.
-        language = detect_language(question) if detect_language(question) in ("ar", "en") else "en"
+        language = detect_language(question)
+        language = language if language in ("ar", "en") else "en"
         best_of: dict[str, float] = {}
         clears_floor: set[str] = set()
-        for cand, v in zip(candidates, vecs):
+        for cand in candidates:
             doc = cand.hit.chunk.doc_id
             best_of[doc] = max(best_of.get(doc, cand.score), cand.score)
             floor = self._floor(language, cand.text)
-            if floor > 0 and sum(x * y for x, y in zip(q, v)) >= floor:
+            if floor > 0 and cand.similarity >= floor:
                 clears_floor.add(doc)
         lead = max(best_of.values())
         margin = self.cfg.retrieval.source_margin
@@ -287,9 +290,9 @@ class Responder:
         repaired = ""
         if not pieces and held:
             # The small model often names the source but not the answer ("[1]."), mostly for
-            # numbers and names, or restates the question. One follow-up turn asks for the answer itself; it shares the
-            # whole prompt, so llama.cpp reads only the new turn. The support check then
-            # judges the repaired answer like any other.
+            # numbers and names, or restates the question. One follow-up turn asks for the
+            # answer itself; it shares the whole prompt, so llama.cpp reads only the new turn.
+            # The support check then judges the repaired answer like any other.
             repaired = "".join(held)
             messages = [*prep.messages, {"role": "assistant", "content": repaired},
                         {"role": "user", "content": self.prompts.text("repair", prep.language)}]
