@@ -29,7 +29,7 @@ from rag.llm import LLM, GenerationStats, Message
 from rag.prompts import Prompts, fields_of, neutralize
 from rag.retrieval import Filters
 from rag.support import SourceSentence, check
-from rag.text import detect_language, normalize_for_embedding, sentence_spans, strip_diacritics
+from rag.text import AR_UNIFY, detect_language, normalize_for_embedding, sentence_spans, strip_diacritics
 from rag.types import Answer, Hit, SentenceSupport, Source
 
 
@@ -420,13 +420,13 @@ def _bare(text: str) -> bool:
     return not rest or any(lead.startswith(rest) for lead in _LEAD_INS)
 
 
-_ASKING = frozenset({"متى", "ما", "ماذا", "من", "كم", "كيف", "اين", "لماذا", "هل", "اي",
-                     "when", "what", "who", "whom", "how", "where", "why", "which", "whose"})
-_ALEF = str.maketrans("أإآ", "ااا")
+_ASKING = frozenset(w.translate(AR_UNIFY) for w in (
+    "متى", "ما", "ماذا", "من", "كم", "كيف", "أين", "لماذا", "هل", "أي",
+    "when", "what", "who", "whom", "how", "where", "why", "which", "whose"))
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", strip_diacritics(re.sub(r"\[\d*\]?", " ", text)).translate(_ALEF).lower())
+    return re.findall(r"\w+", strip_diacritics(re.sub(r"\[\d*\]?", " ", text)).translate(AR_UNIFY).lower())
 
 
 def _echo(text: str, question: str) -> bool:

@@ -12,18 +12,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.text import normalize_for_embedding
+from rag.text import AR_UNIFY, normalize_for_embedding
 from rag.types import Citation, SentenceSupport, Source
 
 _EASTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،;]\s*[0-9٠-٩]+)*)\s*\]")
 _WORD = re.compile(r"\w+")
-# Unify alef/yaa/taa-marbuta variants so overlap counts the same word spelled two ways.
-_AR_UNIFY = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
 _STOP = frozenset(
     "the a an of in on at to and or is are was were be been by for with from that this it as "
     "في من على إلى الى عن ان أن إن و او أو ما لا لم هذا هذه ذلك التي الذي كان كانت قد مع بين"
-    .translate(_AR_UNIFY)
+    .translate(AR_UNIFY)
     .split()
 )
 
@@ -58,7 +56,7 @@ def parse_markers(text: str, n_sources: int) -> ParsedCitations:
 
 
 def content_words(text: str) -> set[str]:
-    norm = normalize_for_embedding(text).lower().translate(_AR_UNIFY).translate(_EASTERN)
+    norm = normalize_for_embedding(text).lower().translate(AR_UNIFY).translate(_EASTERN)
     words = set()
     for w in _WORD.findall(norm):
         if w in _STOP:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from rag.citations import content_words
-from rag.text import sentence_spans, strip_diacritics
+from rag.text import AR_UNIFY, sentence_spans, strip_diacritics
 from rag.types import SentenceSupport
 
 SIM_THRESHOLD = 0.83
@@ -44,7 +44,7 @@ _THOUSANDS = re.compile(r"(?<=\d)[,٬]\s?(?=\d{3}(?!\d))")
 _DOT_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
 
 # Number words a source may use where the answer writes digits ("خمس مراحل" → "5 [1]").
-# Alef forms and taa marbuta are unified before lookup (see _fold).
+# Alef forms and taa marbuta are unified before lookup (see _fold, rag.text.AR_UNIFY).
 _UNITS = {1: "واحد واحده one", 2: "اثنان اثنين اثنتان اثنتين two", 3: "ثلاث ثلاثه three",
           4: "اربع اربعه four", 5: "خمس خمسه five", 6: "ست سته six", 7: "سبع سبعه seven",
           8: "ثمان ثماني ثمانيه eight", 9: "تسع تسعه nine", 10: "عشر عشره ten", 11: "eleven",
@@ -58,11 +58,10 @@ for _n, _word in ((20, "عشرين"), (30, "ثلاثين"), (40, "اربعين")
                   (70, "سبعين"), (80, "ثمانين"), (90, "تسعين")):
     _WORD_NUMBER[_word[:-2] + "ينات"] = f"{_n} 19{_n}"
 _PREFIXES = ("وال", "بال", "لل", "ال", "و", "ب", "ل")
-_FOLD = str.maketrans("أإآٱةى", "ااااهي")
 
 
 def _fold(word: str) -> str:
-    return word.translate(_FOLD).lower()
+    return word.translate(AR_UNIFY).lower()
 
 
 def _readings(text: str) -> list[set[str]]:

@@ -26,6 +26,10 @@ _WS = re.compile(r"\s+")
 _SENT_END = re.compile(r"[.!?\u061f\u061b\u2026]+[\"'\u00bb\u201d\u2019)\]]*(?=\s|$)|\n+")
 
 
+# Alef/yaa/taa-marbuta variants, so one word spelled two ways matches (not written back).
+AR_UNIFY = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
+
+
 def strip_diacritics(text: str) -> str:
     """Remove Arabic diacritics and tatweel; everything else is left as it is."""
     return _DIACRITICS.sub("", text).replace(_TATWEEL, "")
