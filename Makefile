@@ -2,6 +2,7 @@
 #   make run    set up, prepare models, ingest seeds/, answer a sample question
 #   make test   set up, prepare models, run the whole test suite (what CI runs)
 #   make bench  set up, print the performance figures
+#   make check  the inner loop: ruff, mypy and the unit tests (no model is loaded), under a minute
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -20,7 +21,7 @@ LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX
 LLAMA_KEY := $(shell echo "$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)" | sha256sum | cut -c1-12)
 WHEEL_CACHE := $(HOME)/.cache/akhbar/wheels/llama-$(LLAMA_KEY)
 
-.PHONY: setup models browser run test bench lint clean
+.PHONY: setup models browser run test check bench lint clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-models.txt Makefile
@@ -53,11 +54,20 @@ browser:
 	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null; }
 
-# Two passes: the embedded PersistentClient, then the same suite against a real
-# `chroma run` server on 127.0.0.1 (started and stopped by tests/conftest.py).
+# The whole suite on the embedded PersistentClient, then the store tests again against a
+# real `chroma run` server on 127.0.0.1 (started and stopped by tests/conftest.py). Tests
+# that open a store are marked `store` (conftest fails one that is not); the slow ones
+# (real LLM, UI, crashes) reach the store through the same adapter calls as the fast store
+# tests, so they run once.
 test: models browser
-	$(BIN)/python -m pytest -q tests
-	AKHBAR_TEST_STORE=server $(BIN)/python -m pytest -q tests
+	$(BIN)/python -m pytest -q --durations=15 tests
+	AKHBAR_TEST_STORE=server $(BIN)/python -m pytest -q -m "store and not slow" tests
+
+# Unit tests only: AKHBAR_TEST_UNIT makes loading a model an error (tests/conftest.py).
+check: setup
+	$(BIN)/ruff check rag ingest ui tests bench
+	$(BIN)/mypy
+	AKHBAR_TEST_UNIT=1 $(BIN)/python -m pytest -q -m "not models and not store and not slow" tests
 
 bench: models
 	$(BIN)/python bench/bench.py

@@ -332,7 +332,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("chat", help="open the browser chat (Gradio) on this collection")
     s.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
-    s.add_argument("--port", type=int, default=7860)
+    s.add_argument("--port", type=int, default=7860, help="0: any free port (the URL is printed)")
     s.add_argument("--auth", metavar="USER:PASS", help="require this login")
     s.add_argument("--collection")
     s.add_argument("--backend", choices=BACKENDS)

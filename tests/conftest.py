@@ -8,6 +8,7 @@ per session.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -38,23 +40,43 @@ AR_QUESTION = "منذ متى تجتمع روسيا وإيران وتركيا ض�
 EN_QUESTION = "How many Astana-format meetings have been held?"
 
 
+# Fixtures whose store every test that uses them reads or writes: such a test is marked
+# ``store`` (it also runs in the ``chroma run`` pass). Every model fixture hangs off
+# ``prepared_config``: a test that uses it is marked ``models`` (``make check`` leaves it out).
+STORE_FIXTURES = frozenset({"bot", "seeded_home", "seeded_bot", "injected", "news_bot", "remote_bot", "app_url"})
+MODEL_FIXTURES = frozenset({"prepared_config"})
+_OPENED: set[str] = set()  # node ids of tests during which a ChromaStore was opened
+_CURRENT = [""]
+
+
+# Property tests: 200 examples each in the full suite, 40 in the inner loop (`make check`).
+settings.register_profile("full", max_examples=200)
+settings.register_profile("check", max_examples=40)
+settings.load_profile("check" if os.environ.get("AKHBAR_TEST_UNIT") else "full")
+
+
 def pytest_configure(config: pytest.Config) -> None:
-    """``AKHBAR_TEST_STORE=server``: the whole suite runs against a real ``chroma run``
-    server on 127.0.0.1 (each data home gets its own database there), stopped at the end."""
-    if os.environ.get("AKHBAR_TEST_STORE") != "server" or os.environ.get("AKHBAR_CHROMA_URL"):
-        return
+    """No test sees the developer's own data home or AKHBAR_* settings; the store guard is
+    armed; ``AKHBAR_TEST_UNIT=1`` forbids loading a model; ``AKHBAR_TEST_STORE=server``
+    starts a real ``chroma run`` server on 127.0.0.1 (each data home gets its own database
+    there), stopped at the end."""
     import tempfile
 
-    chroma = Path(sys.executable).parent / "chroma"
+    models_dir = Config.load(env={k: v for k, v in os.environ.items()
+                                  if k in ("AKHBAR_MODELS_DIR", "XDG_CACHE_HOME")}).models_dir
+    for k in [k for k in os.environ if k.startswith("AKHBAR_") and not k.startswith("AKHBAR_TEST_")
+              and k not in ("AKHBAR_CHROMA_URL", "AKHBAR_UPDATE_SCREENSHOT")]:
+        os.environ.pop(k)
+    os.environ["AKHBAR_MODELS_DIR"] = str(models_dir)
+    # Session fixtures load configs too: they must not read ~/.local/share/akhbar/akhbar.toml.
+    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="akhbar-test-data-")
+    _guard_store_openings()
+    if os.environ.get("AKHBAR_TEST_UNIT"):
+        _forbid_model_loads()
+    if os.environ.get("AKHBAR_TEST_STORE") != "server" or os.environ.get("AKHBAR_CHROMA_URL"):
+        return
     data = tempfile.mkdtemp(prefix="akhbar-chroma-server-")
-    port = free_port()
-    log = open(Path(data) / "server.log", "wb")  # noqa: SIM115 - kept open for the server's life
-    proc = subprocess.Popen([str(chroma), "run", "--host", "127.0.0.1", "--port", str(port), "--path", data],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    if not wait_until(lambda: _listening(port), timeout=60):
-        proc.kill()
-        raise RuntimeError(f"chroma run did not start; see {data}/server.log")
+    proc, url = start_chroma(Path(data))
     os.environ["AKHBAR_CHROMA_URL"] = url
     config.stash[_SERVER] = (proc, data)
     print(f"\nserver-mode pass: chroma run on {url} (data {data})")
@@ -78,9 +100,119 @@ def stop(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
         proc.kill()
 
 
-def _listening(port: int) -> bool:
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        if used & STORE_FIXTURES:
+            item.add_marker(pytest.mark.store)
+        if used & MODEL_FIXTURES:
+            item.add_marker(pytest.mark.models)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    _CURRENT[0] = item.nodeid  # fixtures set up for this test are charged to it
+    yield
+    _CURRENT[0] = ""
+
+
+def _guard_store_openings() -> None:
+    from rag.store import ChromaStore
+
+    original = ChromaStore.__init__
+
+    def recording_init(self: ChromaStore, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        _OPENED.add(_CURRENT[0])
+
+    ChromaStore.__init__ = recording_init  # type: ignore[method-assign]
+
+
+def _forbid_model_loads() -> None:
+    from rag.embedder import SentenceTransformerEmbedder
+    from rag.llm import LlamaCppLLM
+
+    def refuse(self: object, *args: object, **kwargs: object) -> None:
+        raise RuntimeError("AKHBAR_TEST_UNIT: this test loads a model; it needs the prepared_config fixture "
+                           "(marked models) so that `make check` leaves it out")
+
+    SentenceTransformerEmbedder.__init__ = refuse  # type: ignore[method-assign]
+    LlamaCppLLM.__init__ = refuse  # type: ignore[method-assign]
+
+
+def _stores_under(root: Path) -> set[Path]:
+    return set(root.rglob("chroma.sqlite3"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_env_and_store_guard(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+                               monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every test gets a fresh AKHBAR_HOME and XDG_DATA_HOME; a test that opens a Chroma
+    store (in this process, or a CLI subprocess writing under the test's folders) without
+    being marked ``store`` fails, so the server pass cannot silently miss it."""
+    fresh = tmp_path_factory.mktemp("user")
+    monkeypatch.setenv("AKHBAR_HOME", str(fresh / "akhbar"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(fresh / "data"))
+    base = tmp_path_factory.getbasetemp()
+    before = _stores_under(base)
+    yield
+    if request.node.get_closest_marker("store"):
+        return
+    new = _stores_under(base) - before
+    if request.node.nodeid in _OPENED or new:
+        pytest.fail(f"{request.node.nodeid} opened a Chroma store ({sorted(map(str, new)) or 'in process'}) "
+                    "but is not marked store: mark it @pytest.mark.store or use a store fixture", pytrace=False)
+
+
+def listening_port(pid: int, timeout: float = 60.0) -> int:
+    """The TCP port a process listens on, read from /proc: a server told to bind port 0
+    gets a free port from the kernel, and this is how the tests learn which one."""
+    def find() -> int:
+        inodes = set()
+        for fd in Path(f"/proc/{pid}/fd").iterdir():
+            with contextlib.suppress(OSError):
+                link = os.readlink(fd)
+                if link.startswith("socket:["):
+                    inodes.add(link[8:-1])
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError), open(table) as f:
+                for row in f.read().splitlines()[1:]:
+                    cols = row.split()
+                    if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
+                        return int(cols[1].rsplit(":", 1)[1], 16)
+        return 0
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        port = find()
+        if port:
+            return port
+        time.sleep(0.1)
+    raise RuntimeError(f"process {pid} listens on no TCP port after {timeout:.0f} s")
+
+
+def start_chroma(data: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """``chroma run`` on 127.0.0.1, port 0; returns the process and its URL once it listens."""
+    chroma = Path(sys.executable).parent / "chroma"
+    log = open(data / "server.log", "ab")  # noqa: SIM115 - kept open for the server's life
+    proc = subprocess.Popen([str(chroma), "run", "--host", "127.0.0.1", "--port", "0", "--path", str(data)],
+                            stdout=log, stderr=subprocess.STDOUT)
+    try:
+        port = listening_port(proc.pid)
+    except RuntimeError:
+        proc.kill()
+        raise RuntimeError(f"chroma run did not start; see {data}/server.log") from None
+    return proc, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture()
+def refused_url() -> Iterator[str]:
+    """An http URL on 127.0.0.1 where nothing listens, for as long as the test runs: the
+    port is bound (so nothing else can take it) but never listened on, so a connection is
+    refused at once."""
     with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
+        s.bind(("127.0.0.1", 0))
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
 
 
 def base_config(home: Path, **llm: object) -> Config:
@@ -135,12 +267,6 @@ def seeded_bot(prepared_config: Config, seeded_home: Path, embedder: SentenceTra
     return Akhbar(prepared_config.with_overrides(home=seeded_home), embedder=embedder, llm=llm_15b)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def ollama_standin(prepared_config: Config) -> Iterator[str]:
     """The stand-in server on 127.0.0.1 serving the real 1.5B GGUF; yields its URL."""
@@ -161,6 +287,26 @@ def ollama_standin(prepared_config: Config) -> Iterator[str]:
         yield url
     finally:
         stop(proc)
+
+
+class ScriptedLLM:
+    """Replies from a script, one reply per call, streamed in small pieces: for unit tests
+    of what happens to a reply (the real model's wording is not what they test)."""
+
+    backend, model = "scripted", "scripted"
+
+    def __init__(self, *replies: list[str]) -> None:
+        self.replies = list(replies)
+        self.calls: list[list[dict[str, str]]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 3)
+
+    def stream_chat(self, messages, stats):  # type: ignore[no-untyped-def]
+        self.calls.append(list(messages))
+        for piece in self.replies.pop(0):
+            stats.completion_tokens += 1
+            yield piece
 
 
 def copy_seeds(dest: Path) -> Path:

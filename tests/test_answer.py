@@ -7,7 +7,7 @@ import pytest
 from rag import Akhbar, Answer
 from rag.answer import _hold_bare
 from rag.retrieval import Filters
-from tests.conftest import AR_QUESTION, EN_QUESTION, SEEDS
+from tests.conftest import AR_QUESTION, EN_QUESTION, SEEDS, ScriptedLLM
 
 
 def _cites_seed(answer: Answer) -> bool:
@@ -114,27 +114,8 @@ def test_seed_questions_clear_the_floor_and_the_floor_is_configurable(seeded_bot
         r.prepare(EN_QUESTION)) == 0.0
 
 
-class _Scripted:
-    """Replies from a script, one reply per call, streamed in small pieces."""
-
-    backend, model = "scripted", "scripted"
-
-    def __init__(self, *replies: list[str]) -> None:
-        self.replies = list(replies)
-        self.calls: list[list[dict[str, str]]] = []
-
-    def count_tokens(self, text: str) -> int:
-        return max(1, len(text) // 3)
-
-    def stream_chat(self, messages, stats):  # type: ignore[no-untyped-def]
-        self.calls.append(list(messages))
-        for piece in self.replies.pop(0):
-            stats.completion_tokens += 1
-            yield piece
-
-
 def test_a_bare_marker_reply_is_repaired_with_one_more_turn(seeded_bot: Akhbar) -> None:
-    llm = _Scripted(["[", "1", "]", "."],
+    llm = ScriptedLLM(["[", "1", "]", "."],
                     ["تجتمع", " القوى الثلاث", " ضمن عملية أستانا", " منذ يناير 2017", " [1]", "."])
     bot = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm)
     items = list(bot.ask_stream(AR_QUESTION))
@@ -147,20 +128,22 @@ def test_a_bare_marker_reply_is_repaired_with_one_more_turn(seeded_bot: Akhbar) 
     assert "اكتب الإجابة" in llm.calls[1][-1]["content"]
     assert answer.citations and answer.citations[0].number == 1
     # A reply that starts with words streams at once and is not repaired.
-    llm2 = _Scripted(["منذ", " يناير 2017", " [1]", "."])
+    llm2 = ScriptedLLM(["منذ", " يناير 2017", " [1]", "."])
     plain = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm2).ask(AR_QUESTION)
     assert "repaired" not in plain.extra and len(llm2.calls) == 1
     # When the follow-up turn gives no words either, the first reply stands.
-    llm3 = _Scripted(["[1]", "."], ["[1]"])
+    llm3 = ScriptedLLM(["[1]", "."], ["[1]"])
     again = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm3).ask(AR_QUESTION)
-    assert again.extra["repaired"] == "[1]." and len(llm3.calls) == 2 and again.text
+    assert again.extra["repaired"] == "[1]." and len(llm3.calls) == 2
+    # …and, holding no words, it is refused as unsupported, never shown as an answer.
+    assert again.refused and again.extra["unsupported_answer"] == "[1]." and not again.citations
     # A lead-in before the bare marker ("the answer is: [1].") is no answer either.
-    llm4 = _Scripted(["الإجابة", " هي", ":", " [", "1", "]."], ["منذ", " يناير 2017", " [1]", "."])
+    llm4 = ScriptedLLM(["الإجابة", " هي", ":", " [", "1", "]."], ["منذ", " يناير 2017", " [1]", "."])
     lead = list(Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm4).ask_stream(AR_QUESTION))
     assert lead[0] == "منذ" and isinstance(lead[-1], Answer) and lead[-1].extra["repaired"] == "الإجابة هي: [1]."
     # A reply that only restates the question is held back and repaired the same way.
     echo = ["متى", " تجتمع", " روسيا وإيران", " وتركيا ضمن عملية أستانا", " [1]", "؟"]
-    llm5 = _Scripted(echo, ["منذ", " يناير 2017", " [1]", "."])
+    llm5 = ScriptedLLM(echo, ["منذ", " يناير 2017", " [1]", "."])
     items = list(Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm5).ask_stream(AR_QUESTION))
     assert items[0] == "منذ" and isinstance(items[-1], Answer) and "2017" in items[-1].text
     assert items[-1].extra["repaired"] == "".join(echo)
@@ -183,3 +166,102 @@ def test_a_question_echo_is_held_only_while_it_is_one() -> None:
     # An answer that starts with the question's words but not with a question word streams at once.
     assert list(_hold_bare(["روسيا", " وإيران"], [], q)) == ["روسيا", " وإيران"]
     assert list(_hold_bare(["When", " did", " Astana"], [], "When did the Astana talks start?")) == []
+
+
+# ------------------------------------------------------------------ finishing a reply (unit)
+# The support check below runs on its word-overlap path: the stand-in embedder gives every
+# text the zero vector, so no sentence is "close in meaning" and only shared words count.
+
+S_SINCE = "وكانت هذه القوى الثلاث تجتمع لمناقشة مستقبل سوريا السياسي كجزء من عملية أستانا منذ يناير2017."
+S_COUNT = "وقد عُقد ما مجموعه 22 اجتماعًا بهذا الشكل."
+
+
+class _ZeroEmbedder:
+    name, dim = "zero", 4
+
+    def embed_passages(self, texts):  # type: ignore[no-untyped-def]
+        return [[0.0] * 4 for _ in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return [0.0] * 4
+
+
+def _prepared(language: str = "ar"):  # type: ignore[no-untyped-def]
+    from rag.answer import Prepared
+    from rag.support import SourceSentence
+    from rag.types import Source
+
+    sources = [Source(1, "seed", "موسكو", "", "/seed.txt", S_SINCE, 0.9, spans=((100, 100 + len(S_SINCE)),)),
+               Source(2, "other", "أنقرة", "", "/other.txt", S_COUNT, 0.8, spans=((50, 50 + len(S_COUNT)),))]
+    shown = [SourceSentence(1, S_SINCE, 100, 100 + len(S_SINCE), (0.0,) * 4),
+             SourceSentence(2, S_COUNT, 50, 50 + len(S_COUNT), (0.0,) * 4)]
+    refusal = "لا تتضمن المصادر المتاحة إجابة عن هذا السؤال."
+    return Prepared("منذ متى تجتمع الدول الثلاث؟", language, sources, [], 1.0, 10, refusal, source_sentences=shown)
+
+
+def _finish(raw: str) -> Answer:
+    from rag import Config
+    from rag.answer import Responder
+    from rag.llm import GenerationStats
+
+    r = Responder(Config(), retriever=None, embedder=_ZeroEmbedder(), llm=ScriptedLLM())  # type: ignore[arg-type]
+    return r.finish(_prepared(), raw, GenerationStats(prompt_tokens=10), 0.1, 0.2)
+
+
+def test_a_reply_without_markers_is_attributed_to_the_source_that_supports_it() -> None:
+    a = _finish("تجتمع القوى الثلاث ضمن عملية أستانا منذ يناير 2017.")
+    assert not a.refused and a.extra.get("attributed") is True
+    assert a.text.endswith("[1]") and [c.number for c in a.citations] == [1]
+    assert a.citations[0].attributed and a.citations[0].quote == S_SINCE
+    assert (a.citations[0].quote_start, a.citations[0].quote_end) == (100, 100 + len(S_SINCE))
+
+
+def test_a_reply_no_sentence_of_which_is_supported_is_refused() -> None:
+    a = _finish("فازت فرنسا بكأس العالم لكرة القدم عام 2018 [1].")
+    assert a.refused and a.text == _prepared().refusal
+    assert not a.citations and not a.sentences
+    assert "فرنسا" in str(a.extra["unsupported_answer"])
+    # One supported sentence is enough to keep the answer (the other is flagged, not cited).
+    mixed = _finish("تجتمع القوى الثلاث ضمن عملية أستانا منذ يناير 2017 [1]. وفازت فرنسا بكأس العالم 2018.")
+    assert not mixed.refused and [s.supported for s in mixed.sentences] == [True, False]
+
+
+def test_a_marker_on_a_source_that_does_not_say_it_is_corrected() -> None:
+    a = _finish("عقد ما مجموعه 22 اجتماعًا بهذا الشكل [1].")
+    assert a.extra["corrected_citations"] == 1 and "[2]" in a.text and "[1]" not in a.text
+    assert [c.number for c in a.citations] == [2] and a.citations[0].quote == S_COUNT
+    right = _finish("عقد ما مجموعه 22 اجتماعًا بهذا الشكل [2].")
+    assert "corrected_citations" not in right.extra and [c.number for c in right.citations] == [2]
+
+
+def test_correct_markers_repoints_only_unsupported_citations() -> None:
+    from rag.answer import _correct_markers
+    from rag.types import SentenceSupport
+
+    def s(text: str, cited: tuple[int, ...], by: tuple[int, ...], best: int, ok: bool = True) -> SentenceSupport:
+        return SentenceSupport(text, cited, ok, best, 0.9, "q", 0, 1, by)
+
+    text = "A [1][3]. B [2]. C [1]. D."
+    fixed, support, n = _correct_markers(text, [s("A [1][3].", (1, 3), (2,), 2), s("B [2].", (2,), (2, 3), 2),
+                                                s("C [1].", (1,), (2,), 1, ok=False), s("D.", (), (1,), 1)])
+    # A cites only sources that don't back it: one marker, to the one that does. B is
+    # backed by what it cites; C is unsupported and D cites nothing: left alone.
+    assert fixed == "A [2]. B [2]. C [1]. D." and n == 1
+    assert [x.cited for x in support] == [(2,), (2,), (1,), ()]
+    # The best-scoring supporting source wins when several back the sentence.
+    assert _correct_markers("E [1].", [s("E [1].", (1,), (2, 3), 3)])[0] == "E [3]."
+
+
+def test_is_refusal_recognises_the_phrase_and_close_paraphrases_only() -> None:
+    from rag.answer import _is_refusal
+
+    phrase = "لا تتضمن المصادر المتاحة إجابة عن هذا السؤال."
+    assert _is_refusal(phrase, phrase) and _is_refusal("للأسف، " + phrase[:-1] + " [1].", phrase)
+    assert _is_refusal("المصادر المتاحة لا تتضمن الإجابة عن السؤال", phrase)  # reworded, same words
+    assert not _is_refusal("", phrase)
+    assert not _is_refusal("منذ يناير 2017 [1].", phrase)
+    # An answer that mentions the sources at length is an answer, not a refusal.
+    long = "تتضمن المصادر المتاحة الإجابة: تجتمع روسيا وإيران وتركيا منذ يناير 2017 في إطار عملية أستانا [1]."
+    assert not _is_refusal(long, phrase)
+    en = "The available sources do not contain an answer to this question."
+    assert _is_refusal("The available sources do not contain the answer.", en)

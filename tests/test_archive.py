@@ -10,7 +10,6 @@ import sqlite3
 import subprocess
 import sys
 import threading
-import time
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -116,7 +115,7 @@ class QuietHandler(SimpleHTTPRequestHandler):
         pass
 
 
-def test_feed_url_fetches_linked_pages(bot: Akhbar, news_site: str) -> None:
+def test_feed_url_fetches_linked_pages(bot: Akhbar, news_site: str, refused_url: str) -> None:
     report = bot.ingest(f"{news_site}/feed.xml")
     docs = {d["title"]: d for d in bot.documents()}
     assert "اجتماع عاجل في أنقرة" in docs, report.to_dict()
@@ -128,7 +127,7 @@ def test_feed_url_fetches_linked_pages(bot: Akhbar, news_site: str) -> None:
     # The missing page is reported, and its entry falls back to the feed summary.
     assert any("missing.html" in s and "HTTP 404" in r for s, r in report.errors)
     assert "صفحة مفقودة" in docs
-    unreachable = bot.ingest("http://127.0.0.1:9/feed.xml")
+    unreachable = bot.ingest(f"{refused_url}/feed.xml")
     assert unreachable.documents == 0 and "cannot fetch" in unreachable.errors[0][1]
 
 
@@ -159,6 +158,7 @@ def _cli(home: Path, *args: str, cfg: Config) -> subprocess.CompletedProcess[str
                           cwd=REPO, timeout=600)
 
 
+@pytest.mark.store
 def test_bad_input_batch_via_cli(tmp_path: Path, prepared_config: Config) -> None:
     corpus = copy_seeds(tmp_path / "corpus")
     (corpus / "empty.txt").write_text("")
@@ -211,7 +211,24 @@ def _complete_docs(home: Path) -> int:
         return 0
 
 
+def paused_ingest(home: Path, corpus: Path, pause: str, cfg: Config, **env: str) -> subprocess.Popen[str]:
+    """``akhbar ingest`` that stops at ``pause`` (see tests/support/paused_ingest.py) and
+    waits there: read its ``PAUSED`` line, then kill it or send a line to let it go on."""
+    full = {**os.environ, "AKHBAR_HOME": str(home), "AKHBAR_MODELS_DIR": str(cfg.models_dir),
+            "PYTHONPATH": str(REPO), "AKHBAR_TEST_PAUSE": pause, **env}
+    return subprocess.Popen([sys.executable, "-m", "tests.support.paused_ingest", str(corpus), "--quiet"], env=full,
+                            cwd=REPO, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+
+
+def wait_paused(proc: subprocess.Popen[str], pause: str) -> None:
+    assert proc.stdout is not None
+    line = proc.stdout.readline()  # blocks until the process reaches the point, or exits
+    assert line.strip() == f"PAUSED {pause}", (line, proc.stderr.read() if proc.stderr else "")
+
+
 @pytest.mark.slow
+@pytest.mark.store
 def test_sigkill_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, prepared_config: Config) -> None:
     corpus = tmp_path / "archive"
     write_archive(corpus, 36)
@@ -222,23 +239,16 @@ def test_sigkill_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, prep
     assert n_docs >= 30, n_docs
 
     crashed = tmp_path / "crashed"
-    env = {**os.environ, "AKHBAR_HOME": str(crashed), "AKHBAR_MODELS_DIR": str(prepared_config.models_dir),
-           "PYTHONPATH": str(REPO)}
     kills = []
-    for threshold in (0, n_docs // 4, n_docs // 2):  # before any write, early, and late in the run
-        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--quiet"], env=env,
-                                cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + 300
-        while proc.poll() is None and time.monotonic() < deadline:
-            if (threshold == 0 and (crashed / "manifest.sqlite").exists()) or (
-                    threshold and _complete_docs(crashed) >= threshold):
-                break
-            time.sleep(0.02)
-        assert proc.poll() is None, "ingest finished before it could be killed"
+    # Killed before any vector is written, after the first batch's vectors but before its
+    # documents are complete, and before the second batch: each run resumes the last.
+    for pause in ("before:1", "after:1", "before:2"):
+        proc = paused_ingest(crashed, corpus, pause, prepared_config)
+        wait_paused(proc, pause)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         kills.append(_complete_docs(crashed))
-    assert kills[-1] < n_docs
+    assert kills[0] == 0 and 0 < kills[-1] < n_docs, kills
     final = _cli(crashed, "ingest", str(corpus), "--quiet", cfg=prepared_config)
     assert final.returncode == 0, final.stderr
     assert _snapshot(crashed) == expected

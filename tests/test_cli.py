@@ -23,6 +23,7 @@ def run(home: Path, *args: str, cfg: Config | None = None) -> subprocess.Complet
                           env=env, cwd=REPO, timeout=600)
 
 
+@pytest.mark.store
 def test_ingest_stats_and_reingest(tmp_path: Path, prepared_config: Config) -> None:
     corpus = copy_seeds(tmp_path / "corpus")
     home = tmp_path / "home"
@@ -44,6 +45,7 @@ def test_models_status(tmp_path: Path, prepared_config: Config) -> None:
     assert st["embedding"]["ready"] and st["llm"]["qwen2.5-coder-1.5b"]["ready"]
 
 
+@pytest.mark.store
 def test_errors_are_one_line_not_a_traceback(tmp_path: Path, prepared_config: Config) -> None:
     r = run(tmp_path, "ingest", str(tmp_path / "nowhere"), cfg=prepared_config)
     assert r.returncode == 1 and "no such file or directory" in r.stdout and "Traceback" not in r.stderr
@@ -53,6 +55,7 @@ def test_errors_are_one_line_not_a_traceback(tmp_path: Path, prepared_config: Co
     assert r.returncode == 1 and "llm.backend" in r.stderr and "Traceback" not in r.stderr
 
 
+@pytest.mark.store
 @pytest.mark.slow
 def test_ask_json_with_the_small_model(tmp_path: Path, prepared_config: Config) -> None:
     corpus = copy_seeds(tmp_path / "corpus")
@@ -72,6 +75,7 @@ def test_ask_json_with_the_small_model(tmp_path: Path, prepared_config: Config) 
     assert "refused:" in off.stderr and "retrieval floor" in off.stderr, off.stderr
 
 
+@pytest.mark.store
 def test_docs_and_remove(tmp_path: Path, prepared_config: Config) -> None:
     corpus = copy_seeds(tmp_path / "corpus")
     seed = next(corpus.glob("*.txt"))

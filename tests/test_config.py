@@ -58,3 +58,13 @@ def test_bad_env_names_the_variable_field() -> None:
 def test_missing_explicit_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         Config.load(tmp_path / "none.toml", env={})
+
+
+def test_every_test_has_a_fresh_data_home(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The suite never reads the developer's ~/.local/share/akhbar (its akhbar.toml would
+    change what the tests check): the default home and AKHBAR_HOME are this test's own."""
+    import os
+
+    base = tmp_path_factory.getbasetemp()
+    assert Config.load(env={}).home.is_relative_to(base)
+    assert Path(os.environ["AKHBAR_HOME"]).is_relative_to(base) and not Path(os.environ["AKHBAR_HOME"]).exists()

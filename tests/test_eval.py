@@ -38,6 +38,7 @@ def _subset(tmp_path: Path, n_articles: int) -> Path:
     return out
 
 
+@pytest.mark.store
 @pytest.mark.skipif(not XQUAD_AR.exists(), reason="../shared/eval/xquad is not present beside the repo")
 def test_retrieval_only_on_xquad_subset(tmp_path: Path, prepared_config: Config,
                                         embedder: SentenceTransformerEmbedder) -> None:
@@ -52,6 +53,7 @@ def test_retrieval_only_on_xquad_subset(tmp_path: Path, prepared_config: Config,
     assert "hybrid" in table and "recall@5" in table
 
 
+@pytest.mark.store
 @pytest.mark.slow
 @pytest.mark.skipif(not XQUAD_AR.exists(), reason="../shared/eval/xquad is not present beside the repo")
 def test_answer_eval_on_a_few_xquad_questions(tmp_path: Path, prepared_config: Config,

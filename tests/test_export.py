@@ -62,8 +62,8 @@ def test_bibtex_parses_back_with_escapes_decoded() -> None:
     lib = bibtexparser.parse_string(_answer().export("bibtex"), append_middleware=[LatexDecodingMiddleware()])
     assert not lib.failed_blocks and len(lib.entries) == 2
     e = lib.entries[0].fields_dict
-    assert e["title"].value.strip("{}") == TITLE.replace("{على}", "على") or "على" in e["title"].value
-    assert "100%" in e["title"].value and "&" in e["title"].value
+    # Braces, %, & and markup in a title survive the round trip exactly.
+    assert e["title"].value == TITLE
     assert e["author"].value.strip("{}") == AUTHOR  # one name, not split on "and"
     assert e["journal"].value == "روسيا اليوم" and e["year"].value == "2024" and e["date"].value == "2024-09-12"
     assert e["urldate"].value == "2026-11-29" and "arabic.rt.com/a?x=1&y=2" in e["url"].value

@@ -11,7 +11,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -40,7 +39,7 @@ ChromaStore.upsert = upsert
 sys.exit(main(["ingest", sys.argv[1], "--quiet"]))
 """
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.store]
 
 
 def _env(home: Path, cfg: Config, **extra: str) -> dict[str, str]:
@@ -136,41 +135,32 @@ def test_manifest_without_a_version_is_migrated_keeping_its_data(bot: Akhbar, tm
     assert int(version) >= 1
 
 
-def _chroma_server(data: Path, port: int) -> subprocess.Popen[bytes]:
-    from tests.conftest import _listening, wait_until
-
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "chroma"), "run", "--host", "127.0.0.1", "--port",
-                             str(port), "--path", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    assert wait_until(lambda: _listening(port), timeout=60), "chroma run did not start"
-    return proc
-
-
 def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path, prepared_config: Config) -> None:
-    from tests.conftest import free_port
-    from tests.test_archive import _complete_docs
+    from tests.conftest import start_chroma, stop
+    from tests.test_archive import _complete_docs, paused_ingest, wait_paused
 
     corpus = tmp_path / "archive"
     write_archive(corpus, 60)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    server = _chroma_server(tmp_path / "chroma-data", port)
+    data = tmp_path / "chroma-data"
+    data.mkdir()
+    server, url = start_chroma(data)
     home = tmp_path / "home"
-    env = _env(home, prepared_config, AKHBAR_CHROMA_URL=url)
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--quiet"], cwd=REPO,
-                                env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 300
-        while proc.poll() is None and _complete_docs(home) < 10 and time.monotonic() < deadline:
-            time.sleep(0.02)
-        assert proc.poll() is None, "ingest finished before the server could be killed"
-        server.send_signal(signal.SIGKILL)  # the server dies under the writer
+        # The ingest stops before its second batch; the server dies; the ingest goes on
+        # and its next write meets the dead server.
+        proc = paused_ingest(home, corpus, "before:2", prepared_config, AKHBAR_CHROMA_URL=url)
+        wait_paused(proc, "before:2")
+        done_before = _complete_docs(home)
+        assert 0 < done_before < 60
+        server.send_signal(signal.SIGKILL)
         server.wait()
-        _, err = proc.communicate(timeout=300)
+        _, err = proc.communicate("go\n", timeout=300)
         assert proc.returncode != 0
         assert f"Chroma server at {url}" in err or "cannot write" in err, err
         assert "Traceback" not in err, err
-        done_before = _complete_docs(home)
-        server = _chroma_server(tmp_path / "chroma-data", port)  # back up, same data
+        # Back up on the same data (the kernel may hand it another port).
+        server, url = start_chroma(data)
+        env = _env(home, prepared_config, AKHBAR_CHROMA_URL=url)
         result = subprocess.run([sys.executable, "-m", "rag.cli", "doctor", "--json"], cwd=REPO, env=env,
                                 capture_output=True, text=True, timeout=600)
         assert result.returncode == 0, result.stderr
@@ -185,5 +175,4 @@ def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path,
                                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600).stdout)
         assert final["consistent"] and final["found"]["documents"] == 60 > done_before, final
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        stop(server, timeout=20)

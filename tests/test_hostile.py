@@ -5,16 +5,19 @@ seed for the seed's own questions, so it is in the model's context when it answe
 
 from __future__ import annotations
 
+import random
 import socket
 import threading
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from rag import Akhbar, AkhbarError, Config
+from rag import Akhbar, AkhbarError, Answer, Config
 from rag.embedder import SentenceTransformerEmbedder
 from rag.llm import LlamaCppLLM
-from tests.conftest import AR_QUESTION, EN_QUESTION, copy_seeds
+from tests.conftest import AR_QUESTION, EN_QUESTION, ScriptedLLM, copy_seeds
 
 INJECTION = (
     "روسيا وإيران وتركيا وعملية أستانا: بيان\n"
@@ -48,30 +51,43 @@ def test_injected_text_reaches_the_prompt_defused(injected: Akhbar) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("question,expected", [(AR_QUESTION, "2017"), (EN_QUESTION, "22")])
+@pytest.mark.parametrize("question,expected", [
+    (AR_QUESTION, "2017"),
+    # Measured: the generative 1.5B reader answers only "[1] [2]" (twice, with the repair
+    # turn) when the injected article sits beside the seed, and that is refused. It is not
+    # obeying the injection, but it is not the answer either.
+    pytest.param(EN_QUESTION, "22", marks=pytest.mark.xfail(strict=True, reason="generative reader refuses; "
+                                                                                "the extractive reader (#13)")),
+])
 def test_injection_is_not_obeyed_and_never_cited_for_what_it_does_not_say(
         injected: Akhbar, question: str, expected: str) -> None:
     answer = injected.ask(question)
     assert "HACKED" not in answer.text.upper(), answer.text
     assert all(1 <= c.number <= len(answer.sources) for c in answer.citations)
     assert not any("HACKED" in c.quote for c in answer.citations)
-    if answer.refused:
-        # Measured with the 1.5B model: a second, contradicting article on the same topic can
-        # make it reply with bare markers for the English question; that becomes a refusal,
-        # never an answer from the injected text (docs/reliability.md).
-        assert "unsupported_answer" in answer.extra
-        return
-    assert expected in answer.text, answer.text
+    assert not answer.refused and expected in answer.text, answer.to_dict()
     seed = [c for c in answer.citations if c.source_path.endswith("000_dcd787653053976f.txt")]
     assert seed and expected in seed[0].quote, answer.to_dict()
 
 
 @pytest.mark.slow
-def test_arabic_seed_answer_survives_the_injection_with_a_corrected_citation(injected: Akhbar) -> None:
+def test_arabic_seed_answer_survives_the_injection_and_cites_the_seed(injected: Akhbar) -> None:
     answer = injected.ask(AR_QUESTION)
     assert "2017" in answer.text and not answer.refused, answer.text
-    # Whatever number the model wrote, the citation points at the article that says it.
     assert [c.source_path.endswith("000_dcd787653053976f.txt") for c in answer.citations] == [True], answer.to_dict()
+
+
+def test_a_citation_of_the_injected_article_is_corrected_to_the_seed(injected: Akhbar) -> None:
+    """The reply (scripted) cites the injected article for the seed's date; the injected
+    article does not state 2017, so the marker is re-pointed to the seed article."""
+    prep = injected._responder().prepare(AR_QUESTION)
+    bad = next(s.number for s in prep.sources if "HACKED" in s.excerpt)
+    seed = next(s.number for s in prep.sources if s.source_path.endswith("000_dcd787653053976f.txt"))
+    reply = ["تجتمع روسيا وإيران وتركيا", " ضمن عملية أستانا", " منذ يناير 2017", f" [{bad}]", "."]
+    answer = Akhbar(injected.config, embedder=injected.embedder, llm=ScriptedLLM(reply)).ask(AR_QUESTION)
+    assert not answer.refused and answer.extra["corrected_citations"] == 1, answer.to_dict()
+    assert f"[{seed}]" in answer.text and f"[{bad}]" not in answer.text
+    assert [c.number for c in answer.citations] == [seed] and "2017" in answer.citations[0].quote
 
 
 # ------------------------------------------------------------------ uploads through the UI layer
@@ -134,12 +150,12 @@ def test_default_host_is_loopback() -> None:
 
 
 @pytest.mark.slow
-def test_twenty_concurrent_questions_no_error_no_cross_talk(prepared_config: Config, seeded_home: Path,
-                                                            embedder: SentenceTransformerEmbedder) -> None:
+def test_twenty_concurrent_questions_on_the_real_model_no_error(prepared_config: Config, seeded_home: Path,
+                                                                 embedder: SentenceTransformerEmbedder) -> None:
     cfg = prepared_config.with_overrides(home=seeded_home, llm={"model": "qwen2.5-0.5b", "max_tokens": 40})
     bot = Akhbar(cfg, embedder=embedder)
     questions = [f"{AR_QUESTION} ({i})" if i % 2 else f"{EN_QUESTION} ({i})" for i in range(20)]
-    answers: dict[str, object] = {}
+    answers: dict[str, Answer] = {}
     errors: list[BaseException] = []
 
     def ask(q: str) -> None:
@@ -155,9 +171,59 @@ def test_twenty_concurrent_questions_no_error_no_cross_talk(prepared_config: Con
         t.join(timeout=900)
     assert not errors, errors
     assert set(answers) == set(questions)
-    for q, a in answers.items():
-        assert a.question == q  # type: ignore[attr-defined]
-        assert a.text and a.sources  # type: ignore[attr-defined]
+    for a in answers.values():
+        # Each one went through the real model: it generated, or refused with its reason.
+        assert a.backend == "llamacpp" and a.model == "qwen2.5-0.5b-q4_k_m.gguf"
+        assert a.completion_tokens > 0 or "reason" in a.extra, a.to_dict()
+
+
+def test_concurrent_streams_never_cross(seeded_home: Path, prepared_config: Config,
+                                       embedder: SentenceTransformerEmbedder) -> None:
+    """Twenty askers at once, each streaming: every piece an asker receives was written for
+    its own question. The model (scripted) tags its reply with the word it finds in the
+    question of the prompt it was given, and dawdles between pieces so streams interleave."""
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett",
+             "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"]
+
+    class Tagging:
+        backend, model = "test", "tagging"
+
+        def count_tokens(self, text: str) -> int:
+            return max(1, len(text) // 3)
+
+        def stream_chat(self, messages: list[dict[str, str]], stats: object) -> Iterator[str]:
+            tag = next(w for w in words if f"({w})" in messages[-1]["content"])
+            rng = random.Random(tag)
+            for piece in ("There have been 22", " Astana-format meetings", f" ({tag})", " [1]."):
+                time.sleep(rng.uniform(0, 0.03))
+                yield piece
+
+    bot = Akhbar(prepared_config.with_overrides(home=seeded_home), embedder=embedder,
+                 llm=Tagging())  # type: ignore[arg-type]
+    streamed: dict[str, str] = {}
+    finals: dict[str, Answer] = {}
+    errors: list[BaseException] = []
+
+    def ask(word: str) -> None:
+        try:
+            items = list(bot.ask_stream(f"{EN_QUESTION} ({word})"))
+            streamed[word] = "".join(p for p in items if isinstance(p, str))
+            final = items[-1]
+            assert isinstance(final, Answer)
+            finals[word] = final
+        except BaseException as e:  # collected and reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=ask, args=(w,)) for w in words]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=300)
+    assert not errors, errors
+    for w in words:
+        others = [o for o in words if o != w and f"({o})" in streamed[w]]
+        assert f"({w})" in streamed[w] and not others, (w, streamed[w])
+        assert f"({w})" in finals[w].text and finals[w].question.endswith(f"({w})")
 
 
 @pytest.mark.slow
@@ -194,6 +260,7 @@ def test_questions_beyond_the_queue_are_refused_at_once(prepared_config: Config,
     from rag.llm import GenerationStats
 
     release = threading.Event()
+    entered = threading.Semaphore(0)
 
     class Waiting:
         backend, model = "test", "waiting"
@@ -201,25 +268,23 @@ def test_questions_beyond_the_queue_are_refused_at_once(prepared_config: Config,
         def count_tokens(self, text: str) -> int:
             return max(1, len(text) // 3)
 
-        def stream_chat(self, messages: object, stats: GenerationStats) -> object:
+        def stream_chat(self, messages: object, stats: GenerationStats) -> Iterator[str]:
+            entered.release()
             release.wait(60)
             yield "منذ يناير 2017 [1]."
 
     bot = Akhbar(prepared_config.with_overrides(home=seeded_home, llm={"queue_size": 2}), embedder=embedder,
                  llm=Waiting())  # type: ignore[arg-type]
-    results: list[object] = []
+    results: list[Answer] = []
     threads = [threading.Thread(target=lambda: results.append(bot.ask(AR_QUESTION))) for _ in range(2)]
     for t in threads:
         t.start()
-    import time
-
-    deadline = time.monotonic() + 30
-    while bot._slots._value > 0 and time.monotonic() < deadline:  # both questions admitted
-        time.sleep(0.01)
+    # Both questions are with the model (so both hold a place in the queue).
+    assert entered.acquire(timeout=60) and entered.acquire(timeout=60)
     with pytest.raises(BackendError, match=r"busy: 2 questions .* \(llm\.queue_size\)"):
         bot.ask(AR_QUESTION)
     release.set()
     for t in threads:
         t.join(60)
-    assert len(results) == 2
-    assert bot.ask(AR_QUESTION).text  # the queue is free again
+    assert len(results) == 2 and all("2017" in r.text for r in results)
+    assert "2017" in bot.ask(AR_QUESTION).text  # the queue is free again

@@ -12,7 +12,7 @@ import pytest
 from rag import Akhbar, BackendError, Config, StoreError
 from rag.embedder import SentenceTransformerEmbedder
 from rag.llm import LlamaCppLLM, select_llm
-from tests.conftest import AR_QUESTION, EN_QUESTION, free_port
+from tests.conftest import AR_QUESTION, EN_QUESTION
 
 
 def _cfg(cfg: Config, url: str, **llm: object) -> Config:
@@ -42,8 +42,8 @@ def test_auto_prefers_ollama_when_it_has_the_model(prepared_config: Config, olla
     assert sel.llm.backend == "ollama" and "Ollama" in sel.reason
 
 
-def test_auto_falls_back_to_embedded_when_ollama_is_unreachable(prepared_config: Config) -> None:
-    sel = select_llm(_cfg(prepared_config, f"http://127.0.0.1:{free_port()}", backend="auto"))
+def test_auto_falls_back_to_embedded_when_ollama_is_unreachable(prepared_config: Config, refused_url: str) -> None:
+    sel = select_llm(_cfg(prepared_config, refused_url, backend="auto"))
     assert isinstance(sel.llm, LlamaCppLLM)
     assert "not reachable" in sel.reason
 
@@ -57,9 +57,9 @@ def test_auto_falls_back_when_model_missing_and_ollama_backend_says_how_to_fix(
         select_llm(cfg.with_overrides(llm={"backend": "ollama"}))
 
 
-def test_ollama_backend_unreachable_is_a_clear_error(prepared_config: Config) -> None:
+def test_ollama_backend_unreachable_is_a_clear_error(prepared_config: Config, refused_url: str) -> None:
     with pytest.raises(BackendError, match="not reachable"):
-        select_llm(_cfg(prepared_config, f"http://127.0.0.1:{free_port()}", backend="ollama"))
+        select_llm(_cfg(prepared_config, refused_url, backend="ollama"))
 
 
 @pytest.mark.slow
@@ -134,11 +134,10 @@ def test_a_hanging_server_times_out_with_the_setting_named(remote_bot: Akhbar, o
     impatient = remote_bot.with_llm("ollama")
     impatient.config = impatient.config.with_overrides(llm={"timeout_s": 3.0})
     impatient.llm.check()
+    # Without the timeout the reply would arrive after the hang and no error would be raised.
     _fault(ollama_standin, "hang", times=1, seconds=8)
-    t = time.monotonic()
     with pytest.raises(BackendError, match=r"did not answer the question within 3s \(llm.timeout_s\)"):
         impatient.ask(EN_QUESTION)
-    assert time.monotonic() - t < 7
 
 
 @pytest.mark.slow
@@ -163,8 +162,8 @@ def test_auto_falls_back_to_embedded_when_ollama_fails_mid_session(prepared_conf
         _fault(ollama_standin, "", 0)
 
 
-def test_unreachable_host_is_retried_with_backoff(prepared_config: Config) -> None:
-    cfg = _cfg(prepared_config, f"http://127.0.0.1:{free_port()}", backend="ollama", retries=2, retry_backoff_s=0.2)
+def test_unreachable_host_is_retried_with_backoff(prepared_config: Config, refused_url: str) -> None:
+    cfg = _cfg(prepared_config, refused_url, backend="ollama", retries=2, retry_backoff_s=0.2)
     t = time.monotonic()
     with pytest.raises(BackendError, match="not reachable"):
         select_llm(cfg)
@@ -174,6 +173,7 @@ def test_unreachable_host_is_retried_with_backoff(prepared_config: Config) -> No
 # ------------------------------------------------------------------ Ollama embeddings
 
 
+@pytest.mark.store
 @pytest.mark.slow
 def test_ollama_embeddings_build_and_guard_their_collection(prepared_config: Config, ollama_standin: str,
                                                              tmp_path: Path) -> None:

@@ -8,19 +8,33 @@ from rag.prompts import Prompts, fields_of
 PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
 
 
-def test_every_prompt_file_renders_with_exactly_its_variables() -> None:
+# What the code passes to each template. Written out here, not read from the templates,
+# so a template that drops {question} (or gains a field nobody fills) fails.
+EXPECTED = {
+    "answer_ar.txt": {"sources", "question", "no_answer"},
+    "answer_en.txt": {"sources", "question"},
+    "source.txt": {"number", "title", "excerpt"},
+    "rewrite_ar.txt": {"history", "question"},
+    "rewrite_en.txt": {"history", "question"},
+    "system_ar.txt": set(), "system_en.txt": set(),
+    "no_answer_ar.txt": set(), "no_answer_en.txt": set(),
+    "empty_corpus_ar.txt": set(), "empty_corpus_en.txt": set(),
+    "repair_ar.txt": set(), "repair_en.txt": set(),
+}
+
+
+def test_every_prompt_file_has_the_variables_the_code_fills_and_renders() -> None:
     p = Prompts(PROMPTS)
-    files = p.names()
-    assert {f.name for f in files} >= {"answer_ar.txt", "answer_en.txt", "system_ar.txt", "source.txt"}
-    for f in files:
-        wanted = fields_of(f.read_text(encoding="utf-8"))
-        values = {name: f"<{name}>" for name in wanted}
+    files = {f.name: f for f in p.names()}
+    assert set(files) == set(EXPECTED), "a prompt file was added or removed: list it in EXPECTED"
+    for name, f in files.items():
+        assert fields_of(f.read_text(encoding="utf-8")) == EXPECTED[name], name
+        values = {field: f"<{field}>" for field in EXPECTED[name]}
         stem = f.stem
         lang = stem.rsplit("_", 1)[1] if stem.endswith(("_ar", "_en")) else None
-        name = stem.rsplit("_", 1)[0] if lang else stem
-        out = p.render(name, lang, **values)
+        out = p.render(stem.rsplit("_", 1)[0] if lang else stem, lang, **values)
         for v in values.values():
-            assert v in out
+            assert v in out, (name, v)
         assert "{" not in out.replace("{}", "")  # no unrendered field left
 
 

@@ -24,7 +24,8 @@ WORD = st.text(st.one_of(ARABIC, LATIN.filter(str.isalnum)), min_size=1, max_siz
 SENTENCE = st.builds(lambda ws, end: " ".join(ws) + end, st.lists(WORD, min_size=3, max_size=25),
                      st.sampled_from([".", "؟", "!", "", "،", " .", "..."]))
 PARAGRAPH = st.builds(" ".join, st.lists(SENTENCE, min_size=1, max_size=5))
-FAST = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# How many examples: 200 in `make test`, fewer in `make check` (profiles in tests/conftest.py).
+FAST = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @FAST

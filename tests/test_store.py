@@ -21,6 +21,7 @@ def _store(tmp_path: Path, collection: str, embed_model: str) -> ChromaStore:
                        database=Config(home=tmp_path).chroma_database)
 
 
+@pytest.mark.store
 def test_add_query_delete_with_our_embeddings(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
     store = _store(tmp_path, "test", "multilingual-e5-small")
     chunks = [_chunk(0, "a", "الطقس حار في القاهرة اليوم"), _chunk(1, "a", "ارتفعت أسعار النفط"),
@@ -35,6 +36,7 @@ def test_add_query_delete_with_our_embeddings(tmp_path: Path, embedder: Sentence
     assert store.count() == 1 and set(store.documents()) == {"b"}
 
 
+@pytest.mark.store
 def test_collection_refuses_another_embedding_model(tmp_path: Path) -> None:
     _store(tmp_path, "news", "multilingual-e5-small")
     with pytest.raises(StoreError, match="built with embedding model"):
@@ -56,10 +58,8 @@ def test_store_mode_follows_config(bot: Akhbar) -> None:
     assert bot.store.count() > 0
 
 
-def test_unreachable_server_is_a_clear_error(tmp_path: Path) -> None:
-    from tests.conftest import free_port
-
-    url = f"http://127.0.0.1:{free_port()}"
+def test_unreachable_server_is_a_clear_error(tmp_path: Path, refused_url: str) -> None:
+    url = refused_url
     with pytest.raises(StoreError, match=f"cannot open the Chroma server at {url}"):
         ChromaStore(tmp_path / "c", "news", embed_model="multilingual-e5-small", url=url)
     assert not (tmp_path / "c").exists()

@@ -11,7 +11,9 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -23,7 +25,7 @@ import pytest
 import rispy
 
 from rag import EXPORT_FORMATS, Config
-from tests.conftest import AR_QUESTION, EN_QUESTION, REPO, SEEDS, free_port, stop
+from tests.conftest import AR_QUESTION, EN_QUESTION, REPO, SEEDS, stop
 from tests.test_export import _csl_render
 
 CHROMIUM = "/usr/bin/chromium"
@@ -44,23 +46,28 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, prepared_config: Config) -> Iterator[str]:
     home = tmp_path_factory.mktemp("ui-home")
-    port = free_port()
+    # Ollama is "not running" on a port held bound (never listened on) for the app's life.
+    no_ollama = socket.socket()
+    no_ollama.bind(("127.0.0.1", 0))
     env = {k: v for k, v in os.environ.items() if not k.startswith("AKHBAR_") or k == "AKHBAR_CHROMA_URL"}
     env.update({"AKHBAR_HOME": str(home), "AKHBAR_MODELS_DIR": str(prepared_config.models_dir),
                 "AKHBAR_LLM_BACKEND": "llamacpp", "PYTHONPATH": str(REPO), "GRADIO_ANALYTICS_ENABLED": "False",
-                "OLLAMA_HOST": f"http://127.0.0.1:{free_port()}"})
+                "OLLAMA_HOST": f"http://127.0.0.1:{no_ollama.getsockname()[1]}"})
     ingest = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(SEEDS), "--quiet"], env=env, cwd=REPO,
                             capture_output=True, text=True, timeout=600)
     assert ingest.returncode == 0, ingest.stderr
-    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "chat", "--port", str(port)], env=env, cwd=REPO,
+    # Port 0: the app takes whatever port the kernel gives it and prints its URL.
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "chat", "--port", "0"], env=env, cwd=REPO,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()
-        assert "running on http://127.0.0.1:" in line, (line, proc.stderr.read() if proc.stderr else "")
-        yield f"http://127.0.0.1:{port}/"
+        m = re.search(r"running on (http://127\.0\.0\.1:\d+/)", line)
+        assert m, (line, proc.stderr.read() if proc.stderr else "")
+        yield m.group(1)
     finally:
         stop(proc, timeout=15)
+        no_ollama.close()
 
 
 @pytest.fixture(scope="module")

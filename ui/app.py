@@ -310,16 +310,31 @@ def theme() -> Any:
     return gr.themes.Default(font=fonts, font_mono=["DejaVu Sans Mono", "monospace"])
 
 
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def launch(bot: Akhbar, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
            block: bool = True, announce: Any = print) -> Any:
     """Start the app; ``announce`` gets the URL once the server listens."""
     demo = build(bot)
-    try:
-        demo.launch(server_name=host, server_port=port, auth=auth, prevent_thread_lock=True, quiet=True,
-                    show_error=False, theme=theme(), css=render.CSS, head=render.HEAD, footer_links=[],
-                    ssr_mode=False, mcp_server=False)
-    except OSError as e:
-        raise AkhbarError(f"cannot listen on {host}:{port}: {e}") from e
+    # Port 0: any free port. Gradio cannot bind port 0 itself, so a free one is picked and,
+    # should something take it before Gradio binds it, another one.
+    tries = 5 if port == 0 else 1
+    for attempt in range(tries):
+        chosen = port or _free_port()
+        try:
+            demo.launch(server_name=host, server_port=chosen, auth=auth, prevent_thread_lock=True, quiet=True,
+                        show_error=False, theme=theme(), css=render.CSS, head=render.HEAD, footer_links=[],
+                        ssr_mode=False, mcp_server=False)
+            break
+        except OSError as e:
+            if attempt == tries - 1:
+                raise AkhbarError(f"cannot listen on {host}:{chosen}: {e}") from e
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     announce(f"Akhbar chat running on http://{shown}:{demo.server_port}/  (Ctrl+C to stop)")
     if block:
