@@ -20,17 +20,19 @@ import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, cast
 
 from rag.citations import build_citations, overlap, parse_markers
 from rag.config import BUILTIN_EMBED, Config
+from rag.constrain import word_starts
 from rag.embedder import Embedder
-from rag.llm import LLM, GenerationStats, Message
+from rag.llm import LLM, GenerationStats, Message, SpanReader
 from rag.prompts import Prompts, fields_of, neutralize
+from rag.reader import OPEN, check_span, question_type, typed_starts
 from rag.retrieval import Filters
 from rag.support import SourceSentence, check
 from rag.text import AR_UNIFY, detect_language, normalize_for_embedding, sentence_spans, strip_diacritics
-from rag.types import Answer, Hit, SentenceSupport, Source
+from rag.types import Answer, Citation, Hit, SentenceSupport, Source
 
 
 class Retriever(Protocol):
@@ -264,7 +266,8 @@ class Responder:
             yield Answer(question=prep.question, text=text, language=prep.language, refused=True,
                          backend=self.llm.backend, model=self.llm.model, retrieval_ms=prep.retrieval_ms,
                          total_s=time.perf_counter() - t0, asked_at=_now(),
-                         extra={} if prep.empty_corpus else {"reason": "no source matched the question and filters"})
+                         extra={} if prep.empty_corpus else {"reason": "no source matched the question and filters"},
+                         refusal_reason="empty_corpus" if prep.empty_corpus else "no_sources")
             return
         floor = self.similarity_floor(prep)
         if prep.closest.similarity < floor:
@@ -276,7 +279,14 @@ class Responder:
                          sources=tuple(prep.sources), backend=self.llm.backend, model=self.llm.model,
                          retrieval_ms=prep.retrieval_ms, total_s=time.perf_counter() - t0, asked_at=_now(),
                          extra={"reason": f"no retrieved sentence is close to the question (similarity "
-                                          f"{prep.closest.similarity:.3f} < retrieval floor {floor:.3f})"})
+                                          f"{prep.closest.similarity:.3f} < retrieval floor {floor:.3f})"},
+                         refusal_reason="floor")
+            return
+        kind = question_type(prep.question)
+        if kind != OPEN and self.cfg.answer.reader == "extractive" and hasattr(self.llm, "copy_span"):
+            answer = self.extract(prep, kind, t0)
+            yield answer.text
+            yield answer
             return
         stats = GenerationStats(prompt_tokens=prep.prompt_tokens)
         pieces: list[str] = []
@@ -365,7 +375,86 @@ class Responder:
             refused=refused,
             extra=extra,
             asked_at=_now(),
+            refusal_reason=("unsupported" if "unsupported_answer" in extra else "model") if refused else "",
+            reader="generative",
         )
+
+    def extract(self, prep: Prepared, kind: str, t0: float) -> Answer:
+        """Read a ``kind`` answer by copying a span of the evidence sentences (the model
+        picks where, never what), check it, and cite the sentence it came from."""
+        lines = prep.source_sentences
+        evidence = "\n".join(s.text for s in lines)
+        line_at: list[tuple[int, SourceSentence]] = []
+        pos = 0
+        for s in lines:
+            line_at.append((pos, s))
+            pos += len(s.text) + 1
+        lang = prep.language
+        messages = [{"role": "system", "content": self.prompts.text("reader", lang)},
+                    {"role": "user", "content": self.prompts.render("read", lang, evidence=neutralize(evidence),
+                                                                    question=neutralize(prep.question))}]
+        stats = GenerationStats()
+        starts = typed_starts(evidence, kind)
+        reader = cast(SpanReader, self.llm)
+        copied = reader.copy_span(messages, evidence, stats, self.cfg.answer.max_span_tokens, starts)
+        problem = check_span(copied.text, prep.question, kind) if copied.stopped else "no_span"
+        if problem == "echo" and copied.offsets:
+            # The first choice restated the question: read again, not starting where it did.
+            taken = {a for a, _ in copied.offsets}
+            again = (starts if starts is not None else set(word_starts(evidence))) - taken
+            copied = reader.copy_span(messages, evidence, stats, self.cfg.answer.max_span_tokens, again)
+            problem = check_span(copied.text, prep.question, kind) if copied.stopped else "no_span"
+        first_token_s = time.perf_counter() - t0
+        confidence = sum(copied.logprobs) / len(copied.logprobs) if copied.logprobs else -99.0
+        extra: dict[str, object] = {"question_type": kind, "span": copied.text,
+                                    "span_logprob": round(confidence, 4),
+                                    "closest_similarity": round(prep.closest.similarity, 4),
+                                    "cross_language": detect_language(prep.closest.text) not in (lang, "other")}
+        if not problem and confidence < self.cfg.answer.min_span_logprob:
+            problem = "low_confidence"
+        if problem:
+            reason = {"echo": "echo", "low_confidence": "low_confidence"}.get(problem, "no_span")
+            extra["reason"] = f"no answer of type {kind} in the evidence ({problem})"
+            return Answer(question=prep.question, text=prep.refusal, language=lang, refused=True,
+                          sources=tuple(prep.sources), backend=self.llm.backend, model=self.llm.model,
+                          prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens,
+                          retrieval_ms=prep.retrieval_ms, first_token_s=first_token_s,
+                          total_s=time.perf_counter() - t0, extra=extra, asked_at=_now(),
+                          refusal_reason=reason, reader="extractive")
+        start, end = copied.offsets[0]
+        base, line = max((b, s) for b, s in line_at if b <= start)
+        span_start, span_end = line.start + start - base, line.start + end - base
+        text = copied.text
+        if lang == "en" and detect_language(text) == "ar":
+            rendered = self.render_english(text, stats)
+            if rendered:
+                extra["span_rendered"] = rendered
+                text = rendered
+        sentence = SentenceSupport(f"{text} [{line.number}].", (line.number,), True, line.number, 1.0, line.text,
+                                   line.start, line.end, (line.number,))
+        source = next(s for s in prep.sources if s.number == line.number)
+        citation = Citation(number=line.number, doc_id=source.doc_id, title=source.title,
+                            source_path=source.source_path, quote=line.text, quote_start=line.start,
+                            quote_end=line.end, byline=source.byline, date=source.date, site=source.site,
+                            url=source.url, span_start=span_start, span_end=span_end)
+        return Answer(question=prep.question, text=f"{text} [{line.number}].", language=lang,
+                      citations=(citation,), sentences=(sentence,), sources=tuple(prep.sources),
+                      backend=self.llm.backend, model=self.llm.model, prompt_tokens=stats.prompt_tokens,
+                      completion_tokens=stats.completion_tokens, retrieval_ms=prep.retrieval_ms,
+                      first_token_s=first_token_s, total_s=time.perf_counter() - t0, extra=extra,
+                      asked_at=_now(), reader="extractive")
+
+    def render_english(self, span: str, stats: GenerationStats) -> str:
+        """The Arabic span in English, or "" when the rendering changes a number (the
+        span itself is then the answer)."""
+        from rag.support import numbers_in
+
+        messages = [{"role": "user", "content": self.prompts.render("render", "en", span=neutralize(span))}]
+        out = "".join(self.llm.stream_chat(messages, stats)).strip().strip('"“”«»').strip()
+        out = out.splitlines()[0].strip() if out else ""
+        if not out or numbers_in(out) != numbers_in(span) or detect_language(out) == "ar":
+            return ""
+        return out
 
 
 def _correct_markers(text: str, support: list[SentenceSupport]) -> tuple[str, list[SentenceSupport], int]:

@@ -275,12 +275,35 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from rag import eval as ev
 
     cfg = _config(args)
-    result = ev.run(cfg, Path(args.file), limit=args.limit, seed=args.seed, holdout=args.holdout,
-                    retrieval_only=args.retrieval_only, progress=None if args.quiet else _err)
-    print(ev.format_table(result))
+    if args.file.endswith(".jsonl"):
+        files = [Path(args.file), *(Path(f) for f in args.more)]
+        result = ev.run_qa(cfg, files, args.corpus or [], split=args.split,
+                           home=Path(args.eval_home) if args.eval_home else None,
+                           limit=0 if args.limit == 200 else args.limit, progress=None if args.quiet else _err)
+        print(ev.format_qa_table(result))
+    else:
+        result = ev.run(cfg, Path(args.file), limit=args.limit, seed=args.seed, holdout=args.holdout,
+                        retrieval_only=args.retrieval_only, progress=None if args.quiet else _err)
+        print(ev.format_table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
         print(f"(written to {args.json})")
+    return 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from rag.calibrate import calibrate, write_settings
+
+    cfg = _config(args)
+    result = calibrate(cfg, [Path(f) for f in args.files], args.corpus or [],
+                       home=Path(args.eval_home) if args.eval_home else None, progress=None if args.quiet else _err)
+    print(f"calibration split: {result['questions']} questions, {result['extractive']} read by copying")
+    for key, value in result["settings"].items():
+        print(f"  {key} = {value}")
+    if args.write:
+        target = Path(args.config) if args.config else cfg.home / "akhbar.toml"
+        write_settings(target, result["settings"])
+        print(f"written to {target}")
     return 0
 
 
@@ -344,10 +367,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_models)
 
-    s = sub.add_parser("eval", help="measure retrieval, answers and citations on a SQuAD-format file")
-    s.add_argument("file")
+    s = sub.add_parser("eval", help="measure retrieval, answers and citations on a SQuAD-format file, or on "
+                                    "JSONL news question sets (bench/newsqa) over a corpus")
+    s.add_argument("file", help="a SQuAD-format .json file, or a question set .jsonl")
+    s.add_argument("more", nargs="*", help="more .jsonl question sets")
+    s.add_argument("--corpus", nargs="+", metavar="PATH", help="(.jsonl) the articles the questions are about")
+    s.add_argument("--split", default="report", help="(.jsonl) calibration, report or all (default: report)")
+    s.add_argument("--eval-home", metavar="DIR", help="(.jsonl) keep the ingested corpus in DIR and reuse it")
     s.add_argument("--retrieval-only", action="store_true")
-    s.add_argument("--limit", type=int, default=200, help="questions to sample (0 = all)")
+    s.add_argument("--limit", type=int, default=200, help="questions to sample (0 = all; .jsonl: all by default)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--holdout", type=float, default=0.1,
                    help="fraction of paragraphs left out of the corpus: their questions must be refused")
@@ -355,6 +383,15 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", metavar="OUT", help="write the full result, per question, to OUT")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_eval)
+
+    s = sub.add_parser("calibrate", help="re-derive the answer thresholds on the calibration split of JSONL "
+                                         "question sets and (with --write) save them to the config file")
+    s.add_argument("files", nargs="+", help="question sets (.jsonl)")
+    s.add_argument("--corpus", nargs="+", metavar="PATH", help="the articles the questions are about")
+    s.add_argument("--eval-home", metavar="DIR", help="keep the ingested corpus in DIR and reuse it")
+    s.add_argument("--write", action="store_true", help="write the thresholds to --config or <home>/akhbar.toml")
+    s.add_argument("--quiet", action="store_true")
+    s.set_defaults(func=cmd_calibrate)
 
     s = sub.add_parser("stats", help="documents, chunks, models and backend of a collection")
     s.add_argument("--collection")

@@ -125,6 +125,21 @@ class RetrievalConfig:
     min_similarity_cross: float = -1.0
 
 
+@dataclass(frozen=True)
+class AnswerConfig:
+    """How answers are read and when they are withheld (rag/answer.py, rag/reader.py)."""
+
+    # extractive: who/what/when/where/how many/how much questions are answered by copying
+    # a span of the evidence (constrained decoding, llama.cpp); why/how/summaries and
+    # backends that cannot constrain decoding generate freely. generative: always free.
+    reader: str = "extractive"
+    # A copied span whose mean token log-probability (the model's own, unconstrained) is
+    # below this is withheld as a guess. -99 = never. `akhbar calibrate` fits it.
+    min_span_logprob: float = -99.0
+    # The longest span, in model tokens.
+    max_span_tokens: int = 24
+
+
 def _default_home() -> Path:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "akhbar"
@@ -145,6 +160,7 @@ class Config:
     ingest: IngestConfig = field(default_factory=IngestConfig)
     llm: LLMConfig = field(default_factory=LLMConfig)
     retrieval: RetrievalConfig = field(default_factory=RetrievalConfig)
+    answer: AnswerConfig = field(default_factory=AnswerConfig)
 
     @property
     def chroma_dir(self) -> Path:
@@ -220,6 +236,10 @@ class Config:
                     raise ConfigError(f"store.headers must be 'Name: value; Other: value', not {part.strip()!r}")
         positive = (("retrieval", "top_k"), ("retrieval", "max_sentences"), ("embed", "batch_size"),
                     ("embed", "chunk_tokens"), ("llm", "max_tokens"), ("llm", "n_ctx"), ("llm", "queue_size"))
+        if self.answer.reader not in ("extractive", "generative"):
+            raise ConfigError(f"answer.reader must be extractive or generative, not {self.answer.reader!r}")
+        if self.answer.max_span_tokens <= 0:
+            raise ConfigError("answer.max_span_tokens must be positive")
         if self.retrieval.source_margin < 0:
             raise ConfigError("retrieval.source_margin must be 0 or more")
         for section, name in positive:
@@ -288,7 +308,7 @@ class Config:
         return replace(self, **top) if top else self
 
 
-_SECTIONS = ("store", "embed", "ingest", "llm", "retrieval")
+_SECTIONS = ("store", "embed", "ingest", "llm", "retrieval", "answer")
 _PATH_FIELDS = ("home", "models_dir", "prompts_dir")
 
 

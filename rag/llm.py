@@ -45,6 +45,23 @@ class LLM(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
 
+@dataclass(frozen=True)
+class CopiedSpan:
+    """A reply constrained to copy a span of the evidence (``rag.constrain``)."""
+
+    text: str  # the span, stripped
+    offsets: tuple[tuple[int, int], ...]  # every place in the evidence it matches
+    logprobs: tuple[float, ...]  # the model's own (unconstrained) log-probability of each token
+    stopped: bool  # ended by the model, not by the token limit
+
+
+class SpanReader(Protocol):
+    """An LLM that can also read a span by copying (the extractive reader needs it)."""
+
+    def copy_span(self, messages: Sequence[Message], evidence: str, stats: GenerationStats,
+                  max_tokens: int = 24, starts: set[int] | None = None) -> CopiedSpan: ...
+
+
 # ---------------------------------------------------------------------------- llama.cpp
 
 
@@ -60,6 +77,7 @@ class LlamaCppLLM:
         # Loading once: concurrent first questions must not construct several models
         # (llama.cpp's loader is not thread-safe, and each copy costs its KV cache).
         self._load_lock = threading.Lock()
+        self._vocab_cache: tuple[dict[bytes, list[int]], list[bytes]] | None = None
 
     def _load(self) -> Any:
         if self._llm is None:
@@ -111,6 +129,70 @@ class LlamaCppLLM:
                         yield piece
             except Exception as e:
                 raise BackendError(f"llama.cpp generation failed: {e}") from e
+
+
+    def _vocab(self) -> tuple[dict[bytes, list[int]], list[bytes]]:
+        if self._vocab_cache is None:
+            from rag.constrain import vocabulary
+
+            llm = self._load()
+            pieces = [llm.detokenize([i]) for i in range(llm.n_vocab())]
+            self._vocab_cache = (vocabulary(enumerate(pieces)), pieces)
+        return self._vocab_cache
+
+    def _chatml(self, messages: Sequence[Message]) -> str:
+        template = str(self._load().metadata.get("tokenizer.chat_template", ""))
+        if "<|im_start|>" not in template:
+            raise BackendError(f"{self.model}: copy-constrained reading needs a ChatML model")
+        body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+        return body + "<|im_start|>assistant\n"
+
+    def copy_span(self, messages: Sequence[Message], evidence: str, stats: GenerationStats,
+                  max_tokens: int = 24, starts: set[int] | None = None) -> CopiedSpan:
+        """Greedy decoding where each token must continue a verbatim span of ``evidence``
+        (``rag.constrain.CopyConstraint``). The KV cache keeps the longest common prefix
+        with the previous call, so a shared instruction is read once."""
+        import numpy as np
+
+        from rag.constrain import CopyConstraint
+
+        llm = self._load()
+        vocab, pieces = self._vocab()
+        stop = [llm.token_eos(), *llm.tokenize(b"<|im_end|>", add_bos=False, special=True)]
+        constraint = CopyConstraint(evidence, vocab, stop, only_starts=starts)
+        with self._lock:
+            try:
+                tokens = llm.tokenize(self._chatml(messages).encode("utf-8"), add_bos=False, special=True)
+                cached = 0
+                for a, b in zip(llm.input_ids[:llm.n_tokens], tokens[:-1]):
+                    if a != b:
+                        break
+                    cached += 1
+                llm.n_tokens = cached
+                llm.eval(tokens[cached:])
+                stats.prompt_tokens = len(tokens)
+                logprobs: list[float] = []
+                stopped = False
+                for _ in range(max_tokens):
+                    logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+                    allowed = constraint.allowed()
+                    if not allowed:
+                        break
+                    ids = np.fromiter(allowed, dtype=np.int64)
+                    choice = int(ids[int(np.argmax(logits[ids]))])
+                    if choice in stop:
+                        stopped = True
+                        break
+                    top = float(logits.max())
+                    logprobs.append(float(logits[choice] - top - np.log(np.exp(logits - top).sum())))
+                    constraint.advance(pieces[choice])
+                    stats.completion_tokens += 1
+                    llm.eval([choice])
+            except BackendError:
+                raise
+            except Exception as e:
+                raise BackendError(f"llama.cpp generation failed: {e}") from e
+        return CopiedSpan(constraint.copied, tuple(constraint.spans()), tuple(logprobs), stopped)
 
 
 # ------------------------------------------------------------------------------- Ollama

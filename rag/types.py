@@ -82,6 +82,10 @@ class Citation:
     date: str = ""
     site: str = ""
     url: str = ""
+    # The answer span copied from ``quote`` (extractive answers), as offsets in the original
+    # article text; 0, 0 when the answer was written freely.
+    span_start: int = 0
+    span_end: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -108,6 +112,15 @@ class SentenceSupport:
         return d
 
 
+# empty_corpus: nothing ingested; no_sources: filters matched nothing; floor: no retrieved
+# sentence is near the question; no_span: the copy constraint found no answer of the
+# question's type; echo: the only span restates the question; low_confidence: the model's
+# own probability of the span is below answer.min_span_logprob; unsupported: no sentence
+# of a free reply is backed by the sources; model: the model said the sources lack it.
+REFUSAL_REASONS = ("empty_corpus", "no_sources", "floor", "no_span", "echo", "low_confidence", "unsupported",
+                   "model")
+
+
 @dataclass(frozen=True)
 class Answer:
     question: str
@@ -129,6 +142,11 @@ class Answer:
     sentences: tuple[SentenceSupport, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)
     asked_at: str = ""  # ISO 8601 UTC time of the answer (the "accessed" date of its citations)
+    # Why it was refused (one of REFUSAL_REASONS), "" when answered; words for people are
+    # in ``extra["reason"]``.
+    refusal_reason: str = ""
+    # How it was read: "extractive" (a copied span) or "generative".
+    reader: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -146,6 +164,8 @@ class Answer:
             "first_token_s": round(self.first_token_s, 3),
             "total_s": round(self.total_s, 3),
             "refused": self.refused,
+            "refusal_reason": self.refusal_reason,
+            "reader": self.reader,
             "sentences": [s.to_dict() for s in self.sentences],
             "asked_at": self.asked_at,
             **({"extra": self.extra} if self.extra else {}),

@@ -44,6 +44,7 @@ CSS = """
 .akhbar-card .byline { font-size: .85em; opacity: .75; }
 .akhbar-card .excerpt { margin: .4rem 0; unicode-bidi: plaintext; }
 .akhbar-card mark { background: #fff3a3; color: inherit; }
+.akhbar-card mark b.span { background: #ffd54f; }
 .akhbar-card .badge { font-size: .75em; border: 1px solid currentColor; border-radius: 6px; padding: 0 .3em; }
 .akhbar-card .fulltext { white-space: pre-wrap; unicode-bidi: plaintext; max-height: 40vh; overflow-y: auto; }
 .akhbar-turn { font-size: .8em; opacity: .6; margin-top: .4rem; }
@@ -152,10 +153,13 @@ def chat_html(turns: Sequence[Answer], pending: str | None = None, draft: str = 
     return "".join(parts)
 
 
-def _excerpt(article: dict[str, Any], orig_start: int, orig_end: int, quote: str) -> str:
-    """A readable window of the article with the quote highlighted."""
+def _excerpt(article: dict[str, Any], orig_start: int, orig_end: int, quote: str,
+             span: tuple[int, int] = (0, 0)) -> str:
+    """A readable window of the article with the quote highlighted, and inside it the
+    answer span (an extractive answer) in bold."""
     article_text = str(article.get("text", ""))
     start, end = article_offset(article, orig_start), article_offset(article, orig_end)
+    s0, s1 = (article_offset(article, span[0]), article_offset(article, span[1])) if span[1] > span[0] else (None, None)
     if start is not None and end is not None and 0 <= start < end <= len(article_text):
         a = max(0, start - EXCERPT_CONTEXT)
         b = min(len(article_text), end + EXCERPT_CONTEXT)
@@ -164,7 +168,12 @@ def _excerpt(article: dict[str, Any], orig_start: int, orig_end: int, quote: str
             a = article_text.find(" ", a) + 1 or a
         if b < len(article_text) and (j := article_text.rfind(" ", end, b)) > end:
             b = j
-        return ("… " if a > 0 else "") + esc(article_text[a:start]) + f"<mark>{esc(article_text[start:end])}</mark>" \
+        if s0 is not None and s1 is not None and start <= s0 < s1 <= end:
+            inner = (esc(article_text[start:s0]) + f'<b class="span">{esc(article_text[s0:s1])}</b>'
+                     + esc(article_text[s1:end]))
+        else:
+            inner = esc(article_text[start:end])
+        return ("… " if a > 0 else "") + esc(article_text[a:start]) + f"<mark>{inner}</mark>" \
             + esc(article_text[end:b]) + (" …" if b < len(article_text) else "")
     return f"<mark>{esc(quote)}</mark>"
 
@@ -196,7 +205,7 @@ def source_cards(turns: Sequence[Answer], articles: dict[str, dict[str, Any]]) -
                 f'<h4 dir="{direction(title)}">[{c.number}] {esc(title)}{badge}</h4>'
                 f'<div class="byline" dir="auto">{" · ".join(esc(str(v)) for v in info)}</div>'
                 f'<div class="excerpt" dir="{direction(c.quote or text[:200])}">'
-                f"{_excerpt(art, c.quote_start, c.quote_end, c.quote)}</div>"
+                f"{_excerpt(art, c.quote_start, c.quote_end, c.quote, (c.span_start, c.span_end))}</div>"
                 f'<div class="byline" dir="ltr">{link}</div>'
                 + (f'<details><summary>Full article · النص الكامل</summary>'
                    f'<div class="fulltext" dir="{direction(text[:400])}">{esc(text)}</div></details>' if text else "")

@@ -1,0 +1,96 @@
+"""``akhbar calibrate``: re-derive the answer thresholds on a development split and write
+them to the config file.
+
+Every calibration question is answered with the thresholds off (floors 0, any span
+confidence), recording the question's best retrieved-sentence similarity and the copied
+span's mean log-probability. Then, on those questions only:
+
+- the retrieval floors (same-language and cross-language) are set where they refuse at
+  most ``floor_miss`` of the answerable questions;
+- ``answer.min_span_logprob`` is set where the most questions end right: answerable ones
+  answered with the gold span, unanswerable ones refused (ties: the lower threshold).
+
+The figures to report come from another split (``akhbar eval --split report``); nothing
+here looks at it.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rag.config import Config
+from rag.errors import ConfigError
+
+
+def fit(rows: Sequence[dict[str, Any]], floor_miss: float = 0.05) -> dict[str, float]:
+    """Thresholds from reader rows (see ``rag.eval.run_qa``; ``closest_similarity``,
+    ``cross_language`` and ``span_logprob`` recorded with every threshold off)."""
+    out: dict[str, float] = {}
+    for key, cross in (("min_similarity", False), ("min_similarity_cross", True)):
+        sims = sorted(r["closest_similarity"] for r in rows
+                      if r["answerable"] and r["closest_similarity"] is not None and r["cross_language"] == cross)
+        if len(sims) >= 5:
+            # The floor refuses at most floor_miss of the answerable questions.
+            out[key] = round(sims[int(floor_miss * len(sims))] - 1e-4, 4)
+
+    def floor_of(r: dict[str, Any]) -> float:
+        return out.get("min_similarity_cross" if r["cross_language"] else "min_similarity", 0.0)
+
+    reached = [r for r in rows if r["closest_similarity"] is None or r["closest_similarity"] >= floor_of(r)]
+    candidates = sorted({-99.0, *(r["span_logprob"] for r in reached if r["span_logprob"] is not None)})
+    best = (-1, -99.0)
+    for t in candidates:
+        right = 0
+        for r in reached:
+            kept = r["span_logprob"] is not None and r["span_logprob"] >= t and not r["refused"]
+            right += int(kept and r["contained"]) if r["answerable"] else int(not kept)
+        right += sum(1 for r in rows if r not in reached and not r["answerable"])
+        if right > best[0]:
+            best = (right, t)
+    out["min_span_logprob"] = round(best[1] - 1e-4, 4) if best[1] > -99 else -99.0
+    return out
+
+
+def calibrate(config: Config, qa_files: list[Path], corpus: list[str], home: Path | None = None,
+              progress: Callable[[str], None] | None = None, **components: Any) -> dict[str, Any]:
+    from rag import eval as ev
+
+    off = config.with_overrides(retrieval={"min_similarity": 0.0, "min_similarity_cross": 0.0},
+                                answer={"min_span_logprob": -99.0})
+    result = ev.run_qa(off, qa_files, corpus, split="calibration", home=home, progress=progress, **components)
+    rows = [r for r in result["rows"] if r["reader"] == "extractive"]
+    return {"questions": len(result["rows"]), "extractive": len(rows), "settings": fit(rows)}
+
+
+_SECTION = {"min_similarity": "retrieval", "min_similarity_cross": "retrieval", "min_span_logprob": "answer"}
+
+
+def write_settings(path: Path, settings: dict[str, float]) -> None:
+    """Set ``settings`` in the TOML file at ``path`` (created if missing), keeping every
+    other line as it is."""
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    try:
+        tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"cannot update config file {path}: {e}") from e
+    for key, value in settings.items():
+        section = _SECTION[key]
+        line = f"{key} = {value}"
+        header = re.search(rf"^\[{section}\]\s*$", text, flags=re.M)
+        if header is None:
+            text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + f"[{section}]\n{line}\n"
+            continue
+        nxt = re.search(r"^\[", text[header.end():], flags=re.M)
+        end = header.end() + (nxt.start() if nxt else len(text) - header.end())
+        body = text[header.end():end]
+        if re.search(rf"^{key}\s*=.*$", body, flags=re.M):
+            body = re.sub(rf"^{key}\s*=.*$", line, body, count=1, flags=re.M)
+        else:
+            body = "\n" + line + body
+        text = text[:header.end()] + body + text[end:]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")

@@ -1,0 +1,49 @@
+"""Calibration logic (unit): thresholds fitted on reader rows, written into a config file
+without disturbing the rest of it."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from rag.calibrate import fit, write_settings
+
+
+def _row(answerable: bool, contained: bool, logprob: float, sim: float = 0.9, cross: bool = False,
+         refused: bool = False) -> dict[str, object]:
+    return {"answerable": answerable, "contained": contained, "span_logprob": logprob, "closest_similarity": sim,
+            "cross_language": cross, "refused": refused}
+
+
+def test_span_threshold_keeps_confident_right_answers_and_refuses_guesses() -> None:
+    rows = [_row(True, True, -0.1), _row(True, True, -0.3), _row(True, True, -0.5), _row(True, False, -2.5),
+            _row(False, False, -3.0), _row(False, False, -1.9), _row(False, False, -0.2)]
+    t = fit(rows)["min_span_logprob"]
+    # Between the last right answer (-0.5) and the next guesses (-1.9): 3 right + 2 refused
+    # guesses; the confident unanswerable one (-0.2) cannot be saved without losing two.
+    assert -1.9 < t <= -0.5
+
+
+def test_floors_refuse_at_most_the_allowed_share_of_answerable_questions() -> None:
+    rows = [_row(True, True, -0.1, sim=0.80 + i / 100) for i in range(20)]
+    rows += [_row(True, True, -0.1, sim=0.70 + i / 100, cross=True) for i in range(20)]
+    rows += [_row(False, False, -0.1, sim=0.5)]
+    got = fit(rows, floor_miss=0.05)
+    assert got["min_similarity"] == pytest.approx(0.81 - 1e-4) and got["min_similarity_cross"] == pytest.approx(0.71 - 1e-4)
+    few = fit([_row(True, True, -0.1, sim=0.9)] * 3)
+    assert "min_similarity" not in few  # too few questions to fit a floor on
+
+
+def test_write_settings_updates_and_adds_keys_keeping_the_rest(tmp_path: Path) -> None:
+    f = tmp_path / "akhbar.toml"
+    f.write_text('# mine\n[llm]\nbackend = "llamacpp"\n\n[answer]\nreader = "extractive"\nmin_span_logprob = -3\n')
+    write_settings(f, {"min_span_logprob": -1.25, "min_similarity": 0.8})
+    data = tomllib.loads(f.read_text())
+    assert data == {"llm": {"backend": "llamacpp"}, "answer": {"reader": "extractive", "min_span_logprob": -1.25},
+                    "retrieval": {"min_similarity": 0.8}}
+    assert f.read_text().startswith("# mine\n")
+    new = tmp_path / "new" / "akhbar.toml"
+    write_settings(new, {"min_span_logprob": -1.0})
+    assert tomllib.loads(new.read_text()) == {"answer": {"min_span_logprob": -1.0}}
