@@ -15,7 +15,7 @@ import re
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
-_EASTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+from rag.text import EASTERN_DIGITS
 
 _AR_MONTHS = {
     "يناير": 1, "كانون الثاني": 1, "جانفي": 1,
@@ -69,7 +69,7 @@ def parse_date(value: object) -> str:
             return datetime.fromtimestamp(seconds, UTC).isoformat()
         except (OverflowError, OSError, ValueError):
             return ""
-    text = str(value).translate(_EASTERN).strip()
+    text = str(value).translate(EASTERN_DIGITS).strip()
     if not text:
         return ""
     m = _ISO.search(text)

@@ -31,7 +31,7 @@ from rag.prompts import Prompts, fields_of, neutralize
 from rag.reader import OPEN, check_span, question_type, typed_starts
 from rag.retrieval import Filters
 from rag.support import SourceSentence, check
-from rag.text import AR_UNIFY, detect_language, normalize_for_embedding, sentence_spans, strip_diacritics
+from rag.text import detect_language, fold, normalize_for_embedding, sentence_spans
 from rag.types import Answer, Citation, Hit, SentenceSupport, Source
 
 
@@ -509,13 +509,13 @@ def _bare(text: str) -> bool:
     return not rest or any(lead.startswith(rest) for lead in _LEAD_INS)
 
 
-_ASKING = frozenset(w.translate(AR_UNIFY) for w in (
+_ASKING = frozenset(fold(w) for w in (
     "متى", "ما", "ماذا", "من", "كم", "كيف", "أين", "لماذا", "هل", "أي",
     "when", "what", "who", "whom", "how", "where", "why", "which", "whose"))
 
 
 def _words(text: str) -> list[str]:
-    return re.findall(r"\w+", strip_diacritics(re.sub(r"\[\d*\]?", " ", text)).translate(AR_UNIFY).lower())
+    return re.findall(r"\w+", fold(re.sub(r"\[\d*\]?", " ", text)))
 
 
 def _echo(text: str, question: str) -> bool:

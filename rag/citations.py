@@ -12,10 +12,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.text import AR_UNIFY, normalize_for_embedding
+from rag.text import AR_UNIFY, EASTERN_DIGITS, normalize_for_embedding, strip_clitic
 from rag.types import Citation, SentenceSupport, Source
 
-_EASTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،;]\s*[0-9٠-٩]+)*)\s*\]")
 _WORD = re.compile(r"\w+")
 _STOP = frozenset(
@@ -38,7 +37,7 @@ def parse_markers(text: str, n_sources: int) -> ParsedCitations:
     invalid: list[str] = []
 
     def fix(m: re.Match[str]) -> str:
-        nums = [int(x) for x in re.split(r"\s*[,،;]\s*", m.group(1).translate(_EASTERN))]
+        nums = [int(x) for x in re.split(r"\s*[,،;]\s*", m.group(1).translate(EASTERN_DIGITS))]
         good = [n for n in nums if 1 <= n <= n_sources]
         if len(good) != len(nums):
             invalid.append(m.group(0))
@@ -56,17 +55,13 @@ def parse_markers(text: str, n_sources: int) -> ParsedCitations:
 
 
 def content_words(text: str) -> set[str]:
-    norm = normalize_for_embedding(text).lower().translate(AR_UNIFY).translate(_EASTERN)
+    norm = normalize_for_embedding(text).lower().translate(AR_UNIFY).translate(EASTERN_DIGITS)
     words = set()
     for w in _WORD.findall(norm):
         if w in _STOP:
             continue
-        # Arabic clitics: drop a leading conjunction/preposition letter and "ال" so
         # "وروسيا" and "روسيا", "بالجيش" and "الجيش" meet.
-        for prefix in ("وال", "بال", "كال", "فال", "لل", "ال", "و", "ب", "ل", "ف"):
-            if len(w) > len(prefix) + 2 and w.startswith(prefix):
-                w = w[len(prefix):]
-                break
+        w = strip_clitic(w)
         words.add(w)
     return words
 

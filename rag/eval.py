@@ -31,7 +31,7 @@ from typing import Any
 
 from rag.config import Config
 from rag.errors import ConfigError
-from rag.text import AR_UNIFY, strip_diacritics
+from rag.text import fold
 
 _PUNCT = set(string.punctuation) | set("،؛؟«»…“”‘’—–·")
 _MARKER = re.compile(r"\[\d+\]")
@@ -70,7 +70,7 @@ def load_squad(path: Path) -> tuple[list[tuple[str, str]], list[Question]]:
 
 def normalize_answer(text: str) -> str:
     text = _MARKER.sub(" ", text)
-    text = strip_diacritics(text).translate(AR_UNIFY).lower()
+    text = fold(text)
     text = "".join(" " if c in _PUNCT else c for c in text)
     words = [w for w in text.split() if w not in ("a", "an", "the")]
     return " ".join(words)

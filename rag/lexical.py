@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import StoreError
-from rag.text import normalize_for_embedding
+from rag.text import EASTERN_DIGITS, normalize_for_embedding
 
+# BM25's own, broader letter unification (hamza on waw/yaa too): recall over a whole
+# archive, where rag.text.AR_UNIFY serves word matching within a few sentences.
 _UNIFY = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
-_EASTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 _TOKEN = re.compile(r"\w+")
 _ARABIC = re.compile(r"[\u0600-\u06ff]")
 _STOP = frozenset("""
@@ -44,7 +45,7 @@ def _stemmer(lang: str) -> Any:
 
 def analyze(text: str) -> list[str]:
     """Text → BM25 terms (see module docstring)."""
-    norm = normalize_for_embedding(text).lower().translate(_UNIFY).translate(_EASTERN)
+    norm = normalize_for_embedding(text).lower().translate(_UNIFY).translate(EASTERN_DIGITS)
     # Numbers are kept (years, counts) except single digits; stop words are dropped.
     words = [w for w in _TOKEN.findall(norm) if (len(w) > 1 if w.isdigit() else w not in _STOP)]
     # Snowball's Arabic stemmer removes "ال" but not a conjunction or preposition glued in

@@ -21,14 +21,9 @@ from __future__ import annotations
 import re
 
 from rag.constrain import word_starts
-from rag.text import AR_UNIFY, strip_diacritics
+from rag.text import EASTERN_DIGITS, fold, strip_clitic
 
 OPEN = "open"
-
-
-def fold(text: str) -> str:
-    """Lower case, diacritics gone, alef/yaa/taa-marbuta forms unified."""
-    return strip_diacritics(text).translate(AR_UNIFY).lower()
 
 
 
@@ -74,16 +69,7 @@ _DATE_WORDS = frozenset(fold(_MONTHS + " " + _DAYS + " " + _RELATIVE).split())
 _ABSOLUTE_DATE_WORDS = frozenset(fold(_MONTHS + " " + _DAYS).split())
 _YEAR = re.compile(r"(?<![0-9])(1[89]|20|14)[0-9][0-9](?![0-9])")
 _DIGIT = re.compile(r"[0-9٠-٩]")
-_EASTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 _WORD = re.compile(r"\w+")
-_CLITICS = ("وال", "بال", "فال", "كال", "لل", "ال", "و", "ب", "ل", "ف")
-
-
-def _stem(word: str) -> str:
-    for prefix in _CLITICS:
-        if len(word) > len(prefix) + 2 and word.startswith(prefix):
-            return word[len(prefix):]
-    return word
 
 
 def question_type(question: str) -> str:
@@ -107,15 +93,15 @@ def _has_number(text: str) -> bool:
 def _words_of(text: str) -> set[str]:
     # Letters and digits apart: "يناير2017" is a month and a year.
     words = re.findall(r"[^\W\d_]+", fold(text))
-    return {_stem(w) for w in words} | set(words)
+    return {strip_clitic(w) for w in words} | set(words)
 
 
 def _date_like(text: str) -> bool:
-    return bool(_words_of(text) & _DATE_WORDS) or bool(_YEAR.search(fold(text).translate(_EASTERN)))
+    return bool(_words_of(text) & _DATE_WORDS) or bool(_YEAR.search(fold(text).translate(EASTERN_DIGITS)))
 
 
 def _absolute_date(text: str) -> bool:
-    return bool(_words_of(text) & _ABSOLUTE_DATE_WORDS) or bool(_YEAR.search(fold(text).translate(_EASTERN)))
+    return bool(_words_of(text) & _ABSOLUTE_DATE_WORDS) or bool(_YEAR.search(fold(text).translate(EASTERN_DIGITS)))
 
 
 def typed_starts(evidence: str, kind: str, lead_words: int = 2) -> set[int] | None:
@@ -147,10 +133,10 @@ def typed_starts(evidence: str, kind: str, lead_words: int = 2) -> set[int] | No
 def is_echo(span: str, question: str) -> bool:
     """Every content word of the span is one of the question's words: it restates the
     question instead of answering it."""
-    words = [_stem(w) for w in _WORD.findall(fold(span))]
+    words = [strip_clitic(w) for w in _WORD.findall(fold(span))]
     if not words:
         return True
-    asked = {_stem(w) for w in _WORD.findall(fold(question))}
+    asked = {strip_clitic(w) for w in _WORD.findall(fold(question))}
     return all(w in asked for w in words)
 
 
@@ -176,7 +162,7 @@ def _strip_dates(span: str) -> str:
     out = []
     for w in span.split():
         f = fold(w)
-        if _stem(f) in _ABSOLUTE_DATE_WORDS or f in _ABSOLUTE_DATE_WORDS or _YEAR.fullmatch(f):
+        if strip_clitic(f) in _ABSOLUTE_DATE_WORDS or f in _ABSOLUTE_DATE_WORDS or _YEAR.fullmatch(f):
             continue
         out.append(w)
     return " ".join(out)

@@ -20,14 +20,13 @@ from dataclasses import dataclass
 from itertools import combinations
 
 from rag.citations import content_words
-from rag.text import AR_UNIFY, sentence_spans, strip_diacritics
+from rag.text import CLITICS, EASTERN_DIGITS, fold, sentence_spans, strip_diacritics
 from rag.types import SentenceSupport
 
 SIM_THRESHOLD = 0.83
 LEXICAL_THRESHOLD = 0.6
 _MARKERS = re.compile(r"\[\d+\]")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
-_EASTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789")
 
 
 @dataclass(frozen=True)
@@ -44,7 +43,7 @@ _THOUSANDS = re.compile(r"(?<=\d)[,٬]\s?(?=\d{3}(?!\d))")
 _DOT_THOUSANDS = re.compile(r"^\d{1,3}(?:\.\d{3})+$")
 
 # Number words a source may use where the answer writes digits ("خمس مراحل" → "5 [1]").
-# Alef forms and taa marbuta are unified before lookup (see _fold, rag.text.AR_UNIFY).
+# Alef forms and taa marbuta are unified before lookup (rag.text.fold).
 _UNITS = {1: "واحد واحده one", 2: "اثنان اثنين اثنتان اثنتين two", 3: "ثلاث ثلاثه three",
           4: "اربع اربعه four", 5: "خمس خمسه five", 6: "ست سته six", 7: "سبع سبعه seven",
           8: "ثمان ثماني ثمانيه eight", 9: "تسع تسعه nine", 10: "عشر عشره ten", 11: "eleven",
@@ -57,16 +56,11 @@ _WORD_NUMBER = {w: str(n) for n, words in _UNITS.items() for w in words.split()}
 for _n, _word in ((20, "عشرين"), (30, "ثلاثين"), (40, "اربعين"), (50, "خمسين"), (60, "ستين"),
                   (70, "سبعين"), (80, "ثمانين"), (90, "تسعين")):
     _WORD_NUMBER[_word[:-2] + "ينات"] = f"{_n} 19{_n}"
-_PREFIXES = ("وال", "بال", "لل", "ال", "و", "ب", "ل")
-
-
-def _fold(word: str) -> str:
-    return word.translate(AR_UNIFY).lower()
 
 
 def _readings(text: str) -> list[set[str]]:
     """Each number written in digits, with every value it can be read as."""
-    plain = _THOUSANDS.sub("", text.translate(_EASTERN))
+    plain = _THOUSANDS.sub("", text.translate(EASTERN_DIGITS))
     out = []
     for n in _NUMBER.findall(plain):
         values = {n.replace(",", ".")}
@@ -85,8 +79,8 @@ def source_numbers(text: str) -> set[str]:
     """The numbers a source states, in digits or in words."""
     found = numbers_in(text)
     for word in re.findall(r"\w+", strip_diacritics(text)):
-        word = _fold(word)
-        for candidate in (word, *(word[len(p):] for p in _PREFIXES if word.startswith(p))):
+        word = fold(word)
+        for candidate in (word, *(word[len(p):] for p in CLITICS if word.startswith(p))):
             if candidate in _WORD_NUMBER:
                 found.update(_WORD_NUMBER[candidate].split())
                 break

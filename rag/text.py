@@ -28,6 +28,24 @@ _SENT_END = re.compile(r"[.!?\u061f\u061b\u2026]+[\"'\u00bb\u201d\u2019)\]]*(?=\
 
 # Alef/yaa/taa-marbuta variants, so one word spelled two ways matches (not written back).
 AR_UNIFY = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
+# Arabic-Indic and Persian digits to ASCII.
+EASTERN_DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
+# Clitics written onto an Arabic word (conjunction, preposition, article), longest first.
+CLITICS = ("وال", "بال", "كال", "فال", "لل", "ال", "و", "ب", "ل", "ف")
+
+
+def fold(text: str) -> str:
+    """For matching, never for display: diacritics out, alef/yaa/taa-marbuta unified, lower case."""
+    return strip_diacritics(text).translate(AR_UNIFY).lower()
+
+
+def strip_clitic(word: str, keep: int = 3) -> str:
+    """``word`` without its first clitic, if at least ``keep`` letters remain
+    ("وروسيا" → "روسيا", "بالجيش" → "جيش")."""
+    for prefix in CLITICS:
+        if len(word) >= len(prefix) + keep and word.startswith(prefix):
+            return word[len(prefix):]
+    return word
 
 
 def strip_diacritics(text: str) -> str:

@@ -31,7 +31,8 @@ def test_floors_refuse_at_most_the_allowed_share_of_answerable_questions() -> No
     rows += [_row(True, True, -0.1, sim=0.70 + i / 100, cross=True) for i in range(20)]
     rows += [_row(False, False, -0.1, sim=0.5)]
     got = fit(rows, floor_miss=0.05)
-    assert got["min_similarity"] == pytest.approx(0.81 - 1e-4) and got["min_similarity_cross"] == pytest.approx(0.71 - 1e-4)
+    assert got["min_similarity"] == pytest.approx(0.81 - 1e-4)
+    assert got["min_similarity_cross"] == pytest.approx(0.71 - 1e-4)
     few = fit([_row(True, True, -0.1, sim=0.9)] * 3)
     assert "min_similarity" not in few  # too few questions to fit a floor on
 

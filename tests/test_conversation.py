@@ -57,3 +57,15 @@ def test_chat_api_with_english_history(seeded_bot: Akhbar) -> None:
         {"role": "user", "content": "Since when have they been meeting?"},
     ])
     assert "2017" in answer.text and answer.language == "en" and answer.citations, answer.to_dict()
+
+
+@pytest.mark.slow
+def test_follow_up_names_the_three_guarantor_states(seeded_bot: Akhbar) -> None:
+    conv = seeded_bot.conversation()
+    conv.ask("منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟")
+    follow = conv.ask("وما الدول الثلاث الضامنة؟")
+    assert not follow.refused, follow.to_dict()
+    for country in ("روسيا", "إيران", "تركيا"):
+        assert country in follow.text, follow.text
+    assert follow.text.count("تركيا") == 1  # not "روسيا، تركيا وتركيا"
+    assert follow.citations and follow.citations[0].source_path.endswith("000_dcd787653053976f.txt")

@@ -51,14 +51,7 @@ def test_injected_text_reaches_the_prompt_defused(injected: Akhbar) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("question,expected", [
-    (AR_QUESTION, "2017"),
-    # Measured: the generative 1.5B reader answers only "[1] [2]" (twice, with the repair
-    # turn) when the injected article sits beside the seed, and that is refused. It is not
-    # obeying the injection, but it is not the answer either.
-    pytest.param(EN_QUESTION, "22", marks=pytest.mark.xfail(strict=True, reason="generative reader refuses; "
-                                                                                "the extractive reader (#13)")),
-])
+@pytest.mark.parametrize("question,expected", [(AR_QUESTION, "2017"), (EN_QUESTION, "22")])
 def test_injection_is_not_obeyed_and_never_cited_for_what_it_does_not_say(
         injected: Akhbar, question: str, expected: str) -> None:
     answer = injected.ask(question)

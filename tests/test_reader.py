@@ -99,7 +99,7 @@ def _toy_vocab(text: str, seed: int = 0) -> dict[bytes, list[int]]:
     for _ in range(300):
         a = rng.randrange(len(data))
         pieces.add(data[a:a + rng.randint(1, 9)])
-    pieces |= {" فرنسا".encode(), "HACKED".encode(), " 23".encode()}
+    pieces |= {" فرنسا".encode(), b"HACKED", b" 23"}
     return vocabulary(enumerate(sorted(pieces)))
 
 
@@ -136,14 +136,14 @@ def test_copy_constraint_allows_a_leading_space_token_and_stops_only_at_a_word_e
     stop = 10_000
     c = CopyConstraint(EVIDENCE, vocab, [stop])
     first = c.allowed()
-    assert vocab[" 22".encode()][0] in first and vocab["22".encode()][0] in first
-    assert vocab[" فرنسا".encode()][0] not in first and vocab["HACKED".encode()][0] not in first
+    assert vocab[b" 22"][0] in first and vocab[b"22"][0] in first
+    assert vocab[" فرنسا".encode()][0] not in first and vocab[b"HACKED"][0] not in first
     assert stop not in first  # nothing copied yet
-    c.advance("2".encode())
+    c.advance(b"2")
     assert stop not in c.allowed()  # "2" stops mid-number
-    c.advance("2".encode())
+    c.advance(b"2")
     assert stop in c.allowed()
-    assert vocab[" 23".encode()][0] not in c.allowed()
+    assert vocab[b" 23"][0] not in c.allowed()
     assert c.copied == "22" and [EVIDENCE[a:b] for a, b in c.spans()] == ["22"]
 
 
@@ -152,4 +152,4 @@ def test_copy_constraint_honours_typed_starts() -> None:
     starts = typed_starts(EVIDENCE, "how_many")
     c = CopyConstraint(EVIDENCE, vocab, [10_000], only_starts=starts)
     first = {b for b, ids in vocab.items() if set(ids) & c.allowed()}
-    assert " 22".encode() in first and "ماريا".encode() not in first and " ماريا".encode() not in first
+    assert b" 22" in first and "ماريا".encode() not in first and " ماريا".encode() not in first
