@@ -11,12 +11,16 @@
 5. Baseline: plain llama-index (VectorStoreIndex, default splitter and retriever, same
    mE5) vs Akhbar on XQuAD-ar: recall@5 and query latency.
 6. Load: 20 concurrent questions through one Akhbar: throughput, p50/p95, errors.
+7. News: the report split of bench/newsqa (Arabic and English questions over two days of
+   SaudiNewsNet) with `akhbar eval`: gold contained, refusals, citations, time to first
+   token and total seconds per question, per language. The corpus is ingested once into
+   ~/.cache/akhbar/bench-newsqa and reused.
 
 Uses the embedded defaults in throw-away data directories. Figures only; nothing here
 asserts a target.
 
     python bench/bench.py [--questions N] [--archive-articles N] [--scale-sizes 1000,10000,100000]
-                          [--skip answer,embed,archive,scale,baseline,load]
+                          [--skip answer,embed,archive,scale,baseline,load,news]
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ from rag import Akhbar, Answer, Config  # noqa: E402
 from rag.llm import LlamaCppLLM  # noqa: E402
 
 XQUAD_AR = REPO.parent / "shared" / "eval" / "xquad" / "xquad.ar.json"
+NEWS_QA = [REPO / "bench" / "newsqa" / "ar.jsonl", REPO / "bench" / "newsqa" / "en.jsonl"]
+NEWS_CORPUS = [REPO.parent / "shared" / "eval" / "saudinews" / f"{day}.zip" for day in ("2015-08-03", "2015-08-04")]
 SEED_QUESTIONS = [
     "منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟",
     "How many Astana-format meetings have been held?",
@@ -163,18 +169,34 @@ def archive_figures(n: int) -> None:
           f"peak RSS {r['rss_mb']:.0f} MB")
 
 
+def news_figures(base: Config) -> None:
+    from rag import eval as ev
+
+    if not all(p.exists() for p in NEWS_CORPUS):
+        print("(skipping the news set: ../shared/eval/saudinews not found)")
+        return
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "akhbar" / "bench-newsqa"
+    cfg = base.with_overrides(llm={"backend": "llamacpp"})
+    result = ev.run_qa(cfg, NEWS_QA, [str(p) for p in NEWS_CORPUS], split="report", home=cache,
+                       progress=lambda m: print(f"  {m}", flush=True))
+    print("\nNews set (bench/newsqa, report split), embedded 1.5B:")
+    print(ev.format_qa_table(result))
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--questions", type=int, default=3, help="XQuAD questions to answer with the LLM")
     ap.add_argument("--retrieval-queries", type=int, default=100)
     ap.add_argument("--archive-articles", type=int, default=10_000)
-    ap.add_argument("--skip", default="", help="comma-separated: answer, embed, archive, scale, baseline, load")
+    ap.add_argument("--skip", default="", help="comma-separated: answer, embed, archive, scale, baseline, load, news")
     ap.add_argument("--scale-sizes", default="1000,10000,100000")
     ap.add_argument("--load-questions", type=int, default=20)
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
     base = Config.load()
+    if "news" not in skip:
+        news_figures(base)
     if "embed" not in skip:
         embedding_figures(base)
     if "archive" not in skip:

@@ -28,10 +28,10 @@ from rag.constrain import word_starts
 from rag.embedder import Embedder
 from rag.llm import LLM, GenerationStats, Message, SpanReader
 from rag.prompts import Prompts, fields_of, neutralize
-from rag.reader import OPEN, check_span, question_type, typed_starts
+from rag.reader import OPEN, check_span, complete_quantity, question_type, typed_starts
 from rag.retrieval import Filters
 from rag.support import SourceSentence, check
-from rag.text import detect_language, fold, normalize_for_embedding, sentence_spans
+from rag.text import clause_spans, detect_language, fold, normalize_for_embedding, sentence_spans
 from rag.types import Answer, Citation, Hit, SentenceSupport, Source
 
 
@@ -103,7 +103,8 @@ class Responder:
         return self.retriever.search(question, top_k or self.cfg.retrieval.top_k, filters)
 
     def select_sources(self, question: str, hits: Sequence[Hit], query_vec: Sequence[float] | None = None,
-                       also: Sequence[Sequence[float]] = ()) -> tuple[list[Source], list[SourceSentence], Closest]:
+                       also: Sequence[Sequence[float]] = (), extractive: bool = False,
+                       ) -> tuple[list[Source], list[SourceSentence], Closest]:
         """The sources to show, their sentences, and the sentence closest to the question
         (or to any vector in ``also``: a follow-up's retrieval text)."""
         candidates: list[_Candidate] = []
@@ -111,7 +112,10 @@ class Responder:
         seen_text: set[str] = set()
         for hit in hits:
             c = hit.chunk
-            for a, b in sentence_spans(c.text):
+            words = self.cfg.answer.evidence_words if extractive else 0
+            units = [u for a, b in sentence_spans(c.text)
+                     for u in (clause_spans(c.text, a, b, words) if words else [(a, b)])]
+            for a, b in units:
                 key = (c.doc_id, c.start + a)
                 norm = " ".join(normalize_for_embedding(c.text[a:b]).split()).lower()
                 # A sentence is offered once: not twice from overlapping chunks, nor again
@@ -153,12 +157,13 @@ class Responder:
         margin = self.cfg.retrieval.source_margin
         candidates = [c for c in candidates
                       if best_of[c.hit.chunk.doc_id] >= lead - margin or c.hit.chunk.doc_id in clears_floor]
-        budget = self.cfg.retrieval.context_tokens
+        budget = self.cfg.answer.evidence_tokens if extractive else self.cfg.retrieval.context_tokens
+        most = self.cfg.answer.evidence_units if extractive else self.cfg.retrieval.max_sentences
         chosen: list[_Candidate] = []
         used = 0
         for cand in sorted(candidates, key=lambda c: c.score, reverse=True):
             # The best sentence is always kept, even if it alone exceeds the budget.
-            if len(chosen) >= self.cfg.retrieval.max_sentences:
+            if len(chosen) >= most:
                 break
             if used + cand.tokens > budget and chosen:
                 continue
@@ -215,8 +220,11 @@ class Responder:
         hits = self.retriever.search(search_text, top_k or self.cfg.retrieval.top_k, filters, query_vec)
         # Sentences are chosen for the question the model will answer.
         question_vec = query_vec if search_text == question else self.embedder.embed_query(question)
+        extractive = (self.cfg.answer.reader == "extractive" and hasattr(self.llm, "copy_span")
+                      and question_type(question) != OPEN)
         sources, shown, closest = self.select_sources(
-            question, hits, question_vec, also=[query_vec] if question_vec is not query_vec else [])
+            question, hits, question_vec, also=[query_vec] if question_vec is not query_vec else [],
+            extractive=extractive)
         retrieval_ms = (time.perf_counter() - t0) * 1000
         rendered = "\n".join(
             self.prompts.render("source", number=s.number, title=neutralize(s.title),
@@ -395,19 +403,23 @@ class Responder:
                                                                     question=neutralize(prep.question))}]
         stats = GenerationStats()
         starts = typed_starts(evidence, kind)
+        bare_end = kind not in ("how_many", "how_much")  # may a copy end on a bare number
+        none_text = self.prompts.text("reader_none", lang).strip()
         reader = cast(SpanReader, self.llm)
-        copied = reader.copy_span(messages, evidence, stats, self.cfg.answer.max_span_tokens, starts)
+        limit = self.cfg.answer.max_span_tokens
+        copied = reader.copy_span(messages, evidence, stats, limit, starts, bare_end, none_text)
         problem = check_span(copied.text, prep.question, kind) if copied.stopped else "no_span"
         if problem == "echo" and copied.offsets:
             # The first choice restated the question: read again, not starting where it did.
             taken = {a for a, _ in copied.offsets}
             again = (starts if starts is not None else set(word_starts(evidence))) - taken
-            copied = reader.copy_span(messages, evidence, stats, self.cfg.answer.max_span_tokens, again)
+            copied = reader.copy_span(messages, evidence, stats, limit, again, bare_end, none_text)
             problem = check_span(copied.text, prep.question, kind) if copied.stopped else "no_span"
         first_token_s = time.perf_counter() - t0
         confidence = sum(copied.logprobs) / len(copied.logprobs) if copied.logprobs else -99.0
         extra: dict[str, object] = {"question_type": kind, "span": copied.text,
                                     "span_logprob": round(confidence, 4),
+                                    "none_logprob": round(copied.none_logprob, 4),
                                     "closest_similarity": round(prep.closest.similarity, 4),
                                     "cross_language": detect_language(prep.closest.text) not in (lang, "other")}
         if not problem and confidence < self.cfg.answer.min_span_logprob:
@@ -422,9 +434,12 @@ class Responder:
                           total_s=time.perf_counter() - t0, extra=extra, asked_at=_now(),
                           refusal_reason=reason, reader="extractive")
         start, end = copied.offsets[0]
+        if kind in ("how_many", "how_much"):
+            end = complete_quantity(evidence, start, end)
+            extra["span"] = evidence[start:end]
         base, line = max((b, s) for b, s in line_at if b <= start)
         span_start, span_end = line.start + start - base, line.start + end - base
-        text = copied.text
+        text = str(extra["span"])
         if lang == "en" and detect_language(text) == "ar":
             rendered = self.render_english(text, stats)
             if rendered:

@@ -49,6 +49,9 @@ class CopyConstraint:
     max_token_bytes: int = 0
     # Character offsets of the word starts a span may begin at (default: every word start).
     only_starts: set[int] | None = None
+    # False: a copy may not end on a number that a word follows ("45" of "45 تخصصًا"):
+    # the answer to "how many" carries what is counted.
+    bare_number_end: bool = True
     _data: bytes = field(init=False, repr=False)
     _starts: set[int] = field(init=False, repr=False)
     _inside: set[int] = field(init=False, repr=False)
@@ -81,8 +84,14 @@ class CopyConstraint:
         return _trim(self._copied.decode("utf-8", errors="replace"))
 
     def can_stop(self) -> bool:
-        has_word = any(_is_word_char(ch) for ch in self._copied.decode("utf-8", errors="ignore"))
-        return has_word and any(p not in self._inside for p in self._active)
+        text = self._copied.decode("utf-8", errors="ignore")
+        if not any(_is_word_char(ch) for ch in text):
+            return False
+        ends = [p for p in self._active if p not in self._inside]
+        if not self.bare_number_end and _trim(text)[-1:].isdigit():
+            # Only where no word follows the number on its line.
+            ends = [p for p in ends if not _word_follows(self._data, p)]
+        return bool(ends)
 
     def allowed(self) -> set[int]:
         """Token ids allowed next (stop ids included when the copy may end here)."""
@@ -121,6 +130,11 @@ class CopyConstraint:
             start = len(self._data[:start_b].decode("utf-8", errors="ignore")) + lead
             out.append((start, start + len(stripped)))
         return out
+
+
+def _word_follows(data: bytes, p: int) -> bool:
+    rest = data[p:p + 16].decode("utf-8", errors="ignore").lstrip(" \t\u00a0")
+    return bool(rest) and _is_word_char(rest[0])
 
 
 def _trim(text: str) -> str:

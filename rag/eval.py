@@ -215,11 +215,9 @@ def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: fl
 
 
 def _refused_by(answer: Any) -> str:
-    if "retrieval floor" in str(answer.extra.get("reason", "")):
-        return "floor"
-    if "unsupported_answer" in answer.extra:
-        return "support"
-    return "model"
+    """Which check refused: ``Answer.refusal_reason`` (floor, no_span, echo,
+    low_confidence, unsupported, model, …)."""
+    return str(answer.refusal_reason or "model")
 
 
 def format_table(result: dict[str, Any]) -> str:
@@ -241,7 +239,7 @@ def format_table(result: dict[str, Any]) -> str:
             f"unanswerable {a['refusal_rate_unanswerable']:.3f}; language mismatch {a['language_mismatch_rate']:.3f}",
             "refused by (answerable / unanswerable): " + ", ".join(
                 f"{k} {a.get('refused_by_answerable', {}).get(k, 0)}/{a.get('refused_by_unanswerable', {}).get(k, 0)}"
-                for k in ("floor", "model", "support")),
+                for k in sorted({*a.get("refused_by_answerable", {}), *a.get("refused_by_unanswerable", {})})),
             f"seconds per question p50 {a['seconds_p50']:.1f}, p95 {a['seconds_p95']:.1f}; first token p50 "
             f"{a['first_token_s_p50']:.1f}s; prompt tokens mean {a['prompt_tokens_mean']:.0f}, "
             f"max {a['prompt_tokens_max']}",
@@ -315,6 +313,7 @@ def run_qa(config: Config, qa_files: list[Path], corpus: list[str], split: str =
                 "refusal_reason": ans.refusal_reason, "reader": ans.reader,
                 "question_type": ans.extra.get("question_type", ""), "span_logprob": ans.extra.get("span_logprob"),
                 "closest_similarity": ans.extra.get("closest_similarity"),
+                "none_logprob": ans.extra.get("none_logprob"),
                 "cross_language": bool(ans.extra.get("cross_language", False)),
                 "retrieved_rank": urls.index(q.url) + 1 if q.url in urls else 0,
                 "evidence_has_gold": bool(span) and contains(shown, span),

@@ -53,13 +53,17 @@ class CopiedSpan:
     offsets: tuple[tuple[int, int], ...]  # every place in the evidence it matches
     logprobs: tuple[float, ...]  # the model's own (unconstrained) log-probability of each token
     stopped: bool  # ended by the model, not by the token limit
+    # The model's own log-probability, at the first step, of starting the reply it is told
+    # to give when the text lacks the answer (0 when not asked for).
+    none_logprob: float = 0.0
 
 
 class SpanReader(Protocol):
     """An LLM that can also read a span by copying (the extractive reader needs it)."""
 
     def copy_span(self, messages: Sequence[Message], evidence: str, stats: GenerationStats,
-                  max_tokens: int = 24, starts: set[int] | None = None) -> CopiedSpan: ...
+                  max_tokens: int = 24, starts: set[int] | None = None,
+                  bare_number_end: bool = True, none_text: str = "") -> CopiedSpan: ...
 
 
 # ---------------------------------------------------------------------------- llama.cpp
@@ -148,7 +152,8 @@ class LlamaCppLLM:
         return body + "<|im_start|>assistant\n"
 
     def copy_span(self, messages: Sequence[Message], evidence: str, stats: GenerationStats,
-                  max_tokens: int = 24, starts: set[int] | None = None) -> CopiedSpan:
+                  max_tokens: int = 24, starts: set[int] | None = None,
+                  bare_number_end: bool = True, none_text: str = "") -> CopiedSpan:
         """Greedy decoding where each token must continue a verbatim span of ``evidence``
         (``rag.constrain.CopyConstraint``). The KV cache keeps the longest common prefix
         with the previous call, so a shared instruction is read once."""
@@ -159,7 +164,7 @@ class LlamaCppLLM:
         llm = self._load()
         vocab, pieces = self._vocab()
         stop = [llm.token_eos(), *llm.tokenize(b"<|im_end|>", add_bos=False, special=True)]
-        constraint = CopyConstraint(evidence, vocab, stop, only_starts=starts)
+        constraint = CopyConstraint(evidence, vocab, stop, only_starts=starts, bare_number_end=bare_number_end)
         with self._lock:
             try:
                 tokens = llm.tokenize(self._chatml(messages).encode("utf-8"), add_bos=False, special=True)
@@ -173,8 +178,15 @@ class LlamaCppLLM:
                 stats.prompt_tokens = len(tokens)
                 logprobs: list[float] = []
                 stopped = False
-                for _ in range(max_tokens):
+                none_ids = sorted({llm.tokenize(v.encode("utf-8"), add_bos=False, special=False)[0]
+                                   for v in (none_text, " " + none_text) if none_text})
+                none_logprob = 0.0
+                for step in range(max_tokens):
                     logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+                    if step == 0 and none_ids:
+                        top = float(logits.max())
+                        norm = top + float(np.log(np.exp(logits - top).sum()))
+                        none_logprob = float(np.log(np.exp(logits[none_ids] - norm).sum()))
                     allowed = constraint.allowed()
                     if not allowed:
                         break
@@ -192,7 +204,7 @@ class LlamaCppLLM:
                 raise
             except Exception as e:
                 raise BackendError(f"llama.cpp generation failed: {e}") from e
-        return CopiedSpan(constraint.copied, tuple(constraint.spans()), tuple(logprobs), stopped)
+        return CopiedSpan(constraint.copied, tuple(constraint.spans()), tuple(logprobs), stopped, none_logprob)
 
 
 # ------------------------------------------------------------------------------- Ollama

@@ -75,12 +75,14 @@ _WORD = re.compile(r"\w+")
 def question_type(question: str) -> str:
     """who / what / when / where / which / how_many / how_much, or ``open``."""
     q = fold(question).strip()
-    q = re.sub(r"^[\s\"'«“(]+", "", q)
-    q = re.sub(r"^(و|ف)(?=(ما|من|متى|كم|اين|اي|هل|لماذا|كيف|ماذا)\b)", "", q)
     arabic = bool(re.search(r"[\u0600-\u06ff]", q))
-    for kind, pattern in (_AR_TYPES if arabic else _EN_TYPES):
-        if re.search(fold(pattern), q):
-            return kind
+    # The question word may follow a lead-in: "According to the director, how many …".
+    for clause in [q, *(c for c in re.split(r"[,،؛;:]", q)[1:])]:
+        clause = re.sub(r"^[\s\"'«“(]+", "", clause)
+        clause = re.sub(r"^(و|ف)(?=(ما|من|متى|كم|اين|اي|هل|لماذا|كيف|ماذا)\b)", "", clause)
+        for kind, pattern in (_AR_TYPES if arabic else _EN_TYPES):
+            if re.search(fold(pattern), clause):
+                return kind
     return OPEN
 
 
@@ -166,3 +168,38 @@ def _strip_dates(span: str) -> str:
             continue
         out.append(w)
     return " ".join(out)
+
+
+# Words that end a quantity's noun phrase: prepositions, conjunctions, relatives, verbs of
+# saying and the like ("45 تخصصا في …", "17 ساعة تدريبية خلال …").
+_PHRASE_END = frozenset(fold(
+    "في من على الى إلى عن مع بين خلال منذ حتى بعد قبل عند لدى ضمن حول نحو عبر او أو ثم الذي التي الذين "
+    "اللذين هذا هذه ذلك تلك كما قد وقد تم وتم كان كانت وكان وكانت يوم اليوم امس حيث اذ إذ لكن بل اما أما "
+    "وهو وهي هو هي ان أن إن لان لأن بسبب مقابل مقارنة وذلك فيما بينما وفق حسب بحسب "
+    "in on at of for from to with by during since after before and or which that who as than").split())
+
+
+def complete_quantity(evidence: str, start: int, end: int, most: int = 1) -> int:
+    """Where a quantity's span should end. A span of a number and at most one word may
+    stop short of its noun phrase ("17 ساعة" of "17 ساعة تدريبية", "180 شاباً" of "180
+    شاباً وشابة"): it takes up to ``most`` more words, never past punctuation, the line's
+    end, or a word that starts another phrase (a preposition, "وال…", a verb "وي…")."""
+    words = [w for w in evidence[start:end].split() if not _has_number(w)]
+    if len(words) > 1:
+        return end
+    line_end = evidence.find("\n", end)
+    line_end = len(evidence) if line_end < 0 else line_end
+    pos = end
+    for _ in range(most):
+        m = re.match(r"[ \t]+(\w[\w\u064b-\u0652\u0640-]*)", evidence[pos:line_end])
+        if not m:
+            break
+        word = fold(m.group(1))
+        if word in _PHRASE_END or strip_clitic(word) in _PHRASE_END or _DIGIT.search(word) or _date_like(word):
+            break
+        if word[0] in "لبك" and strip_clitic(word) != word:  # a preposition written onto the word
+            break
+        if word.startswith("وال") or re.match("و[يتن]", word):  # a new clause or a verb
+            break
+        pos += m.end()
+    return pos

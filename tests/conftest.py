@@ -267,9 +267,10 @@ def seeded_bot(prepared_config: Config, seeded_home: Path, embedder: SentenceTra
     return Akhbar(prepared_config.with_overrides(home=seeded_home), embedder=embedder, llm=llm_15b)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def ollama_standin(prepared_config: Config) -> Iterator[str]:
-    """The stand-in server on 127.0.0.1 serving the real 1.5B GGUF; yields its URL."""
+    """The stand-in server on 127.0.0.1 serving the real 1.5B GGUF; yields its URL. Per
+    module: it holds a second copy of the model, and it should not outlive its tests."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.support.ollama_standin", "--gguf", str(prepared_config.llm_model_path),

@@ -292,7 +292,8 @@ class _Copier(ScriptedLLM):
         self.spans = list(spans)
         self.starts: list[set[int] | None] = []
 
-    def copy_span(self, messages, evidence, stats, max_tokens=24, starts=None):  # type: ignore[no-untyped-def]
+    def copy_span(self, messages, evidence, stats, max_tokens=24, starts=None, bare_number_end=True,  # type: ignore[no-untyped-def]
+                  none_text=""):
         from rag.llm import CopiedSpan
 
         self.starts.append(starts)

@@ -10,6 +10,7 @@ import pytest
 from rag import Config, ConfigError
 from rag import eval as ev
 from rag.embedder import SentenceTransformerEmbedder
+from rag.types import REFUSAL_REASONS
 from tests.conftest import SHARED
 
 XQUAD_AR = SHARED / "eval" / "xquad" / "xquad.ar.json"
@@ -63,7 +64,7 @@ def test_answer_eval_on_a_few_xquad_questions(tmp_path: Path, prepared_config: C
     rows, a = result["rows"], result["answers"]
     assert len(rows) == 6 and result["unanswerable"] >= 1 and result["answerable"] >= 1
     for r in rows:
-        assert r["refused_by"] in (("floor", "model", "support") if r["refused"] else ("",))
+        assert r["refused_by"] in (REFUSAL_REASONS if r["refused"] else ("",))
         assert 0 <= r["f1"] <= 1 and r["sources"] is not None
         # A refusal by the retrieval floor never reached the model.
         if r["refused_by"] == "floor":
@@ -72,3 +73,24 @@ def test_answer_eval_on_a_few_xquad_questions(tmp_path: Path, prepared_config: C
     assert sum(a["refused_by_answerable"].values()) + sum(a["refused_by_unanswerable"].values()) == refusals
     table = ev.format_table(result)
     assert "refused by" in table and "gold contained" in table
+
+
+def test_news_question_sets_load_and_are_scored_per_language() -> None:
+    from tests.conftest import REPO
+
+    qs = ev.load_qa(REPO / "bench" / "newsqa" / "ar.jsonl") + ev.load_qa(REPO / "bench" / "newsqa" / "en.jsonl")
+    assert len(qs) >= 150 and {q.language for q in qs} == {"ar", "en"}
+    assert {q.split for q in qs} == {"calibration", "report"} and sum(not q.answerable for q in qs) >= 30
+    rows = [{"answerable": True, "refused": False, "contained": True, "retrieved_rank": 1, "evidence_has_gold": True,
+             "f1": 1.0, "em": True, "cited": 1, "cited_gold": 1, "first_token_s": 2.0, "seconds": 3.0,
+             "refusal_reason": "", "language": "ar"},
+            {"answerable": True, "refused": False, "contained": False, "retrieved_rank": 7,
+             "evidence_has_gold": False, "f1": 0.0, "em": False, "cited": 1, "cited_gold": 0, "first_token_s": 4.0,
+             "seconds": 5.0, "refusal_reason": "", "language": "ar"},
+            {"answerable": False, "refused": True, "contained": False, "retrieved_rank": 0,
+             "evidence_has_gold": False, "f1": 0.0, "em": False, "cited": 0, "cited_gold": 0, "first_token_s": 1.0,
+             "seconds": 1.0, "refusal_reason": "floor", "language": "ar"}]
+    s = ev.qa_scores(rows)
+    assert (s["gold_contained"], s["answered_wrong"]) == (0.5, 0.5)
+    assert (s["refused_unanswerable"], s["cited_gold"]) == (1.0, 0.5)
+    assert s["recall@5"] == 0.5 and s["refused_by"] == {"floor": 1}
