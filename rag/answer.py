@@ -28,7 +28,7 @@ from rag.constrain import word_starts
 from rag.embedder import Embedder
 from rag.llm import LLM, GenerationStats, Message, SpanReader
 from rag.prompts import Prompts, fields_of, neutralize
-from rag.reader import OPEN, check_span, complete_quantity, question_type, typed_starts
+from rag.reader import OPEN, check_span, complete_quantity, question_type, since_starts, span_can_end, typed_starts
 from rag.retrieval import Filters
 from rag.support import SourceSentence, check
 from rag.text import clause_spans, detect_language, fold, normalize_for_embedding, sentence_spans
@@ -391,29 +391,33 @@ class Responder:
         """Read a ``kind`` answer by copying a span of the evidence sentences (the model
         picks where, never what), check it, and cite the sentence it came from."""
         lines = prep.source_sentences
-        evidence = "\n".join(s.text for s in lines)
-        line_at: list[tuple[int, SourceSentence]] = []
+        # The model reads, and copies from, the evidence as the prompt shows it: with any
+        # chat-template control tokens and [n] markers an article carried taken out.
+        shown = [neutralize(s.text) for s in lines]
+        evidence = "\n".join(shown)
+        line_at: list[tuple[int, SourceSentence, str]] = []
         pos = 0
-        for s in lines:
-            line_at.append((pos, s))
-            pos += len(s.text) + 1
+        for s, text in zip(lines, shown):
+            line_at.append((pos, s, text))
+            pos += len(text) + 1
         lang = prep.language
         messages = [{"role": "system", "content": self.prompts.text("reader", lang)},
-                    {"role": "user", "content": self.prompts.render("read", lang, evidence=neutralize(evidence),
+                    {"role": "user", "content": self.prompts.render("read", lang, evidence=evidence,
                                                                     question=neutralize(prep.question))}]
         stats = GenerationStats()
-        starts = typed_starts(evidence, kind)
+        starts = since_starts(evidence, prep.question, typed_starts(evidence, kind))
         bare_end = kind not in ("how_many", "how_much")  # may a copy end on a bare number
         none_text = self.prompts.text("reader_none", lang).strip()
+        ends_when = span_can_end(kind)
         reader = cast(SpanReader, self.llm)
         limit = self.cfg.answer.max_span_tokens
-        copied = reader.copy_span(messages, evidence, stats, limit, starts, bare_end, none_text)
+        copied = reader.copy_span(messages, evidence, stats, limit, starts, bare_end, none_text, ends_when)
         problem = check_span(copied.text, prep.question, kind) if copied.stopped else "no_span"
         if problem == "echo" and copied.offsets:
             # The first choice restated the question: read again, not starting where it did.
             taken = {a for a, _ in copied.offsets}
             again = (starts if starts is not None else set(word_starts(evidence))) - taken
-            copied = reader.copy_span(messages, evidence, stats, limit, again, bare_end, none_text)
+            copied = reader.copy_span(messages, evidence, stats, limit, again, bare_end, none_text, ends_when)
             problem = check_span(copied.text, prep.question, kind) if copied.stopped else "no_span"
         first_token_s = time.perf_counter() - t0
         confidence = sum(copied.logprobs) / len(copied.logprobs) if copied.logprobs else -99.0
@@ -424,21 +428,28 @@ class Responder:
                                     "cross_language": detect_language(prep.closest.text) not in (lang, "other")}
         if not problem and confidence < self.cfg.answer.min_span_logprob:
             problem = "low_confidence"
-        if problem:
-            reason = {"echo": "echo", "low_confidence": "low_confidence"}.get(problem, "no_span")
-            extra["reason"] = f"no answer of type {kind} in the evidence ({problem})"
+        def refuse(reason: str, why: str) -> Answer:
+            extra["reason"] = why
             return Answer(question=prep.question, text=prep.refusal, language=lang, refused=True,
                           sources=tuple(prep.sources), backend=self.llm.backend, model=self.llm.model,
                           prompt_tokens=stats.prompt_tokens, completion_tokens=stats.completion_tokens,
                           retrieval_ms=prep.retrieval_ms, first_token_s=first_token_s,
                           total_s=time.perf_counter() - t0, extra=extra, asked_at=_now(),
                           refusal_reason=reason, reader="extractive")
+
+        if problem:
+            reason = {"echo": "echo", "low_confidence": "low_confidence"}.get(problem, "no_span")
+            return refuse(reason, f"no answer of type {kind} in the evidence ({problem})")
         start, end = copied.offsets[0]
         if kind in ("how_many", "how_much"):
             end = complete_quantity(evidence, start, end)
             extra["span"] = evidence[start:end]
-        base, line = max((b, s) for b, s in line_at if b <= start)
-        span_start, span_end = line.start + start - base, line.start + end - base
+        base, line, text_shown = max(((b, s, t) for b, s, t in line_at if b <= start), key=lambda x: x[0])
+        # Back to the article's own offsets: the span is found in the original sentence.
+        at = line.text.find(evidence[start:end]) if text_shown != line.text else start - base
+        if at < 0:
+            return refuse("no_span", "the copied span is not in the article as written")
+        span_start, span_end = line.start + at, line.start + at + (end - start)
         text = str(extra["span"])
         if lang == "en" and detect_language(text) == "ar":
             rendered = self.render_english(text, stats)

@@ -18,7 +18,7 @@ llama.cpp adapter turns it into a logits processor. It knows nothing about promp
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 
@@ -52,6 +52,8 @@ class CopyConstraint:
     # False: a copy may not end on a number that a word follows ("45" of "45 تخصصًا"):
     # the answer to "how many" carries what is counted.
     bare_number_end: bool = True
+    # A copy may end only once this holds for it (a quantity must hold a number).
+    ends_when: Callable[[str], bool] | None = None
     _data: bytes = field(init=False, repr=False)
     _starts: set[int] = field(init=False, repr=False)
     _inside: set[int] = field(init=False, repr=False)
@@ -86,6 +88,8 @@ class CopyConstraint:
     def can_stop(self) -> bool:
         text = self._copied.decode("utf-8", errors="ignore")
         if not any(_is_word_char(ch) for ch in text):
+            return False
+        if self.ends_when is not None and not self.ends_when(_trim(text)):
             return False
         ends = [p for p in self._active if p not in self._inside]
         if not self.bare_number_end and _trim(text)[-1:].isdigit():

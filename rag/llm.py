@@ -18,7 +18,7 @@ import itertools
 import os
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
@@ -63,7 +63,8 @@ class SpanReader(Protocol):
 
     def copy_span(self, messages: Sequence[Message], evidence: str, stats: GenerationStats,
                   max_tokens: int = 24, starts: set[int] | None = None,
-                  bare_number_end: bool = True, none_text: str = "") -> CopiedSpan: ...
+                  bare_number_end: bool = True, none_text: str = "",
+                  ends_when: Callable[[str], bool] | None = None) -> CopiedSpan: ...
 
 
 # ---------------------------------------------------------------------------- llama.cpp
@@ -153,7 +154,8 @@ class LlamaCppLLM:
 
     def copy_span(self, messages: Sequence[Message], evidence: str, stats: GenerationStats,
                   max_tokens: int = 24, starts: set[int] | None = None,
-                  bare_number_end: bool = True, none_text: str = "") -> CopiedSpan:
+                  bare_number_end: bool = True, none_text: str = "",
+                  ends_when: Callable[[str], bool] | None = None) -> CopiedSpan:
         """Greedy decoding where each token must continue a verbatim span of ``evidence``
         (``rag.constrain.CopyConstraint``). The KV cache keeps the longest common prefix
         with the previous call, so a shared instruction is read once."""
@@ -164,7 +166,8 @@ class LlamaCppLLM:
         llm = self._load()
         vocab, pieces = self._vocab()
         stop = [llm.token_eos(), *llm.tokenize(b"<|im_end|>", add_bos=False, special=True)]
-        constraint = CopyConstraint(evidence, vocab, stop, only_starts=starts, bare_number_end=bare_number_end)
+        constraint = CopyConstraint(evidence, vocab, stop, only_starts=starts, bare_number_end=bare_number_end,
+                                    ends_when=ends_when)
         with self._lock:
             try:
                 tokens = llm.tokenize(self._chatml(messages).encode("utf-8"), add_bos=False, special=True)

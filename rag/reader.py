@@ -19,6 +19,7 @@ Pure functions over strings; the model call is the LLM adapter's ``copy_span``.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from rag.constrain import word_starts
 from rag.text import EASTERN_DIGITS, fold, strip_clitic
@@ -106,6 +107,26 @@ def _absolute_date(text: str) -> bool:
     return bool(_words_of(text) & _ABSOLUTE_DATE_WORDS) or bool(_YEAR.search(fold(text).translate(EASTERN_DIGITS)))
 
 
+def span_can_end(kind: str) -> Callable[[str], bool] | None:
+    """What a copied span must hold before it may end: a number for how many / how much,
+    a date for when."""
+    if kind in ("how_many", "how_much"):
+        return _has_number
+    if kind == "when":
+        return _absolute_date
+    return None
+
+
+def since_starts(evidence: str, question: str, starts: set[int] | None) -> set[int] | None:
+    """A "since when" question is answered by a "since …" phrase: when the evidence has one
+    before a date, the span starts there."""
+    if not re.search(fold(r"(منذ متى|since when)"), fold(question)):
+        return starts
+    found = {m.start() for m in re.finditer(r"(?<!\w)(منذ|[Ss]ince)(?!\w)", evidence)
+             if _absolute_date(evidence[m.end():m.end() + 40])}
+    return found or starts
+
+
 def typed_starts(evidence: str, kind: str, lead_words: int = 2) -> set[int] | None:
     """Character offsets where an answer of ``kind`` may start: at or up to
     ``lead_words`` words before a number (how many / how much) or a date word (when).
@@ -118,7 +139,9 @@ def typed_starts(evidence: str, kind: str, lead_words: int = 2) -> set[int] | No
         end = starts[i + 1] if i + 1 < len(starts) else len(evidence)
         word = evidence[s:end]
         if kind == "when":
-            ok = _date_like(word)
+            # A month, a weekday or a year; not "today" or "this week", which answer
+            # nothing without the article's date.
+            ok = _absolute_date(word)
         else:
             ok = _has_number(word)
         if ok:
@@ -153,7 +176,7 @@ def check_span(span: str, question: str, kind: str) -> str:
         return "type: no number"
     if kind in ("how_many", "how_much") and _absolute_date(span) and not _has_number(_strip_dates(span)):
         return "type: a date, not a quantity"
-    if kind == "when" and not _date_like(span):
+    if kind == "when" and not _absolute_date(span):
         return "type: no date"
     if kind in ("who", "where") and not re.search(r"[^\W\d_]", span):
         return "type: a number, not a name"

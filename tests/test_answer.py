@@ -293,7 +293,7 @@ class _Copier(ScriptedLLM):
         self.starts: list[set[int] | None] = []
 
     def copy_span(self, messages, evidence, stats, max_tokens=24, starts=None, bare_number_end=True,  # type: ignore[no-untyped-def]
-                  none_text=""):
+                  none_text="", ends_when=None):
         from rag.llm import CopiedSpan
 
         self.starts.append(starts)

@@ -153,3 +153,17 @@ def test_copy_constraint_honours_typed_starts() -> None:
     c = CopyConstraint(EVIDENCE, vocab, [10_000], only_starts=starts)
     first = {b for b, ids in vocab.items() if set(ids) & c.allowed()}
     assert b" 22" in first and "ماريا".encode() not in first and " ماريا".encode() not in first
+
+
+def test_a_since_when_question_starts_at_since_and_spans_must_hold_their_type() -> None:
+    from rag.reader import since_starts, span_can_end
+
+    starts = since_starts(EVIDENCE, "منذ متى تجتمع القوى الثلاث؟", typed_starts(EVIDENCE, "when"))
+    assert starts == {EVIDENCE.index("منذ")}
+    # Not a "since when" question, or no "since" before a date: the typed starts stand.
+    assert since_starts(EVIDENCE, "متى عقد الاجتماع؟", {1, 2}) == {1, 2}
+    assert since_starts("عقد الاجتماع يوم الأربعاء.", "Since when?", None) is None
+    quantity, when = span_can_end("how_many"), span_can_end("when")
+    assert quantity is not None and when is not None and span_can_end("who") is None
+    assert quantity("ستة شروط") and quantity("22") and not quantity("ما مجموعه")
+    assert when("منذ يناير2017") and not when("اليوم")
