@@ -49,7 +49,7 @@ def _env(home: Path, cfg: Config, **extra: str) -> dict[str, str]:
 
 def test_sigkill_inside_a_chroma_write_then_doctor_repairs(tmp_path: Path, prepared_config: Config) -> None:
     corpus = tmp_path / "archive"
-    write_archive(corpus, 60)  # several write batches of 64 chunks
+    write_archive(corpus, 36)  # more than one write batch of 64 chunks
     clean = tmp_path / "clean"
     assert _cli(clean, "ingest", str(corpus), "--quiet", cfg=prepared_config).returncode == 0
     expected = _snapshot(clean)
@@ -140,7 +140,7 @@ def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path,
     from tests.test_archive import _complete_docs, paused_ingest, wait_paused
 
     corpus = tmp_path / "archive"
-    write_archive(corpus, 60)
+    write_archive(corpus, 36)
     data = tmp_path / "chroma-data"
     data.mkdir()
     server, url = start_chroma(data)
@@ -151,7 +151,7 @@ def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path,
         proc = paused_ingest(home, corpus, "before:2", prepared_config, AKHBAR_CHROMA_URL=url)
         wait_paused(proc, "before:2")
         done_before = _complete_docs(home)
-        assert 0 < done_before < 60
+        assert 0 < done_before < 36
         server.send_signal(signal.SIGKILL)
         server.wait()
         _, err = proc.communicate("go\n", timeout=300)
@@ -173,6 +173,6 @@ def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path,
         assert again.returncode == 0, again.stderr
         final = json.loads(subprocess.run([sys.executable, "-m", "rag.cli", "doctor", "--check", "--json"],
                                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600).stdout)
-        assert final["consistent"] and final["found"]["documents"] == 60 > done_before, final
+        assert final["consistent"] and final["found"]["documents"] == 36 > done_before, final
     finally:
         stop(server, timeout=20)

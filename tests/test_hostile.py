@@ -171,11 +171,13 @@ def in_threads(target: Callable[[Any], None], items: Sequence[Any], timeout: flo
 
 
 @pytest.mark.slow
-def test_twenty_concurrent_questions_on_the_real_model_no_error(prepared_config: Config, seeded_home: Path,
+def test_ten_concurrent_questions_on_the_real_model_no_error(prepared_config: Config, seeded_home: Path,
                                                                  embedder: SentenceTransformerEmbedder) -> None:
     cfg = prepared_config.with_overrides(home=seeded_home, llm={"model": "qwen2.5-0.5b", "max_tokens": 40})
     bot = Akhbar(cfg, embedder=embedder)
-    questions = [f"{AR_QUESTION} ({i})" if i % 2 else f"{EN_QUESTION} ({i})" for i in range(20)]
+    # Ten at once is already a queue on the one CPU model; the 20-question load figure is
+    # in `make bench`.
+    questions = [f"{AR_QUESTION} ({i})" if i % 2 else f"{EN_QUESTION} ({i})" for i in range(10)]
     answers: dict[str, Answer] = {}
 
     def ask(q: str) -> None:
@@ -236,14 +238,14 @@ def test_parallel_conversations_keep_their_own_history(prepared_config: Config, 
                                                         embedder: SentenceTransformerEmbedder) -> None:
     cfg = prepared_config.with_overrides(home=seeded_home, llm={"model": "qwen2.5-0.5b", "max_tokens": 30})
     bot = Akhbar(cfg, embedder=embedder)
-    convs = [bot.conversation() for _ in range(5)]
-    asked = {i: [f"{EN_QUESTION} #{i}", f"And since when? #{i}"] for i in range(5)}
+    convs = [bot.conversation() for _ in range(3)]
+    asked = {i: [f"{EN_QUESTION} #{i}", f"And since when? #{i}"] for i in range(3)}
 
     def talk(i: int) -> None:
         for q in asked[i]:
             convs[i].ask(q)
 
-    errors = in_threads(talk, range(5), timeout=900)
+    errors = in_threads(talk, range(3), timeout=900)
     assert not errors, errors
     for i, conv in enumerate(convs):
         assert [a.question for a in conv.turns] == asked[i]
