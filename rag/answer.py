@@ -9,8 +9,15 @@ article's (``retrieval.source_margin``) are left out: the small model answers fr
 distractors. Each article is one numbered source. The instructions come after the sources
 and are in the question's language (the 1.5B model answers Arabic correctly only that way).
 
+Who / what / when / where / how many / how much questions are read by copying instead
+(``Responder.extract``, ``answer.reader = "extractive"``): the evidence is clause-sized
+pieces, the model may only copy a span of them (``rag.constrain``), and the span is checked
+(``rag.reader``) and cited with its sentence. Why / how questions, and backends that cannot
+constrain decoding, generate freely.
+
 This module depends on the Embedder/LLM/store protocols only; it never imports a model
-library itself.
+library itself. It does not yet split into one module per stage (evidence, read, verify,
+cite): selection and both readers still live here.
 """
 
 from __future__ import annotations
