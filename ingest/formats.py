@@ -39,6 +39,8 @@ class Limits:
     max_zip_ratio: int = 200  # uncompressed/compressed; real text compresses ~3-10x
     fetch_timeout_s: float = 20.0
     max_feed_entries: int = 500
+    # The user's JSON field names (ingest.fields / --field), as (key, field) pairs.
+    fields: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,16 @@ class Problem:
     reason: str
 
 
-Item = Article | Problem
+@dataclass(frozen=True)
+class Note:
+    """Something a user should know about a file that is not an error: which JSON field
+    fed each piece of metadata, or that none held a date."""
+
+    source: str
+    message: str
+
+
+Item = Article | Problem | Note
 Fetcher = Callable[[str, Limits], tuple[bytes, str]]
 
 TEXT_EXT = {".txt", ".md"}
@@ -60,10 +71,16 @@ SUPPORTED = TEXT_EXT | HTML_EXT | JSON_EXT | FEED_EXT | ZIP_EXT
 MIN_HTML_WORDS = 8
 _TITLE_KEYS = ("title", "headline", "name")
 _TEXT_KEYS = ("text", "body", "content", "maintext", "article", "article_body", "articleBody", "full_text")
-_DATE_KEYS = ("date", "published", "date_publish", "published_at", "publishedAt", "pubDate", "datePublished",
-              "date_published", "publish_date", "created_at")
+# In order of preference: publication dates first, then creation, then crawl or update times
+# (SaudiNewsNet's only timestamp is date_extracted, the crawl time).
+_DATE_KEYS = ("date", "published", "date_publish", "published_at", "publishedAt", "pubDate", "pub_date",
+              "datePublished", "date_published", "publish_date", "published_date", "publication_date",
+              "dateCreated", "date_created", "created_at", "createdAt", "created", "timestamp", "datetime", "time",
+              "date_extracted", "date_download", "crawled_at", "crawl_date", "date_crawled", "dateModified",
+              "date_modify", "date_modified", "updated_at", "updated")
 _URL_KEYS = ("url", "link", "href")
-_SITE_KEYS = ("source", "source_domain", "site", "sitename", "site_name", "publisher", "domain")
+_SITE_KEYS = ("source", "source_name", "source_domain", "site", "sitename", "site_name", "newspaper", "paper",
+              "publisher", "publication", "outlet", "domain")
 _AUTHOR_KEYS = ("author", "authors", "byline", "creator")
 _LIST_KEYS = ("articles", "items", "data", "results", "docs", "documents")
 
@@ -228,26 +245,79 @@ def _html_fragment_text(fragment: str) -> str:
     return re.sub(r"\n\s*\n+", "\n", "".join(parts)).strip()
 
 
-def article_from_record(obj: dict[str, Any], source: str) -> Article:
-    """One JSON object with the usual news field names (news-please included)."""
-    text = _first(obj, _TEXT_KEYS)
-    if text is None:
-        text = obj.get("description") or obj.get("summary")
-    if not isinstance(text, str) or not text.strip():
-        raise IngestError(f"{source}: no article text (looked for {', '.join(_TEXT_KEYS)})")
+_KEYS = {"title": _TITLE_KEYS, "text": (*_TEXT_KEYS, "description", "summary"), "date": _DATE_KEYS,
+         "url": _URL_KEYS, "site": _SITE_KEYS, "author": _AUTHOR_KEYS}
+
+
+def _pick(obj: dict[str, Any], what: str, fields: dict[str, str], used: dict[str, str],
+          parse: Callable[[Any], str] = lambda v: _as_text(v)) -> str:
+    """The first of the field names for ``what`` (the user's one alone, when mapped) whose
+    value reads as one; records which field that was in ``used``."""
+    keys = (fields[what],) if what in fields else _KEYS[what]
+    for k in keys:
+        v = obj.get(k)
+        if v in (None, "", []):
+            continue
+        value = parse(v)
+        if value:
+            used[what] = k
+            return value
+    return ""
+
+
+def article_from_record(obj: dict[str, Any], source: str, fields: dict[str, str] | None = None,
+                        used: dict[str, str] | None = None) -> Article:
+    """One JSON object with the usual news field names (news-please, SaudiNewsNet, NewsAPI
+    and the like), or the user's ``fields`` mapping; ``used`` receives, per piece of
+    metadata, the field it came from."""
+    fields = fields or {}
+    used = {} if used is None else used
+    text = _pick(obj, "text", fields, used, lambda v: v if isinstance(v, str) and v.strip() else "")
+    if not text:
+        looked = fields.get("text") or ", ".join(_TEXT_KEYS)
+        raise IngestError(f"{source}: no article text (looked for {looked})")
     if _looks_html(text):
         text = _html_fragment_text(text)
-    title = _as_text(_first(obj, _TITLE_KEYS))
-    site = _as_text(_first(obj, _SITE_KEYS))
-    url = _as_text(_first(obj, _URL_KEYS))
+    title = _pick(obj, "title", fields, used)
+    url = _pick(obj, "url", fields, used)
+    site = _pick(obj, "site", fields, used)
     if not site and url:
         site = urllib.parse.urlparse(url).hostname or ""
-    return parse_extracted(text.strip(), source, title=title, byline=_as_text(_first(obj, _AUTHOR_KEYS)),
-                           date=parse_date(_first(obj, _DATE_KEYS)), site=site, url=url,
+        used["site"] = f"{used['url']} (host)"
+    return parse_extracted(text.strip(), source, title=title, byline=_pick(obj, "author", fields, used),
+                           date=_pick(obj, "date", fields, used, parse_date), site=site, url=url,
                            digest=content_hash(text.strip()))
 
 
-def from_json(raw: bytes, source: str, lines: bool) -> Iterator[Item]:
+def _field_note(source: str, counts: dict[str, dict[str, int]], records: int, fields: dict[str, str]) -> Note:
+    """One line per file: which field fed each piece of metadata, in how many records."""
+    parts = []
+    for what in ("text", "title", "date", "site", "url", "author"):
+        seen = counts.get(what, {})
+        if seen:
+            parts.append(f"{what} ← " + ", ".join(f"{k} ({n}/{records})" for k, n in
+                                                   sorted(seen.items(), key=lambda kv: -kv[1])))
+    message = "fields: " + "; ".join(parts)
+    if "date" not in counts:
+        looked = fields.get("date") or ", ".join(_DATE_KEYS[:8]) + ", …"
+        message += f". No dates: no record has a date field ({looked}); map one with --field date=NAME"
+    return Note(source, message)
+
+
+def from_json(raw: bytes, source: str, lines: bool, fields: dict[str, str] | None = None) -> Iterator[Item]:
+    """Articles of a JSON or JSONL file, then one ``Note`` on the fields they came from."""
+    fields = fields or {}
+    counts: dict[str, dict[str, int]] = {}
+    records = [0]
+
+    def tally(items: Iterator[tuple[Item, dict[str, str]]]) -> Iterator[Item]:
+        for item, used in items:
+            if isinstance(item, Article):
+                records[0] += 1
+                for what, key in used.items():
+                    counts.setdefault(what, {})[key] = counts.get(what, {}).get(key, 0) + 1
+            yield item
+
     text = decode(raw, source)
     if lines:
         for n, line in enumerate(text.splitlines(), start=1):
@@ -259,38 +329,41 @@ def from_json(raw: bytes, source: str, lines: bool) -> Iterator[Item]:
             except json.JSONDecodeError as e:
                 yield Problem(where, f"line {n}: invalid JSON ({e.msg})")
                 continue
-            yield from _records(obj, where)
-        return
-    try:
-        obj = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise IngestError(f"{source}: invalid JSON at line {e.lineno}, column {e.colno} ({e.msg})") from e
-    yield from _records(obj, source)
+            yield from tally(_records(obj, where, fields))
+    else:
+        try:
+            obj = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise IngestError(f"{source}: invalid JSON at line {e.lineno}, column {e.colno} ({e.msg})") from e
+        yield from tally(_records(obj, source, fields))
+    if records[0]:
+        yield _field_note(source, counts, records[0], fields)
 
 
-def _records(obj: Any, source: str) -> Iterator[Item]:
+def _records(obj: Any, source: str, fields: dict[str, str]) -> Iterator[tuple[Item, dict[str, str]]]:
+    def one(record: dict[str, Any], where: str) -> tuple[Item, dict[str, str]]:
+        used: dict[str, str] = {}
+        try:
+            return article_from_record(record, where, fields, used), used
+        except IngestError as e:
+            return Problem(where, str(e).removeprefix(f"{where}: ")), used
+
     if isinstance(obj, dict):
         nested = next((obj[k] for k in _LIST_KEYS if isinstance(obj.get(k), list)), None)
-        if nested is not None and _first(obj, _TEXT_KEYS) is None:
+        if nested is not None and _first(obj, (fields["text"],) if "text" in fields else _TEXT_KEYS) is None:
             obj = nested
         else:
-            try:
-                yield article_from_record(obj, source)
-            except IngestError as e:
-                yield Problem(source, str(e).removeprefix(f"{source}: "))
+            yield one(obj, source)
             return
     if not isinstance(obj, list):
-        yield Problem(source, "JSON must be an article object or a list of them")
+        yield Problem(source, "JSON must be an article object or a list of them"), {}
         return
     for i, item in enumerate(obj):
         where = f"{source}#{i + 1}"
         if not isinstance(item, dict):
-            yield Problem(where, "not a JSON object")
+            yield Problem(where, "not a JSON object"), {}
             continue
-        try:
-            yield article_from_record(item, where)
-        except IngestError as e:
-            yield Problem(where, str(e).removeprefix(f"{where}: "))
+        yield one(item, where)
 
 
 def is_feed(raw: bytes) -> bool:
@@ -407,7 +480,7 @@ def read_bytes(raw: bytes, source: str, ext: str, limits: Limits, fetch: Fetcher
         elif ext in HTML_EXT:
             yield from from_html(raw, source, url=url)
         elif ext in JSON_EXT:
-            yield from from_json(raw, source, lines=ext != ".json")
+            yield from from_json(raw, source, lines=ext != ".json", fields=dict(limits.fields))
         elif ext in FEED_EXT:
             yield from from_feed(raw, source, limits, fetch)
         elif ext in ZIP_EXT:

@@ -179,6 +179,13 @@ class Manifest:
         rows = [self._doc(r) for r in self._db.execute(sql + " ORDER BY date DESC, title", args)]
         return [r for r in rows if r is not None]
 
+    def date_counts(self) -> tuple[int, int]:
+        """(dated, all) complete documents: what a date filter can see, of what there is."""
+        row = self._db.execute(
+            "SELECT COUNT(*), SUM(date != '') FROM documents WHERE collection=? AND status='complete'",
+            (self.collection,)).fetchone()
+        return int(row[1] or 0), int(row[0] or 0)
+
     def source(self, source: str) -> SourceRow | None:
         row = self._db.execute(
             "SELECT source, doc_id, content_hash, relation FROM sources WHERE collection=? AND source=?",

@@ -17,16 +17,17 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ingest.article import Article, body_hash, doc_id_for
 from ingest.chunker import chunk_article
-from ingest.formats import SUPPORTED, Item, Limits, Problem, read_file, read_url
+from ingest.formats import SUPPORTED, Item, Limits, Note, Problem, read_file, read_url
 from ingest.manifest import DocRow, Manifest
 from rag.embedder import Embedder
+from rag.sites import site_name, site_table
 from rag.store import ChromaStore
 from rag.text import normalize_for_embedding
 from rag.types import Chunk
@@ -48,10 +49,17 @@ class IngestReport:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     doc_ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    dated: int = 0  # articles read with a date
+    # (source, message): per JSON file, which field fed each piece of metadata; warnings.
+    notes: list[tuple[str, str]] = field(default_factory=list)
 
     def summary(self) -> str:
         return (f"{self.documents} documents, {self.new_chunks} new chunks, "
                 f"{self.skipped} skipped, {len(self.errors)} errors")
+
+    @property
+    def undated(self) -> int:
+        return self.documents - self.dated
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +67,7 @@ class IngestReport:
             "replaced": self.replaced, "duplicates": self.duplicates, "near_duplicates": self.near_duplicates,
             "pruned": self.pruned, "errors": [{"source": s, "reason": r} for s, r in self.errors],
             "doc_ids": self.doc_ids, "seconds": round(self.seconds, 3), "summary": self.summary(),
+            "dated": self.dated, "notes": [{"source": s, "message": m} for s, m in self.notes],
         }
 
 
@@ -128,8 +137,10 @@ class _Planned:
 
 class Ingestor:
     def __init__(self, store: ChromaStore, embedder: Embedder, manifest: Manifest, chunk_tokens: int,
-                 limits: Limits | None = None, near_threshold: float = 0.8, batch_chunks: int = 64) -> None:
+                 limits: Limits | None = None, near_threshold: float = 0.8, batch_chunks: int = 64,
+                 sites: Mapping[str, str] | None = None) -> None:
         self.store = store
+        self.sites = site_table(sites)
         self.embedder = embedder
         self.manifest = manifest
         self.chunk_tokens = chunk_tokens
@@ -171,7 +182,13 @@ class Ingestor:
             if isinstance(item, Problem):
                 report.errors.append((item.source, item.reason))
                 continue
+            if isinstance(item, Note):
+                report.notes.append((item.source, item.message))
+                continue
+            if item.site:
+                item = replace(item, site=site_name(item.site, self.sites))
             report.documents += 1
+            report.dated += bool(item.date)
             state.documents = report.documents
             planned = self._plan(item, report, in_run)
             if planned is None:
@@ -183,6 +200,9 @@ class Ingestor:
                 batch = []
         if batch:
             self._write(batch, report, state, progress)
+        if report.documents and not report.dated:
+            report.notes.append(("", f"none of the {report.documents} documents has a date: date filters "
+                                     "(--since/--until, the chat's date range) will not find them"))
 
     def remove(self, doc_id_or_source: str) -> dict[str, list[str]]:
         """Remove a document (by id, with all its sources) or one source (path/URL; its

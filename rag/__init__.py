@@ -13,7 +13,20 @@ from rag.export import EXTENSIONS as EXPORT_EXTENSIONS
 from rag.export import FORMATS as EXPORT_FORMATS
 from rag.retrieval import Filters
 from rag.text import detect_language
-from rag.types import Answer, Chunk, Citation, Hit, SentenceSupport, Source
+from rag.types import (
+    Answer,
+    ArticleText,
+    Chunk,
+    Citation,
+    DoctorReport,
+    Document,
+    Hit,
+    Removed,
+    SentenceSupport,
+    Source,
+    SourceRef,
+    Stats,
+)
 
 __all__ = [
     "EXPORT_EXTENSIONS",
@@ -21,18 +34,24 @@ __all__ = [
     "Akhbar",
     "AkhbarError",
     "Answer",
+    "ArticleText",
     "BackendError",
     "Chunk",
     "Citation",
     "Config",
     "ConfigError",
     "Conversation",
+    "DoctorReport",
+    "Document",
     "Filters",
     "Hit",
     "IngestError",
     "ModelError",
+    "Removed",
     "SentenceSupport",
     "Source",
+    "SourceRef",
+    "Stats",
     "StoreError",
     "article_offset",
     "detect_language",

@@ -13,17 +13,31 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import replace
 from typing import Any
 
 from rag.answer import Responder
-from rag.config import Config
+from rag.config import FIELD_KEYS, Config
 from rag.embedder import Embedder, SentenceTransformerEmbedder
-from rag.errors import AkhbarError, BackendError, ModelError
+from rag.errors import AkhbarError, BackendError, ConfigError, ModelError
 from rag.llm import LLM, Selection, select_llm
 from rag.retrieval import Filters, Retriever
 from rag.store import ChromaStore
-from rag.types import Answer, Hit
+from rag.types import (
+    Answer,
+    ArticleText,
+    DoctorReport,
+    Document,
+    EmbeddingInfo,
+    Hit,
+    LLMInfo,
+    Removed,
+    SourceRef,
+    Stats,
+    StoreCounts,
+)
 
 
 class Akhbar:
@@ -121,7 +135,8 @@ class Akhbar:
                     bm25 = BM25Index(self.config.home / "bm25" / self.config.store.collection)
                     self._retriever = Retriever(self.store, self.embedder, bm25, self.manifest.generation,
                                                 mode=self.config.retrieval.mode,
-                                                candidates=self.config.retrieval.candidates)
+                                                candidates=self.config.retrieval.candidates,
+                                                sites=self.config.ingest.site_map)
         return self._retriever
 
     def with_llm(self, backend: str | None = None, model: str | None = None) -> Akhbar:
@@ -143,48 +158,73 @@ class Akhbar:
 
     # ---------------------------------------------------------------- ingest
 
-    def ingestor(self) -> Any:
+    def ingestor(self, fields: Mapping[str, str] | None = None) -> Any:
+        """The ingest pipeline; ``fields`` maps JSON field names over ``ingest.fields``."""
         from ingest.formats import Limits
         from ingest.pipeline import Ingestor
 
         ic = self.config.ingest
+        mapping = {**ic.field_map, **(fields or {})}
+        for key in mapping:
+            if key not in FIELD_KEYS:
+                raise ConfigError(f"unknown field {key!r} in the field mapping (known: {', '.join(FIELD_KEYS)})")
         limits = Limits(
             max_file_bytes=int(ic.max_file_mb * 1024 * 1024),
             max_zip_members=ic.max_zip_members,
             max_zip_total_bytes=int(ic.max_zip_total_mb * 1024 * 1024),
             fetch_timeout_s=ic.fetch_timeout_s,
             max_feed_entries=ic.max_feed_entries,
+            fields=tuple(mapping.items()),
         )
         return Ingestor(self.store, self.embedder, self.manifest, self.config.embed.chunk_tokens, limits=limits,
-                        near_threshold=ic.near_duplicate_threshold)
+                        near_threshold=ic.near_duplicate_threshold, sites=ic.site_map)
 
     def ingest(self, *paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], prune: bool = False,
-               progress: Callable[[Any], None] | None = None) -> Any:
+               progress: Callable[[Any], None] | None = None, fields: Mapping[str, str] | None = None) -> Any:
         """Ingest files, directories, zips and URLs (feeds or pages); returns an ``IngestReport``.
-        Idempotent; ``prune`` also removes documents whose files are gone."""
+        Idempotent; ``prune`` also removes documents whose files are gone. ``fields``: JSON
+        field names for this archive, e.g. ``{"date": "crawl_time", "site": "paper"}``."""
         flat: list[str | os.PathLike[str]] = []
         for p in paths:
             if isinstance(p, (str, os.PathLike)):
                 flat.append(p)
             else:
                 flat.extend(p)
-        return self.ingestor().ingest(flat, prune=prune, progress=progress)
+        return self.ingestor(fields).ingest(flat, prune=prune, progress=progress)
 
-    def remove(self, doc_id_or_path: str) -> dict[str, list[str]]:
+    def remove(self, doc_id_or_path: str) -> Removed:
         """Remove a document by id, or one source by path/URL (its document goes with its
-        last source). Returns ``{"documents": [...], "sources": [...]}`` removed."""
-        return dict(self.ingestor().remove(doc_id_or_path))
+        last source)."""
+        out = self.ingestor().remove(doc_id_or_path)
+        return Removed(tuple(out["documents"]), tuple(out["sources"]))
 
-    def doctor(self, repair: bool = True) -> dict[str, Any]:
+    def doctor(self, repair: bool = True) -> DoctorReport:
         """Check (and by default repair) that the manifest and the vectors agree; see
         ``ingest.pipeline.Ingestor.doctor``."""
         with self._lock:
-            return dict(self.ingestor().doctor(repair=repair))
+            out = self.ingestor().doctor(repair=repair)
+        after = StoreCounts(**out["after"]) if out["after"] else None
+        return DoctorReport(StoreCounts(**out["found"]), tuple(out["actions"]), after, bool(out["consistent"]))
 
     def reconcile(self) -> dict[str, int]:
         return dict(self.ingestor().reconcile())
 
     # ------------------------------------------------------------------- ask
+
+    def warm(self, language: str = "ar") -> float:
+        """Load everything a first question would wait for: the embedding model, the
+        lexical index, the store, the LLM (and, on llama.cpp, its copy vocabulary and the
+        prompt's fixed prefix in the KV cache). Returns the seconds it took. ``akhbar
+        chat`` calls it before it prints its URL."""
+        t0 = time.perf_counter()
+        if self.retriever.count():
+            self.retrieve("warm", top_k=1)
+        else:
+            self.embedder.embed_query("warm")
+        prime = getattr(self.llm, "prime", None)
+        if prime is not None:
+            prime(self._responder().prefix(language))
+        return time.perf_counter() - t0
 
     def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None,
                  mode: str | None = None) -> list[Hit]:
@@ -206,9 +246,24 @@ class Akhbar:
             raise BackendError(f"busy: {self.config.llm.queue_size} questions are already being answered or "
                                "waiting (llm.queue_size); try again shortly")
         try:
-            yield from self._responder().stream(question, top_k, filters, search_text)
+            for item in self._responder().stream(question, top_k, filters, search_text):
+                if isinstance(item, Answer) and filters is not None and (filters.date_from or filters.date_to):
+                    item = self._undated_note(item)
+                yield item
         finally:
             self._slots.release()
+
+    def _undated_note(self, answer: Answer) -> Answer:
+        """A date filter cannot see undated documents: say how many there are."""
+        dated, total = self.manifest.date_counts()
+        undated = total - dated
+        if not undated:
+            return answer
+        if answer.language == "ar":
+            note = f"لم يشمل البحث {undated} من {total} وثيقة لأنها بلا تاريخ، والبحث مقيّد بالتاريخ."
+        else:
+            note = f"{undated} of {total} documents have no date, so the date filter left them out."
+        return replace(answer, notes=(*answer.notes, note), extra={**answer.extra, "undated_documents": undated})
 
     def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
         answer = None
@@ -233,26 +288,26 @@ class Akhbar:
 
     # ----------------------------------------------------------------- stats
 
-    def documents(self) -> list[dict[str, Any]]:
-        """Every stored document with its metadata, chunk count and all its sources."""
-        out = []
-        for row in self.manifest.docs():
-            d = row.to_dict()
-            d["sources"] = [{"source": s.source, "relation": s.relation} for s in self.manifest.sources_of(row.doc_id)]
-            out.append(d)
-        return out
+    def _document(self, row: Any, sources: list[Any]) -> Document:
+        return Document(doc_id=row.doc_id, title=row.title, byline=row.byline, date=row.date, site=row.site,
+                        url=row.url, language=row.language, chunks=len(row.chunk_ids), status=row.status,
+                        content_hash=row.content_hash,
+                        sources=tuple(SourceRef(s.source, s.relation) for s in sources))
 
-    def article(self, doc_id: str) -> dict[str, Any]:
+    def documents(self) -> list[Document]:
+        """Every stored document with its metadata, chunk count and all its sources, newest first."""
+        return [self._document(row, self.manifest.sources_of(row.doc_id)) for row in self.manifest.docs()]
+
+    def article(self, doc_id: str) -> ArticleText:
         """A stored document's metadata and text, rebuilt from its chunks. Lines that were
-        not indexed (title, byline) are not repeated in ``text``; ``segments`` lists
-        ``[original_start, text_start, length]`` so offsets into the original article
-        (quotes, citations) can be mapped with ``article_offset``."""
+        not indexed (title, byline) are not repeated in ``text``; ``ArticleText.offset``
+        maps offsets into the original article (quotes, citations) onto it."""
         row = self.manifest.doc(doc_id)
         if row is None:
             raise AkhbarError(f"no document {doc_id!r} in collection {self.config.store.collection!r}")
         chunks = sorted(self.store.get_chunks(list(row.chunk_ids)).values(), key=lambda c: c.start)
         parts: list[str] = []
-        segments: list[list[int]] = []
+        segments: list[tuple[int, int, int]] = []
         length = 0
         end = 0
         for c in chunks:
@@ -263,47 +318,46 @@ class Akhbar:
                 length += 1
             begin = max(c.start, end)
             piece = c.text[begin - c.start:]
-            segments.append([begin, length, len(piece)])
+            segments.append((begin, length, len(piece)))
             parts.append(piece)
             length += len(piece)
             end = c.end
-        d = row.to_dict()
-        d["text"] = "".join(parts)
-        d["segments"] = segments
-        d["sources"] = [s.source for s in self.manifest.sources_of(doc_id)]
-        return d
+        return ArticleText(self._document(row, self.manifest.sources_of(doc_id)), "".join(parts), tuple(segments))
 
-    def stats(self) -> dict[str, Any]:
-        docs = self.documents()
+    def stats(self) -> Stats:
         from rag.models import status
 
+        docs = self.manifest.docs()
         models = status(self.config)
         sel = self._selection
-        return {
-            "home": str(self.config.home),
-            "collection": self.config.store.collection,
-            "documents": len(docs),
-            "chunks": self.store.count(),
-            "sources": sum(len(d["sources"]) for d in docs),
-            "embedding_model": {"name": self.config.embed_name, "path": str(self.config.embed_model_path),
-                                "ready": models["embedding"]["ready"]},
-            "llm": {
-                "backend_setting": self.config.llm.backend,
-                "backend": sel.llm.backend if sel and sel.llm else None,
-                "model": sel.llm.model if sel and sel.llm else None,
-                "reason": sel.reason if sel else "not selected yet (chosen at the first question)",
-                "gguf": str(self.config.llm_model_path),
-                "ollama_host": self.config.llm.ollama_host,
-                "ollama_model": self.config.llm.ollama_model,
-            },
-        }
+        dated, _ = self.manifest.date_counts()
+        return Stats(
+            home=str(self.config.home),
+            collection=self.config.store.collection,
+            documents=len(docs),
+            chunks=self.store.count(),
+            sources=len(self.manifest.all_sources()),
+            embedding_model=EmbeddingInfo(self.config.embed_name, str(self.config.embed_model_path),
+                                          bool(models["embedding"]["ready"])),
+            llm=LLMInfo(
+                backend_setting=self.config.llm.backend,
+                backend=sel.llm.backend if sel and sel.llm else None,
+                model=sel.llm.model if sel and sel.llm else None,
+                reason=sel.reason if sel else "not selected yet (chosen at the first question)",
+                gguf=str(self.config.llm_model_path),
+                ollama_host=self.config.llm.ollama_host,
+                ollama_model=self.config.llm.ollama_model,
+            ),
+            dated_documents=dated,
+        )
 
 
-def article_offset(article: dict[str, Any], offset: int) -> int | None:
-    """Map an offset into the original document onto ``article["text"]`` (None when it
+def article_offset(article: ArticleText | dict[str, Any], offset: int) -> int | None:
+    """Map an offset into the original document onto the article's text (None when it
     falls in a part that was not indexed)."""
+    if isinstance(article, ArticleText):
+        return article.offset(offset)
     for orig, at, n in article.get("segments", []):
         if orig <= offset <= orig + n:
             return int(at + offset - orig)
     return None
-

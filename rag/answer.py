@@ -250,6 +250,12 @@ class Responder:
         return Prepared(question, lang, sources, messages, retrieval_ms, tokens, refusal, hits=hits,
                         source_sentences=shown, closest=closest)
 
+    def prefix(self, language: str = "ar") -> list[Message]:
+        """The messages every prompt in ``language`` starts with (what ``Akhbar.warm``
+        primes): the reader's instruction, or the free answer's system prompt."""
+        name = "reader" if self.cfg.answer.reader == "extractive" and hasattr(self.llm, "copy_span") else "system"
+        return [{"role": "system", "content": self.prompts.text(name, language)}]
+
     def similarity_floor(self, prep: Prepared) -> float:
         """The least question-sentence similarity worth asking the model about: the
         configured floor, or for the packaged mE5 (``-1``, auto) the calibrated one; a
@@ -435,6 +441,11 @@ class Responder:
                                     "cross_language": detect_language(prep.closest.text) not in (lang, "other")}
         if not problem and confidence < self.cfg.answer.min_span_logprob:
             problem = "low_confidence"
+        if not problem and self.cfg.answer.min_verify_margin > -99:
+            margin = self.verify(messages, copied.text, prep.question, lang, stats)
+            extra["verify_margin"] = round(margin, 4)
+            if margin < self.cfg.answer.min_verify_margin:
+                problem = "unverified"
         def refuse(reason: str, why: str) -> Answer:
             extra["reason"] = why
             return Answer(question=prep.question, text=prep.refusal, language=lang, refused=True,
@@ -445,7 +456,8 @@ class Responder:
                           refusal_reason=reason, reader="extractive")
 
         if problem:
-            reason = {"echo": "echo", "low_confidence": "low_confidence"}.get(problem, "no_span")
+            reason = {"echo": "echo", "low_confidence": "low_confidence", "unverified": "unverified"}.get(
+                problem, "no_span")
             return refuse(reason, f"no answer of type {kind} in the evidence ({problem})")
         start, end = copied.offsets[0]
         if kind in ("how_many", "how_much"):
@@ -476,6 +488,18 @@ class Responder:
                       completion_tokens=stats.completion_tokens, retrieval_ms=prep.retrieval_ms,
                       first_token_s=first_token_s, total_s=time.perf_counter() - t0, extra=extra,
                       asked_at=_now(), reader="extractive")
+
+    def verify(self, messages: list[Message], span: str, question: str, lang: str, stats: GenerationStats) -> float:
+        """log P(yes) - log P(no): the model, shown the evidence, the question and its own
+        copied span, is asked whether the text gives that span as the answer. The
+        conversation continues the copy's, so the evidence is not read again."""
+        reader = cast(SpanReader, self.llm)
+        ask = self.prompts.render("verify", lang, span=neutralize(span), question=neutralize(question))
+        turn = [*messages, {"role": "assistant", "content": span}, {"role": "user", "content": ask}]
+        options = ((("نعم", " نعم"), ("لا", " لا")) if lang == "ar"
+                   else (("Yes", "yes", " Yes", " yes"), ("No", "no", " No", " no")))
+        yes, no = reader.choice_logprobs(turn, options, stats)
+        return yes - no
 
     def render_english(self, span: str, stats: GenerationStats) -> str:
         """The Arabic span in English, or "" when the rendering changes a number (the

@@ -8,7 +8,9 @@ span's mean log-probability. Then, on those questions only:
 - the retrieval floors (same-language and cross-language) are set where they refuse at
   most ``floor_miss`` of the answerable questions;
 - ``answer.min_span_logprob`` is set where the most questions end right: answerable ones
-  answered with the gold span, unanswerable ones refused (ties: the lower threshold).
+  answered with the gold span, unanswerable ones refused (ties: the lower threshold);
+- ``answer.min_verify_margin`` the same way, over the spans that threshold keeps (the
+  verification question is asked of every span during calibration, refusing none).
 
 The figures to report come from another split (``akhbar eval --split report``); nothing
 here looks at it.
@@ -52,21 +54,39 @@ def fit(rows: Sequence[dict[str, Any]], floor_miss: float = 0.05) -> dict[str, f
         if right > best[0]:
             best = (right, t)
     out["min_span_logprob"] = round(best[1] - 1e-4, 4) if best[1] > -99 else -99.0
+    # Then the verification margin, on the spans that threshold keeps (when it was asked).
+    kept = [r for r in reached if not r["refused"] and r["span_logprob"] is not None
+            and r["span_logprob"] >= out["min_span_logprob"]]
+    margins = sorted({r["verify_margin"] for r in kept if r.get("verify_margin") is not None})
+    if margins:
+        best = (sum(int(bool(r["contained"])) for r in kept if r["answerable"]), -99.0)
+        for t in margins:
+            right = sum(int(bool(r["contained"])) if r["answerable"] else 0 for r in kept
+                        if r.get("verify_margin") is not None and r["verify_margin"] >= t)
+            right += sum(1 for r in kept if not r["answerable"]
+                         and (r.get("verify_margin") is None or r["verify_margin"] < t))
+            if right > best[0]:
+                best = (right, t)
+        out["min_verify_margin"] = round(best[1] - 1e-4, 4) if best[1] > -99 else -99.0
     return out
 
 
 def calibrate(config: Config, qa_files: list[Path], corpus: list[str], home: Path | None = None,
-              progress: Callable[[str], None] | None = None, **components: Any) -> dict[str, Any]:
+              progress: Callable[[str], None] | None = None, verify: bool = True,
+              **components: Any) -> dict[str, Any]:
     from rag import eval as ev
 
     off = config.with_overrides(retrieval={"min_similarity": 0.0, "min_similarity_cross": 0.0},
-                                answer={"min_span_logprob": -99.0})
+                                answer={"min_span_logprob": -99.0,
+                                        # asked (the margin recorded) but never refusing
+                                        "min_verify_margin": -98.0 if verify else -99.0})
     result = ev.run_qa(off, qa_files, corpus, split="calibration", home=home, progress=progress, **components)
     rows = [r for r in result["rows"] if r["reader"] == "extractive"]
     return {"questions": len(result["rows"]), "extractive": len(rows), "settings": fit(rows)}
 
 
-_SECTION = {"min_similarity": "retrieval", "min_similarity_cross": "retrieval", "min_span_logprob": "answer"}
+_SECTION = {"min_similarity": "retrieval", "min_similarity_cross": "retrieval", "min_span_logprob": "answer",
+            "min_verify_margin": "answer"}
 
 
 def write_settings(path: Path, settings: dict[str, float]) -> None:

@@ -64,11 +64,13 @@ class _Bar:
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     from rag.akhbar import Akhbar
+    from rag.config import parse_pairs
 
     bot = Akhbar(_config(args))
+    fields = parse_pairs(",".join(args.field), "--field")
     bar = None if args.quiet or args.json or not sys.stderr.isatty() else _Bar()
     try:
-        report = bot.ingest(*args.paths, prune=args.prune, progress=bar)
+        report = bot.ingest(*args.paths, prune=args.prune, progress=bar, fields=fields)
     finally:
         if bar:
             bar.close()
@@ -77,6 +79,10 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     else:
         for source, reason in report.errors:
             print(f"error: {source}: {reason}")
+        for source, message in report.notes:
+            # --quiet keeps the warnings (a file or a corpus with no dates), not the field lists.
+            if not args.quiet or "No dates" in message or not source:
+                print(f"note: {source + ': ' if source else ''}{message}")
         extras = [f"{n} {label}" for n, label in ((report.duplicates, "duplicates"),
                   (report.near_duplicates, "near-duplicates"), (report.replaced, "replaced"),
                   (report.pruned, "pruned")) if n]
@@ -90,14 +96,14 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from rag.akhbar import Akhbar
 
     removed = Akhbar(_config(args)).remove(args.target)
-    if not removed["documents"] and not removed["sources"]:
+    if not removed:
         print(f"nothing removed: no document or source {args.target!r}")
         return 1
-    for source in removed["sources"]:
+    for source in removed.sources:
         print(f"removed source {source}")
-    for doc_id in removed["documents"]:
+    for doc_id in removed.documents:
         print(f"removed document {doc_id}")
-    if not removed["documents"]:
+    if not removed.documents:
         print("(the document stays: other sources still carry the same story)")
     return 0
 
@@ -107,13 +113,13 @@ def cmd_docs(args: argparse.Namespace) -> int:
 
     docs = Akhbar(_config(args)).documents()
     if args.json:
-        print(json.dumps(docs, ensure_ascii=False, indent=2))
+        print(json.dumps([d.to_dict() for d in docs], ensure_ascii=False, indent=2))
         return 0
     for d in docs:
-        more = f" (+{len(d['sources']) - 1} more sources)" if len(d["sources"]) > 1 else ""
-        first = d["sources"][0]["source"] if d["sources"] else "-"
-        print(f"{d['doc_id']}  {d['date'][:10] or '----------'}  {d['chunks']:>3} chunks  "
-              f"{d['site'] or '-'}  {d['title']}  [{first}{more}]")
+        more = f" (+{len(d.sources) - 1} more sources)" if len(d.sources) > 1 else ""
+        first = d.sources[0].source if d.sources else "-"
+        print(f"{d.doc_id}  {d.date[:10] or '----------'}  {d.chunks:>3} chunks  "
+              f"{d.site or '-'}  {d.title}  [{first}{more}]")
     print(f"{len(docs)} documents")
     return 0
 
@@ -174,6 +180,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         for c in answer.citations:
             flag = " (attributed by overlap: the model wrote no marker)" if c.attributed else ""
             print(f"  [{c.number}] {c.title} — {c.source_path}{flag}")
+    for note in answer.notes:
+        print(f"({note})")
     if answer.invalid_markers:
         print(f"(removed {len(answer.invalid_markers)} marker(s) pointing at no source: "
               f"{' '.join(answer.invalid_markers)})")
@@ -190,21 +198,21 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     result = Akhbar(_config(args)).doctor(repair=not args.check)
     if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
     else:
-        f = result["found"]
-        print(f"{f['documents']} documents, {f['chunks_in_store']} chunks in the store: "
-              f"{f['pending_documents']} interrupted, {f['documents_missing_vectors']} missing vectors, "
-              f"{f['orphan_chunks']} orphan chunks")
-        for a in result["actions"]:
+        f = result.found
+        print(f"{f.documents} documents, {f.chunks_in_store} chunks in the store: "
+              f"{f.pending_documents} interrupted, {f.documents_missing_vectors} missing vectors, "
+              f"{f.orphan_chunks} orphan chunks")
+        for a in result.actions:
             print(f"repaired: {a}")
-        if result["consistent"]:
+        if result.consistent:
             print("consistent: the manifest and the vector store agree")
         elif args.check:
             print("not consistent: run `akhbar doctor` (without --check) to repair")
-        elif result["after"]:
-            print(f"now {result['after']['documents']} documents, {result['after']['chunks_in_store']} chunks")
-    return 1 if args.check and not result["consistent"] else 0
+        elif result.after:
+            print(f"now {result.after.documents} documents, {result.after.chunks_in_store} chunks")
+    return 1 if args.check and not result.consistent else 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -226,6 +234,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
         raise AkhbarError(f"the chat UI needs gradio ({e}); run `make setup`") from e
 
     bot = Akhbar(_config(args))
+    # Models load and the prompt prefix is read before the URL is shown: the first
+    # question then waits no longer than a later one.
+    took = bot.warm()
+    _err(f"akhbar: models loaded and the prompt primed in {took:.1f}s ({bot.selection.reason})")
     launch(bot, host=args.host, port=args.port, auth=auth, announce=lambda m: print(m, flush=True))
     return 0
 
@@ -258,16 +270,16 @@ def cmd_stats(args: argparse.Namespace) -> int:
 
     st = Akhbar(_config(args)).stats()
     if args.json:
-        print(json.dumps(st, ensure_ascii=False, indent=2))
+        print(json.dumps(st.to_dict(), ensure_ascii=False, indent=2))
         return 0
-    print(f"collection   {st['collection']}  ({st['home']})")
-    print(f"documents    {st['documents']}")
-    print(f"chunks       {st['chunks']}")
-    emb = st["embedding_model"]
-    print(f"embedding    {emb['name']} ({'ready' if emb['ready'] else 'not prepared'})")
-    llm = st["llm"]
-    print(f"llm backend  {llm['backend_setting']} (Ollama {llm['ollama_model']} at {llm['ollama_host']}, "
-          f"else {llm['gguf']})")
+    print(f"collection   {st.collection}  ({st.home})")
+    print(f"documents    {st.documents}  ({st.dated_documents} with a date)")
+    print(f"chunks       {st.chunks}")
+    emb = st.embedding_model
+    print(f"embedding    {emb.name} ({'ready' if emb.ready else 'not prepared'})")
+    llm = st.llm
+    print(f"llm backend  {llm.backend_setting} (Ollama {llm.ollama_model} at {llm.ollama_host}, "
+          f"else {llm.gguf})")
     return 0
 
 
@@ -319,6 +331,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--prune", action="store_true", help="also remove documents whose files are gone")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--quiet", action="store_true", help="no progress bar; errors and the summary line only")
+    s.add_argument("--field", action="append", metavar="KEY=NAME", default=[],
+                   help="the JSON field holding KEY (title, text, date, url, site, author) in this archive, "
+                        "e.g. --field date=crawl_time --field site=paper; overrides ingest.fields")
     s.set_defaults(func=cmd_ingest)
 
     s = sub.add_parser("remove", help="remove a document (by id) or a source (by path or URL)")

@@ -71,6 +71,36 @@ class IngestConfig:
     fetch_timeout_s: float = 20.0
     max_feed_entries: int = 500
     max_upload_files: int = 500  # files in one browser upload
+    # JSON/JSONL field names for an archive that uses its own, as "date=crawl_time,
+    # site=paper" (or a TOML table: fields = { date = "crawl_time" }). Known keys:
+    # title, text, date, url, site, author. Unmapped ones are looked for under the usual names.
+    fields: str = ""
+    # More site names, "id-or-host=Name, …" (or a table), over the built-in table in rag/sites.py.
+    sites: str = ""
+
+    @property
+    def field_map(self) -> dict[str, str]:
+        return parse_pairs(self.fields, "ingest.fields")
+
+    @property
+    def site_map(self) -> dict[str, str]:
+        return parse_pairs(self.sites, "ingest.sites")
+
+
+FIELD_KEYS = ("title", "text", "date", "url", "site", "author")
+
+
+def parse_pairs(text: str, name: str) -> dict[str, str]:
+    """"a=b, c=d" → {"a": "b", "c": "d"}; a clear ConfigError for anything else."""
+    out: dict[str, str] = {}
+    for part in text.split(","):
+        if not part.strip():
+            continue
+        key, eq, value = part.partition("=")
+        if not eq or not key.strip() or not value.strip():
+            raise ConfigError(f"{name} must be 'key=value, …', not {part.strip()!r}")
+        out[key.strip()] = value.strip()
+    return out
 
 
 @dataclass(frozen=True)
@@ -138,6 +168,9 @@ class AnswerConfig:
     # calibration split of bench/newsqa (46 questions; the packaged 1.5B): -5.17. Confident
     # wrong spans and confident near-miss answers score alike, so it refuses little.
     min_span_logprob: float = -5.17
+    # After copying, the model is asked whether the text gives that span as the answer;
+    # the span is withheld when log P(yes) - log P(no) is below this. -99 = never asked.
+    min_verify_margin: float = -99.0
     # The longest span, in model tokens.
     max_span_tokens: int = 24
     # Evidence for a copied answer: sentences cut into pieces of at most this many words
@@ -243,6 +276,10 @@ class Config:
                     raise ConfigError(f"store.headers must be 'Name: value; Other: value', not {part.strip()!r}")
         positive = (("retrieval", "top_k"), ("retrieval", "max_sentences"), ("embed", "batch_size"),
                     ("embed", "chunk_tokens"), ("llm", "max_tokens"), ("llm", "n_ctx"), ("llm", "queue_size"))
+        for key in self.ingest.field_map:
+            if key not in FIELD_KEYS:
+                raise ConfigError(f"ingest.fields: unknown field {key!r} (known: {', '.join(FIELD_KEYS)})")
+        self.ingest.site_map  # noqa: B018 - parsed to raise on a malformed value
         if self.answer.reader not in ("extractive", "generative"):
             raise ConfigError(f"answer.reader must be extractive or generative, not {self.answer.reader!r}")
         if self.answer.max_span_tokens <= 0:
@@ -332,6 +369,9 @@ def _replace_section(section: str, current: Any, values: Mapping[str, Any], wher
         if key not in known:
             raise ConfigError(f"{where}: unknown field {section}.{key}")
         target = type(getattr(current, key))
+        if target is str and isinstance(raw, Mapping):
+            # A TOML table for a "key=value, …" setting (ingest.fields, ingest.sites).
+            raw = ", ".join(f"{k}={v}" for k, v in raw.items())
         try:
             if target is bool and isinstance(raw, str):
                 value: Any = raw.strip().lower() in ("1", "true", "yes", "on")

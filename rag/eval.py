@@ -313,7 +313,7 @@ def run_qa(config: Config, qa_files: list[Path], corpus: list[str], split: str =
                 "refusal_reason": ans.refusal_reason, "reader": ans.reader,
                 "question_type": ans.extra.get("question_type", ""), "span_logprob": ans.extra.get("span_logprob"),
                 "closest_similarity": ans.extra.get("closest_similarity"),
-                "none_logprob": ans.extra.get("none_logprob"),
+                "none_logprob": ans.extra.get("none_logprob"), "verify_margin": ans.extra.get("verify_margin"),
                 "cross_language": bool(ans.extra.get("cross_language", False)),
                 "retrieved_rank": urls.index(q.url) + 1 if q.url in urls else 0,
                 "evidence_has_gold": bool(span) and contains(shown, span),

@@ -66,6 +66,9 @@ class SpanReader(Protocol):
                   bare_number_end: bool = True, none_text: str = "",
                   ends_when: Callable[[str], bool] | None = None) -> CopiedSpan: ...
 
+    def choice_logprobs(self, messages: Sequence[Message], options: Sequence[Sequence[str]],
+                        stats: GenerationStats) -> tuple[float, ...]: ...
+
 
 # ---------------------------------------------------------------------------- llama.cpp
 
@@ -152,6 +155,55 @@ class LlamaCppLLM:
         body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
         return body + "<|im_start|>assistant\n"
 
+    def prime(self, prefix: Sequence[Message]) -> None:
+        """Load the model, build the copy constraint's vocabulary and read ``prefix`` (the
+        messages every prompt starts with) into the KV cache, so that the first question
+        costs what a later one does."""
+        llm = self._load()
+        self._vocab()
+        body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in prefix)
+        with self._lock:
+            try:
+                tokens = llm.tokenize(body.encode("utf-8"), add_bos=False, special=True)
+                llm.reset()
+                llm.eval(tokens)
+            except Exception as e:
+                raise BackendError(f"llama.cpp could not read the prompt prefix: {e}") from e
+
+    def _eval_prompt(self, llm: Any, messages: Sequence[Message]) -> int:
+        """Evaluate the ChatML prompt, keeping the KV cache's longest common prefix with the
+        previous call (a shared instruction and evidence are read once); its token count."""
+        tokens = llm.tokenize(self._chatml(messages).encode("utf-8"), add_bos=False, special=True)
+        cached = 0
+        for a, b in zip(llm.input_ids[:llm.n_tokens], tokens[:-1]):
+            if a != b:
+                break
+            cached += 1
+        llm.n_tokens = cached
+        llm.eval(tokens[cached:])
+        return len(tokens)
+
+    def choice_logprobs(self, messages: Sequence[Message], options: Sequence[Sequence[str]],
+                        stats: GenerationStats) -> tuple[float, ...]:
+        """The model's log-probability of starting its reply with each option (an option is
+        a few spellings of one word: their first tokens' probabilities add up)."""
+        import numpy as np
+
+        llm = self._load()
+        with self._lock:
+            try:
+                stats.prompt_tokens += self._eval_prompt(llm, messages)
+                logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+            except Exception as e:
+                raise BackendError(f"llama.cpp generation failed: {e}") from e
+            top = float(logits.max())
+            norm = top + float(np.log(np.exp(logits - top).sum()))
+            out = []
+            for spellings in options:
+                ids = sorted({llm.tokenize(v.encode("utf-8"), add_bos=False, special=False)[0] for v in spellings})
+                out.append(float(np.log(np.exp(logits[ids] - norm).sum())))
+            return tuple(out)
+
     def copy_span(self, messages: Sequence[Message], evidence: str, stats: GenerationStats,
                   max_tokens: int = 24, starts: set[int] | None = None,
                   bare_number_end: bool = True, none_text: str = "",
@@ -170,15 +222,7 @@ class LlamaCppLLM:
                                     ends_when=ends_when)
         with self._lock:
             try:
-                tokens = llm.tokenize(self._chatml(messages).encode("utf-8"), add_bos=False, special=True)
-                cached = 0
-                for a, b in zip(llm.input_ids[:llm.n_tokens], tokens[:-1]):
-                    if a != b:
-                        break
-                    cached += 1
-                llm.n_tokens = cached
-                llm.eval(tokens[cached:])
-                stats.prompt_tokens = len(tokens)
+                stats.prompt_tokens = self._eval_prompt(llm, messages)
                 logprobs: list[float] = []
                 stopped = False
                 none_ids = sorted({llm.tokenize(v.encode("utf-8"), add_bos=False, special=False)[0]

@@ -8,13 +8,14 @@ scale whatever the mode. This module decides what is retrieved, not what is show
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from rag.embedder import Embedder
 from rag.errors import ConfigError
 from rag.lexical import BM25Index, rrf
+from rag.sites import site_aliases, site_table
 from rag.store import ChromaStore, date_num
 from rag.types import Hit
 
@@ -37,8 +38,9 @@ class Filters:
     def empty(self) -> bool:
         return not (self.date_from or self.date_to or self.sites or self.languages)
 
-    def where(self) -> dict[str, Any] | None:
-        """The Chroma ``where`` clause (dates compare as YYYYMMDD numbers)."""
+    def where(self, sites: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+        """The Chroma ``where`` clause (dates compare as YYYYMMDD numbers). With a site
+        table (``rag.sites``), a site given by id, host or name matches all of them."""
         conds: list[dict[str, Any]] = []
         if self.date_from:
             conds.append({"date_num": {"$gte": date_num(self.date_from)}})
@@ -47,7 +49,8 @@ class Filters:
         if self.date_from and not self.date_to:
             conds.append({"date_num": {"$gt": 0}})  # undated articles are not "after" anything
         if self.sites:
-            conds.append({"site": {"$in": list(self.sites)}})
+            wanted = site_aliases(self.sites, sites) if sites is not None else self.sites
+            conds.append({"site": {"$in": list(wanted)}})
         if self.languages:
             conds.append({"language": {"$in": list(self.languages)}})
         if not conds:
@@ -61,7 +64,8 @@ class Filters:
 
 class Retriever:
     def __init__(self, store: ChromaStore, embedder: Embedder, bm25: BM25Index | None,
-                 generation: Callable[[], int], mode: str = "hybrid", candidates: int = 50) -> None:
+                 generation: Callable[[], int], mode: str = "hybrid", candidates: int = 50,
+                 sites: Mapping[str, str] | None = None) -> None:
         if mode not in MODES:
             raise ConfigError(f"retrieval.mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.store = store
@@ -70,6 +74,7 @@ class Retriever:
         self.generation = generation
         self.mode = mode
         self.candidates = candidates
+        self.sites = site_table(sites)
 
     def count(self) -> int:
         return self.store.count()
@@ -77,7 +82,7 @@ class Retriever:
     def search(self, question: str, top_k: int, filters: Filters | None = None,
                query_vec: Sequence[float] | None = None, mode: str | None = None) -> list[Hit]:
         mode = mode or self.mode
-        where = filters.where() if filters else None
+        where = filters.where(self.sites) if filters else None
         qv = list(query_vec) if query_vec is not None else self.embedder.embed_query(question)
         n = max(self.candidates, top_k)
         if mode == "dense" or self.bm25 is None:

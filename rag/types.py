@@ -115,10 +115,12 @@ class SentenceSupport:
 # empty_corpus: nothing ingested; no_sources: filters matched nothing; floor: no retrieved
 # sentence is near the question; no_span: the copy constraint found no answer of the
 # question's type; echo: the only span restates the question; low_confidence: the model's
-# own probability of the span is below answer.min_span_logprob; unsupported: no sentence
+# own probability of the span is below answer.min_span_logprob; unverified: asked whether
+# the text gives the span as the answer, the model leaned to no (answer.min_verify_margin);
+# unsupported: no sentence
 # of a free reply is backed by the sources; model: the model said the sources lack it.
-REFUSAL_REASONS = ("empty_corpus", "no_sources", "floor", "no_span", "echo", "low_confidence", "unsupported",
-                   "model")
+REFUSAL_REASONS = ("empty_corpus", "no_sources", "floor", "no_span", "echo", "low_confidence", "unverified",
+                   "unsupported", "model")
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,9 @@ class Answer:
     refusal_reason: str = ""
     # How it was read: "extractive" (a copied span) or "generative".
     reader: str = ""
+    # What the reader should know about how it was answered, e.g. that a date filter
+    # could not see the documents without a date. In the question's language.
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,6 +173,7 @@ class Answer:
             "reader": self.reader,
             "sentences": [s.to_dict() for s in self.sentences],
             "asked_at": self.asked_at,
+            "notes": list(self.notes),
             **({"extra": self.extra} if self.extra else {}),
         }
 
@@ -177,3 +183,151 @@ class Answer:
         from rag.export import render
 
         return render([self.to_dict()], fmt)
+
+
+# ------------------------------------------------------------------ the library
+
+
+@dataclass(frozen=True)
+class SourceRef:
+    """Where a stored document came from: a file (``path!member#record``) or URL."""
+
+    source: str
+    relation: str = "original"  # original | duplicate | near-duplicate
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "relation": self.relation}
+
+
+@dataclass(frozen=True)
+class Document:
+    """A stored document's metadata (``Akhbar.documents()``)."""
+
+    doc_id: str
+    title: str = ""
+    byline: str = ""
+    date: str = ""
+    site: str = ""
+    url: str = ""
+    language: str = ""
+    chunks: int = 0
+    status: str = "complete"  # pending while a write is in flight or was interrupted
+    content_hash: str = ""
+    sources: tuple[SourceRef, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"doc_id": self.doc_id, "title": self.title, "byline": self.byline, "date": self.date,
+                "site": self.site, "url": self.url, "language": self.language, "chunks": self.chunks,
+                "status": self.status, "content_hash": self.content_hash,
+                "sources": [s.to_dict() for s in self.sources]}
+
+
+@dataclass(frozen=True)
+class ArticleText:
+    """A stored document with its text rebuilt from its chunks (``Akhbar.article()``).
+    ``segments`` are ``(original_start, text_start, length)``: offsets into the original
+    article (quotes, citations) map onto ``text`` with ``offset()``."""
+
+    document: Document
+    text: str
+    segments: tuple[tuple[int, int, int], ...] = ()
+
+    def offset(self, original: int) -> int | None:
+        """``original`` (an offset into the article as ingested) in ``text``; None when it
+        falls in a part that was not indexed."""
+        for orig, at, n in self.segments:
+            if orig <= original <= orig + n:
+                return at + original - orig
+        return None
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.document.to_dict()
+        d["text"] = self.text
+        d["segments"] = [list(s) for s in self.segments]
+        d["sources"] = [s.source for s in self.document.sources]
+        return d
+
+
+@dataclass(frozen=True)
+class Removed:
+    """What ``Akhbar.remove()`` took out: documents by id, sources by path or URL."""
+
+    documents: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.documents or self.sources)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"documents": list(self.documents), "sources": list(self.sources)}
+
+
+@dataclass(frozen=True)
+class StoreCounts:
+    """What ``Akhbar.doctor()`` found: documents in the manifest, chunks in the store, and
+    each kind of disagreement between them (0 after a repair)."""
+
+    documents: int = 0
+    chunks_in_store: int = 0
+    pending_documents: int = 0
+    documents_missing_vectors: int = 0
+    orphan_chunks: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DoctorReport:
+    found: StoreCounts
+    actions: tuple[str, ...] = ()
+    after: StoreCounts | None = None  # None when only checked
+    consistent: bool = True  # as found, before any repair
+
+    def to_dict(self) -> dict[str, Any]:
+        after = {"documents": self.after.documents, "chunks_in_store": self.after.chunks_in_store} if self.after else {}
+        return {"found": self.found.to_dict(), "actions": list(self.actions), "after": after,
+                "consistent": self.consistent}
+
+
+@dataclass(frozen=True)
+class EmbeddingInfo:
+    name: str
+    path: str
+    ready: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LLMInfo:
+    backend_setting: str
+    backend: str | None  # None until the first question selects one
+    model: str | None
+    reason: str
+    gguf: str
+    ollama_host: str
+    ollama_model: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Stats:
+    """``Akhbar.stats()``: where the collection lives, its size, and its models."""
+
+    home: str
+    collection: str
+    documents: int
+    chunks: int
+    sources: int
+    embedding_model: EmbeddingInfo
+    llm: LLMInfo
+    dated_documents: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"home": self.home, "collection": self.collection, "documents": self.documents,
+                "chunks": self.chunks, "sources": self.sources, "embedding_model": self.embedding_model.to_dict(),
+                "llm": self.llm.to_dict(), "dated_documents": self.dated_documents}

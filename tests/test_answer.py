@@ -291,6 +291,8 @@ class _Copier(ScriptedLLM):
         super().__init__(*replies)
         self.spans = list(spans)
         self.starts: list[set[int] | None] = []
+        self.verdict = (-0.1, -3.0)  # log P(yes), log P(no)
+        self.verified: list[object] = []
 
     def copy_span(self, messages, evidence, stats, max_tokens=24, starts=None, bare_number_end=True,  # type: ignore[no-untyped-def]
                   none_text="", ends_when=None):
@@ -300,6 +302,10 @@ class _Copier(ScriptedLLM):
         text, logprobs = self.spans.pop(0)
         at = evidence.find(text)
         return CopiedSpan(text, ((at, at + len(text)),) if at >= 0 else (), logprobs, True)
+
+    def choice_logprobs(self, messages, options, stats):  # type: ignore[no-untyped-def]
+        self.verified.append(messages)
+        return self.verdict
 
 
 def _extract(llm: _Copier, question: str, kind: str, **answer: object) -> Answer:
@@ -342,6 +348,22 @@ def test_a_span_of_the_wrong_type_or_a_guess_is_refused_with_its_reason() -> Non
     assert guess.refused and guess.refusal_reason == "low_confidence" and guess.extra["span"] == "22 اجتماعًا"
     sure = _extract(_Copier([("22 اجتماعًا", (-0.5,))]), "كم اجتماعًا عقد؟", "how_many", min_span_logprob=-1.0)
     assert not sure.refused
+
+
+def test_a_span_the_model_does_not_confirm_is_refused_as_unverified() -> None:
+    q = "كم اجتماعًا عقد؟"
+    off = _Copier([("22 اجتماعًا", (-0.1,))])
+    assert not _extract(off, q, "how_many").refused and not off.verified  # -99: never asked
+    yes = _Copier([("22 اجتماعًا", (-0.1,))])
+    a = _extract(yes, q, "how_many", min_verify_margin=0.0)
+    assert not a.refused and a.extra["verify_margin"] == 2.9
+    # The question continues the copy's conversation: the model's own span, then the question.
+    [turns] = yes.verified
+    assert turns[-2] == {"role": "assistant", "content": "22 اجتماعًا"} and "22 اجتماعًا" in turns[-1]["content"]
+    no = _Copier([("22 اجتماعًا", (-0.1,))])
+    no.verdict = (-2.0, -0.2)
+    b = _extract(no, q, "how_many", min_verify_margin=0.0)
+    assert b.refused and b.refusal_reason == "unverified" and not b.citations
 
 
 def test_an_english_rendering_must_keep_the_span_s_numbers() -> None:

@@ -24,6 +24,82 @@ from tests.conftest import REPO, SEEDS, copy_seeds
 SEED_TEXT = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
 
 
+DUMP = [  # SaudiNewsNet's layout: the crawl time is the only date, the site is the paper's id
+    {"source": "okaz", "url": "http://okaz.com.sa/new/1", "date_extracted": "2015-08-10 18:53:03",
+     "title": "افتتاح مهرجان التمور في بريدة", "author": "",
+     "content": "افتتح أمير منطقة القصيم مساء أمس مهرجان بريدة للتمور بمشاركة أكثر من ألفي مزارع من مختلف المحافظات."},
+    {"source": "aawsat", "url": "http://aawsat.com/2", "date_extracted": "2015-08-03 07:00:00",
+     "title": "قمة خليجية في الرياض", "author": "مراسل",
+     "content": "عقدت في الرياض قمة خليجية طارئة بحضور القادة لبحث الأوضاع في اليمن وأمن الملاحة في المنطقة."},
+]
+UNDATED = {"title": "ندوة عن التراث",
+           "text": "نظمت الجمعية ندوة عن التراث العمراني في المنطقة الشرقية شارك فيها باحثون."}
+
+
+def _dump(folder: Path) -> Path:
+    import zipfile
+
+    folder.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(folder / "2015-08-10.zip", "w") as zf:
+        zf.writestr("2015-08-10.json", json.dumps(DUMP, ensure_ascii=False))
+    (folder / "extra.jsonl").write_text(json.dumps(UNDATED, ensure_ascii=False) + "\n", encoding="utf-8")
+    return folder
+
+
+def test_a_real_dump_gets_dates_and_site_names_and_date_filters_count_the_undated(
+        bot: Akhbar, tmp_path: Path) -> None:
+    from rag import Filters
+    from tests.conftest import ScriptedLLM
+
+    report = bot.ingest(_dump(tmp_path / "dump"))
+    assert report.documents == 3 and report.dated == 2, report.to_dict()
+    notes = dict(report.notes)
+    assert "date ← date_extracted (2/2)" in notes[str((tmp_path / "dump" / "2015-08-10.zip").resolve())
+                                                  + "!2015-08-10.json"]
+    assert "No dates" in notes[str((tmp_path / "dump" / "extra.jsonl").resolve())]
+    docs = {d.title: d for d in bot.documents()}
+    okaz = docs["افتتاح مهرجان التمور في بريدة"]
+    assert (okaz.site, okaz.date) == ("عكاظ", "2015-08-10T18:53:03")
+    assert docs["قمة خليجية في الرياض"].site == "الشرق الأوسط" and docs["ندوة عن التراث"].date == ""
+    # The paper's id, its host and its name all filter to it.
+    for site in ("okaz", "okaz.com.sa", "عكاظ"):
+        hits = bot.retrieve("مهرجان التمور", top_k=5, filters=Filters(sites=(site,)))
+        assert hits and {h.chunk.title for h in hits} == {okaz.title}, site
+    st = bot.stats()
+    assert (st.documents, st.dated_documents) == (3, 2) and st.to_dict()["dated_documents"] == 2
+    # A date filter cannot see the undated document, and the answer says so.
+    reply = ["افتتح أمير منطقة القصيم مهرجان بريدة للتمور [1]."]
+    asking = Akhbar(bot.config, embedder=bot.embedder, llm=ScriptedLLM(reply, reply))  # type: ignore[arg-type]
+    dated = asking.ask("ماذا افتتح أمير القصيم؟", filters=Filters(date_from="2015-08-01"))
+    assert dated.extra["undated_documents"] == 1 and dated.notes and "1 من 3" in dated.notes[0]
+    assert dated.to_dict()["notes"] == list(dated.notes)
+    plain = asking.ask("ماذا افتتح أمير القصيم؟")
+    assert plain.notes == () and "undated_documents" not in plain.extra
+
+
+def test_typed_library_results_round_trip_through_to_dict(bot: Akhbar, tmp_path: Path) -> None:
+    from rag import ArticleText, Document, Removed
+
+    bot.ingest(_dump(tmp_path / "dump"))
+    docs = bot.documents()
+    assert all(isinstance(d, Document) for d in docs)
+    d = next(d for d in docs if d.site == "عكاظ")
+    as_dict = d.to_dict()
+    assert as_dict["doc_id"] == d.doc_id and as_dict["chunks"] == d.chunks >= 1
+    assert as_dict["sources"] == [{"source": s.source, "relation": s.relation} for s in d.sources]
+    art = bot.article(d.doc_id)
+    assert isinstance(art, ArticleText) and "مهرجان بريدة للتمور" in art.text
+    at = DUMP[0]["content"].index("مهرجان")
+    assert art.text[art.offset(at) or 0:].startswith("مهرجان")  # offsets into the original map onto text
+    assert art.to_dict()["text"] == art.text and art.to_dict()["sources"] == [s.source for s in d.sources]
+    found = bot.doctor(repair=False)
+    assert found.consistent and found.found.documents == 3 and found.to_dict()["found"]["documents"] == 3
+    removed = bot.remove(d.doc_id)
+    assert isinstance(removed, Removed) and removed.documents == (d.doc_id,) and removed
+    assert removed.to_dict() == {"documents": [d.doc_id], "sources": [s.source for s in d.sources]}
+    assert not bot.remove(d.doc_id)
+
+
 def test_duplicates_are_stored_once_with_every_source(bot: Akhbar, tmp_path: Path) -> None:
     corpus = copy_seeds(tmp_path / "corpus")
     # The same story, re-saved by another site in Windows-1256 with different spacing.
@@ -35,7 +111,7 @@ def test_duplicates_are_stored_once_with_every_source(bot: Akhbar, tmp_path: Pat
     assert report.documents == 3 and report.duplicates == 1 and report.near_duplicates == 1, report.to_dict()
     docs = bot.documents()
     assert len(docs) == 1
-    relations = sorted(s["relation"] for s in docs[0]["sources"])
+    relations = sorted(s.relation for s in docs[0].sources)
     assert relations == ["duplicate", "near-duplicate", "original"]
     assert bot.store.count() == report.new_chunks
     again = bot.ingest(corpus)
@@ -55,18 +131,18 @@ def test_prune_and_remove(bot: Akhbar, tmp_path: Path) -> None:
     assert report.pruned == 1
     docs = bot.documents()
     assert len(docs) == 3
-    survivor = next(d for d in docs if d["sources"][0]["source"] == str(copy.resolve()))
-    assert [s["source"] for s in survivor["sources"]] == [str(copy.resolve())]
+    survivor = next(d for d in docs if d.sources[0].source == str(copy.resolve()))
+    assert [s.source for s in survivor.sources] == [str(copy.resolve())]
     before = bot.store.count()
     removed = bot.remove(str(files[2]))
-    assert len(removed["documents"]) == 1 and len(bot.documents()) == 2 and bot.store.count() < before
-    target = next(d["doc_id"] for d in bot.documents() if d["doc_id"] != survivor["doc_id"])
-    assert bot.remove(target)["documents"] == [target]
-    assert [d["doc_id"] for d in bot.documents()] == [survivor["doc_id"]]
-    assert bot.remove("no-such-doc") == {"documents": [], "sources": []}
+    assert len(removed.documents) == 1 and len(bot.documents()) == 2 and bot.store.count() < before
+    target = next(d.doc_id for d in bot.documents() if d.doc_id != survivor.doc_id)
+    assert bot.remove(target).documents == (target,)
+    assert [d.doc_id for d in bot.documents()] == [survivor.doc_id]
+    assert not bot.remove("no-such-doc") and bot.remove("no-such-doc").to_dict() == {"documents": [], "sources": []}
     claimed = set()
     for d in bot.documents():
-        claimed |= bot.store.ids_for_doc(d["doc_id"])
+        claimed |= bot.store.ids_for_doc(d.doc_id)
     assert claimed == set(bot.store.all_ids())  # no orphan vectors
 
 
@@ -117,11 +193,11 @@ class QuietHandler(SimpleHTTPRequestHandler):
 
 def test_feed_url_fetches_linked_pages(bot: Akhbar, news_site: str, refused_url: str) -> None:
     report = bot.ingest(f"{news_site}/feed.xml")
-    docs = {d["title"]: d for d in bot.documents()}
+    docs = {d.title: d for d in bot.documents()}
     assert "اجتماع عاجل في أنقرة" in docs, report.to_dict()
     page_doc = docs["اجتماع عاجل في أنقرة"]
-    assert page_doc["url"] == f"{news_site}/a1.html" and page_doc["date"] == "2024-12-02T09:00:00+00:00"
-    assert page_doc["byline"] == "مراسلنا" and page_doc["site"] == "وكالة الاختبار"
+    assert page_doc.url == f"{news_site}/a1.html" and page_doc.date == "2024-12-02T09:00:00+00:00"
+    assert page_doc.byline == "مراسلنا" and page_doc.site == "وكالة الاختبار"
     hits = bot.retrieve("أين سيعقد الاجتماع العاجل؟")
     assert any("الأسبوع المقبل" in h.chunk.text for h in hits)  # the page text, not just the summary
     # The missing page is reported, and its entry falls back to the feed summary.

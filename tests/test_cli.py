@@ -94,3 +94,25 @@ def test_docs_and_remove(tmp_path: Path, prepared_config: Config) -> None:
     assert r.returncode == 0 and docs[0]["doc_id"] in r.stdout
     assert json.loads(run(home, "docs", "--json", cfg=prepared_config).stdout) == []
     assert run(home, "remove", "nope", cfg=prepared_config).returncode == 1
+
+
+@pytest.mark.store
+def test_ingest_with_a_field_mapping_reports_the_fields_and_docs_json_is_the_typed_to_dict(
+        tmp_path: Path, prepared_config: Config) -> None:
+    from rag import Akhbar
+
+    dump = tmp_path / "dump.jsonl"
+    rows = [{"headline": "قمة خليجية", "story": "عقدت في الرياض قمة خليجية طارئة بحضور القادة لبحث الأوضاع.",
+             "crawl_time": "2015-08-03 07:00:00", "paper": "aawsat"}]
+    dump.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows), encoding="utf-8")
+    home = tmp_path / "home"
+    r = run(home, "ingest", str(dump), "--field", "text=story", "--field", "date=crawl_time",
+            "--field", "site=paper", cfg=prepared_config)
+    assert r.returncode == 0, r.stderr
+    assert "date ← crawl_time (1/1)" in r.stdout and "site ← paper (1/1)" in r.stdout, r.stdout
+    bad = run(home, "ingest", str(dump), "--field", "when=crawl_time", cfg=prepared_config)
+    assert bad.returncode != 0 and "unknown field 'when'" in bad.stderr and "Traceback" not in bad.stderr
+    listed = json.loads(run(home, "docs", "--json", cfg=prepared_config).stdout)
+    docs = Akhbar(prepared_config.with_overrides(home=home)).documents()
+    assert listed == [d.to_dict() for d in docs]
+    assert listed[0]["site"] == "الشرق الأوسط" and listed[0]["date"] == "2015-08-03T07:00:00"

@@ -78,14 +78,14 @@ def test_doctor_removes_documents_whose_sources_are_gone(bot: Akhbar, tmp_path: 
     bot.ingest(corpus)
     doc = bot.documents()[0]
     # Simulate a crash that lost vectors, with the source file gone too.
-    bot.store.delete_doc(doc["doc_id"])
+    bot.store.delete_doc(doc.doc_id)
     for f in corpus.iterdir():
         f.unlink()
     result = bot.doctor(repair=False)
-    assert result["found"]["documents_missing_vectors"] == 1 and not result["consistent"]
+    assert result.found.documents_missing_vectors == 1 and not result.consistent
     result = bot.doctor()
-    assert any("removed; its sources are gone" in a for a in result["actions"]), result
-    assert bot.documents() == [] and bot.store.count() == 0 and bot.doctor(repair=False)["consistent"]
+    assert any("removed; its sources are gone" in a for a in result.actions), result
+    assert bot.documents() == [] and bot.store.count() == 0 and bot.doctor(repair=False).consistent
 
 
 def test_sigkill_while_streaming_an_answer_leaves_the_store_consistent(tmp_path: Path,

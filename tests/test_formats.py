@@ -9,7 +9,7 @@ import pytest
 
 from ingest.article import Article
 from ingest.dates import parse_date
-from ingest.formats import Limits, Problem, decode, read_bytes, read_file
+from ingest.formats import Limits, Note, Problem, decode, read_bytes, read_file
 from rag import IngestError
 from tests.conftest import SEEDS
 
@@ -192,3 +192,86 @@ def test_oversized_and_unsupported_files(tmp_path: Path) -> None:
 ])
 def test_dates(raw: str, iso: str) -> None:
     assert parse_date(raw) == iso
+
+
+# --------------------------------------------------------- metadata from real dumps
+
+
+def notes(items: list) -> list[Note]:  # type: ignore[type-arg]
+    return [i for i in items if isinstance(i, Note)]
+
+
+SAUDINEWS = [  # SaudiNewsNet's layout: a JSON array, the crawl time as the only date, the paper's id
+    {"source": "okaz", "url": "http://okaz.com.sa/new/1", "date_extracted": "2015-08-10 18:53:03",
+     "title": "افتتاح مهرجان التمور", "author": "", "content": "افتتح أمير المنطقة مهرجان التمور في بريدة."},
+    {"source": "aawsat", "url": "http://aawsat.com/2", "date_extracted": "2015-08-11 07:00:00",
+     "title": "قمة في الرياض", "author": "مراسل", "content": "عقدت في الرياض قمة خليجية بحضور القادة."},
+]
+
+
+def test_saudinewsnet_dates_and_sites_are_found_and_the_fields_reported_once_per_file() -> None:
+    raw = json.dumps(SAUDINEWS, ensure_ascii=False).encode()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("2015-08-10.json", raw)
+    items = list(read_bytes(buf.getvalue(), "day.zip", ".zip", Limits()))
+    one, two = articles(items)
+    assert (one.date, one.site) == ("2015-08-10T18:53:03", "okaz") and two.date == "2015-08-11T07:00:00"
+    [note] = notes(items)  # one line for the file inside the zip, not one per article
+    assert note.source == "day.zip!2015-08-10.json"
+    assert "date ← date_extracted (2/2)" in note.message and "site ← source (2/2)" in note.message
+    assert "text ← content (2/2)" in note.message and "author ← author (1/2)" in note.message
+    assert "No dates" not in note.message
+
+
+def test_news_please_and_newsapi_style_fields() -> None:
+    records = [
+        {"title": "A", "maintext": "Story A text here.", "date_publish": "2024-12-04 10:00:00",
+         "source_domain": "reuters.com", "url": "https://www.reuters.com/a"},
+        {"title": "B", "description": "Story B text here.", "publishedAt": "2024-12-05T08:00:00Z",
+         "source": {"id": None, "name": "Al Jazeera English"}, "url": "https://aljazeera.com/b"},
+        {"title": "C", "text": "Story C text here.", "timestamp": 1733400000, "newspaper": "Al-Ahram"},
+    ]
+    items = list(read_bytes("\n".join(json.dumps(r) for r in records).encode(), "n.jsonl", ".jsonl", Limits()))
+    a, b, c = articles(items)
+    assert (a.date, a.site) == ("2024-12-04T10:00:00", "reuters.com")
+    assert b.date.startswith("2024-12-05T08:00:00") and b.site == "Al Jazeera English"
+    assert c.date.startswith("2024-12-05") and c.site == "Al-Ahram"
+
+
+def test_a_user_field_mapping_wins_and_is_the_only_place_looked() -> None:
+    record = {"headline": "X", "story": "The story text is here.", "crawl_time": "2020-01-02",
+              "date": "not a date at all", "paper": "okaz"}
+    fields = (("text", "story"), ("date", "crawl_time"), ("site", "paper"))
+    [a] = articles(list(read_bytes(json.dumps(record).encode(), "m.json", ".json", Limits(fields=fields))))
+    assert (a.title, a.date, a.site) == ("X", "2020-01-02", "okaz") and "story text" in a.text
+    # Mapped to a field the records lack: no date, and the note says where it looked.
+    missing = (("text", "story"), ("date", "published_on"))
+    items = list(read_bytes(json.dumps(record).encode(), "m.json", ".json", Limits(fields=missing)))
+    [b] = articles(items)
+    [note] = notes(items)
+    assert b.date == "" and "No dates" in note.message and "published_on" in note.message
+
+
+def test_a_file_without_any_date_says_so() -> None:
+    records = [{"title": "A", "text": "Story A text here."}, {"title": "B", "text": "Story B text."}]
+    items = list(read_bytes(json.dumps(records).encode(), "nodate.json", ".json", Limits()))
+    assert [a.date for a in articles(items)] == ["", ""]
+    [note] = notes(items)
+    assert "No dates" in note.message and "--field date=NAME" in note.message
+
+
+def test_site_names_from_ids_and_hosts_and_filters_match_all_forms() -> None:
+    from rag.retrieval import Filters
+    from rag.sites import site_aliases, site_name, site_table
+
+    table = site_table({"example.org": "مثال", "okaz": "عكاظ اليوم"})  # config over the built-in table
+    assert site_name("aawsat", table) == "الشرق الأوسط" and site_name("www.aawsat.com", table) == "الشرق الأوسط"
+    assert site_name("https://example.org/", table) == "مثال" and site_name("okaz", table) == "عكاظ اليوم"
+    assert site_name("Unknown Paper", table) == "Unknown Paper"
+    forms = set(site_aliases(["okaz"], table))
+    assert {"okaz", "عكاظ اليوم", "عكاظ", "okaz.com.sa"} <= forms and "aawsat" not in forms
+    assert set(site_aliases(["الشرق الأوسط"], table)) >= {"aawsat", "aawsat.com", "الشرق الأوسط"}
+    where = Filters(sites=("okaz",)).where(table)
+    assert where is not None and set(where["site"]["$in"]) == forms
+    assert Filters(sites=("okaz",)).where() == {"site": {"$in": ["okaz"]}}

@@ -42,8 +42,8 @@ def test_reingest_adds_nothing_and_changed_file_replaces(bot: Akhbar, tmp_path: 
     assert changed.replaced == 1 and changed.new_chunks > 0
     assert bot.store.count() == changed.new_chunks  # old chunks gone, no duplicates
     docs = bot.documents()
-    assert [d["doc_id"] for d in docs] == first.doc_ids
-    assert docs[0]["chunks"] == changed.new_chunks
+    assert [d.doc_id for d in docs] == first.doc_ids
+    assert docs[0].chunks == changed.new_chunks
     texts = " ".join(h.chunk.text for h in bot.retrieve("كم اجتماعًا عقد بهذا الشكل؟", top_k=10))
     assert "23 اجتماعًا" in texts and "22 اجتماعًا" not in texts
 

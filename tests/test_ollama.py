@@ -184,7 +184,7 @@ def test_ollama_embeddings_build_and_guard_their_collection(prepared_config: Con
                ollama_standin, backend="ollama")
     bot = Akhbar(cfg)
     report = bot.ingest(SEEDS)
-    assert report.new_chunks > 0 and bot.stats()["embedding_model"]["name"] == "ollama:multilingual-e5-small"
+    assert report.new_chunks > 0 and bot.stats().embedding_model.name == "ollama:multilingual-e5-small"
     hits = bot.retrieve(EN_QUESTION)
     assert hits and hits[0].chunk.source_path.endswith("000_dcd787653053976f.txt")
     answer = bot.ask(EN_QUESTION)

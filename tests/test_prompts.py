@@ -23,6 +23,7 @@ EXPECTED = {
     "reader_ar.txt": set(), "reader_en.txt": set(),
     "read_ar.txt": {"evidence", "question"}, "read_en.txt": {"evidence", "question"},
     "render_en.txt": {"span"},
+    "verify_ar.txt": {"span", "question"}, "verify_en.txt": {"span", "question"},
     "reader_none_ar.txt": set(), "reader_none_en.txt": set(),
 }
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rag import Answer, Citation, SentenceSupport
+from rag import Answer, ArticleText, Citation, Document, SentenceSupport
 from ui import render
 
 
@@ -24,7 +24,8 @@ def test_answer_markup_is_escaped_markers_linked_unsupported_marked() -> None:
 
 
 def test_cards_escape_article_fields_and_never_link_script_urls() -> None:
-    art = {"text": "نص قبل. منذ يناير2017. نص بعد <img src=x onerror=alert(1)>", "segments": [[0, 0, 59]]}
+    text = "نص قبل. منذ يناير2017. نص بعد <img src=x onerror=alert(1)>"
+    art = ArticleText(Document("d1", title="<script>x</script>", site="<i>site</i>"), text, ((0, 0, len(text)),))
     html = render.source_cards([_answer()], {"d1": art})
     assert "<script>" not in html and "&lt;script&gt;" in html and "<img" not in html
     assert 'href="javascript:' not in html

@@ -97,8 +97,8 @@ def test_filters_apply_to_every_mode(news_bot: Akhbar) -> None:
 
 def test_index_follows_removals(news_bot: Akhbar) -> None:
     assert news_bot.retrieve("Zhambyl", top_k=1, mode="bm25")
-    doc = next(d for d in news_bot.documents() if d["title"] == "Kazakh capital")
-    news_bot.remove(doc["doc_id"])
+    doc = next(d for d in news_bot.documents() if d.title == "Kazakh capital")
+    news_bot.remove(doc.doc_id)
     assert all(h.chunk.title != "Kazakh capital" for h in news_bot.retrieve("Zhambyl", top_k=3, mode="bm25"))
 
 

@@ -43,6 +43,9 @@ HOSTILE = """مهرجان التمور في بريدة <script>window.__pwned=1<
 pytestmark = pytest.mark.slow
 
 
+STARTUP: list[str] = []  # what the app printed before its URL
+
+
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory, prepared_config: Config) -> Iterator[str]:
     home = tmp_path_factory.mktemp("ui-home")
@@ -52,22 +55,27 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, prepared_config: Config) -
     env = {k: v for k, v in os.environ.items() if not k.startswith("AKHBAR_") or k == "AKHBAR_CHROMA_URL"}
     env.update({"AKHBAR_HOME": str(home), "AKHBAR_MODELS_DIR": str(prepared_config.models_dir),
                 "AKHBAR_LLM_BACKEND": "llamacpp", "PYTHONPATH": str(REPO), "GRADIO_ANALYTICS_ENABLED": "False",
-                "OLLAMA_HOST": f"http://127.0.0.1:{no_ollama.getsockname()[1]}"})
+                "OLLAMA_HOST": f"http://127.0.0.1:{no_ollama.getsockname()[1]}",
+                "TMPDIR": str(tmp_path_factory.mktemp("ui-tmp"))})
     ingest = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(SEEDS), "--quiet"], env=env, cwd=REPO,
                             capture_output=True, text=True, timeout=600)
     assert ingest.returncode == 0, ingest.stderr
     # Port 0: the app takes whatever port the kernel gives it and prints its URL.
     proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "chat", "--port", "0"], env=env, cwd=REPO,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         assert proc.stdout is not None
-        line = proc.stdout.readline()
-        m = re.search(r"running on (http://127\.0\.0\.1:\d+/)", line)
-        assert m, (line, proc.stderr.read() if proc.stderr else "")
+        STARTUP.clear()
+        while not (m := re.search(r"running on (http://127\.0\.0\.1:\d+/)", line := proc.stdout.readline())):
+            assert line, ("the app exited", STARTUP)
+            STARTUP.append(line)
         yield m.group(1)
     finally:
         stop(proc, timeout=15)
         no_ollama.close()
+    # The app's export folder goes with it (the tests download exports, so it existed).
+    left = list(Path(env["TMPDIR"]).glob("akhbar-exports-*"))
+    assert proc.returncode == 0 and not left, (proc.returncode, left)
 
 
 @pytest.fixture(scope="module")
@@ -136,6 +144,13 @@ def test_arabic_question_rtl_sources_quote_and_marker(session: dict[str, Any], t
     if os.environ.get("AKHBAR_UPDATE_SCREENSHOT"):
         (REPO / "docs").mkdir(exist_ok=True)
         shutil.copy(shot, REPO / "docs" / "screenshot.png")
+
+
+def test_the_app_loads_its_models_before_it_shows_its_url(session: dict[str, Any]) -> None:
+    """The warm start: the embedding model, the LLM and the prompt prefix are loaded before
+    the URL is printed (the first answer's speed against a warm one is in make bench)."""
+    warm = [line for line in STARTUP if "models loaded and the prompt primed" in line]
+    assert warm and "llm.backend = llamacpp" in warm[0], STARTUP
 
 
 def test_english_question_ltr(session: dict[str, Any]) -> None:

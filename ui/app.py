@@ -14,8 +14,12 @@ anywhere else.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import re
+import shutil
+import signal
+import sys
 import tempfile
 import threading
 from collections.abc import Iterator
@@ -24,7 +28,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag import EXPORT_EXTENSIONS, EXPORT_FORMATS, Akhbar, AkhbarError, Answer, Conversation, Filters
+from rag import EXPORT_EXTENSIONS, EXPORT_FORMATS, Akhbar, AkhbarError, Answer, ArticleText, Conversation, Filters
 from ui import render
 
 log = logging.getLogger("akhbar.ui")
@@ -45,6 +49,9 @@ class App:
         self._variants: dict[tuple[str, str], Akhbar] = {}
         self._lock = threading.Lock()
         self.export_dir = Path(tempfile.mkdtemp(prefix="akhbar-exports-"))
+        # Exports are per-process downloads: gone when the app exits (launch() turns a
+        # SIGTERM into a normal exit so this runs then too).
+        atexit.register(shutil.rmtree, self.export_dir, ignore_errors=True)
 
     def bot_for(self, backend: str, model: str) -> Akhbar:
         """The Akhbar answering with ``backend``/``model``; built once and reused, so the
@@ -66,15 +73,15 @@ class App:
         return Filters(date_from=(date_from or "").strip(), date_to=(date_to or "").strip(),
                        sites=tuple(sites or ()), languages=tuple(langs or ()))
 
-    def articles_for(self, turns: list[Answer]) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
+    def articles_for(self, turns: list[Answer]) -> dict[str, ArticleText | None]:
+        out: dict[str, ArticleText | None] = {}
         for a in turns:
             for c in a.citations:
                 if c.doc_id and c.doc_id not in out:
                     try:
                         out[c.doc_id] = self.bot.article(c.doc_id)
                     except AkhbarError:
-                        out[c.doc_id] = {}  # removed since: the card shows the quote only
+                        out[c.doc_id] = None  # removed since: the card shows the quote only
         return out
 
     def write_exports(self, conv: Conversation, fmt: str, session: str) -> tuple[str | None, str | None]:
@@ -121,22 +128,22 @@ class App:
             return '<div class="akhbar">No documents yet · لا توجد مقالات بعد</div>'
         rows = []
         for d in docs:
-            title = d["title"] or "(untitled)"
-            srcs = "<br>".join(render.esc(s["source"]) for s in d["sources"])
+            title = d.title or "(untitled)"
+            srcs = "<br>".join(render.esc(s.source) for s in d.sources)
             rows.append(
                 f'<tr><td dir="{render.direction(title)}">{render.esc(title)}</td>'
-                f'<td>{render.esc(d["date"])}</td><td dir="auto">{render.esc(d["site"])}</td><td>{d["chunks"]}</td>'
+                f'<td>{render.esc(d.date)}</td><td dir="auto">{render.esc(d.site)}</td><td>{d.chunks}</td>'
                 f'<td dir="ltr" style="font-size:.8em">{srcs}</td>'
-                f'<td dir="ltr"><code>{render.esc(d["doc_id"])}</code></td></tr>')
+                f'<td dir="ltr"><code>{render.esc(d.doc_id)}</code></td></tr>')
         return ('<div class="akhbar"><table id="akhbar-docs"><thead><tr><th>Title</th><th>Date</th><th>Site</th>'
                 '<th>Chunks</th><th>Source</th><th>Id</th></tr></thead><tbody>' + "".join(rows)
                 + "</tbody></table></div>")
 
     def doc_choices(self) -> list[tuple[str, str]]:
-        return [(f"{d['title'] or '(untitled)'} — {d['doc_id'][:12]}", d["doc_id"]) for d in self.bot.documents()]
+        return [(f"{d.title or '(untitled)'} — {d.doc_id[:12]}", d.doc_id) for d in self.bot.documents()]
 
     def site_choices(self) -> list[str]:
-        return sorted({d["site"] for d in self.bot.documents() if d["site"]})
+        return sorted({d.site for d in self.bot.documents() if d.site})
 
 
 def build(bot: Akhbar) -> Any:
@@ -285,7 +292,7 @@ def build(bot: Akhbar) -> Any:
                 removed = app.bot.remove(doc_id)
             except AkhbarError as e:
                 return refreshed(f"**Error:** {render.esc(str(e))}")
-            return refreshed(f"Removed {len(removed['documents'])} document(s) and {len(removed['sources'])} source(s)")
+            return refreshed(f"Removed {len(removed.documents)} document(s) and {len(removed.sources)} source(s)")
 
         ask_inputs = [question, conv_state, backend, model, top_k, date_from, date_to, sites, langs, fmt]
         ask_outputs = [chat, sources, conv_state, question, dl_answer, dl_conv]
@@ -338,5 +345,7 @@ def launch(bot: Akhbar, host: str = "127.0.0.1", port: int = 7860, auth: tuple[s
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     announce(f"Akhbar chat running on http://{shown}:{demo.server_port}/  (Ctrl+C to stop)")
     if block:
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
         demo.block_thread()
     return demo

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
 
-from rag import Answer, article_offset, detect_language
+from rag import Answer, ArticleText, detect_language
 
 EXCERPT_CONTEXT = 280  # characters of article shown around the supporting quote
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -33,6 +32,7 @@ CSS = """
   border: 1px solid var(--border-color-primary, #ddd); align-self: flex-start; }
 .akhbar-msg.error { border-color: #c0392b; color: #c0392b; }
 .akhbar-msg .meta { display: block; font-size: .8em; opacity: .7; margin-top: .3rem; }
+.akhbar-msg .note { display: block; font-size: .85em; font-style: italic; margin-top: .3rem; }
 .akhbar-msg a.cite { text-decoration: none; font-weight: 600; padding: 0 .1em; cursor: pointer; }
 .akhbar-msg .unsupported { text-decoration: underline wavy #d35400; }
 .akhbar-msg .unsupported::after { content: " ⚠"; color: #d35400; }
@@ -122,6 +122,8 @@ def answer_body(answer: Answer, turn: int) -> str:
                          f"{inner}</span>")
         pos = at + len(s.text)
     parts.append(_with_markers(text[pos:], turn, valid))
+    for note in answer.notes:
+        parts.append(f'<span class="note" dir="{direction(note)}">{esc(note)}</span>')
     return "".join(parts)
 
 
@@ -153,13 +155,15 @@ def chat_html(turns: Sequence[Answer], pending: str | None = None, draft: str = 
     return "".join(parts)
 
 
-def _excerpt(article: dict[str, Any], orig_start: int, orig_end: int, quote: str,
+def _excerpt(article: ArticleText | None, orig_start: int, orig_end: int, quote: str,
              span: tuple[int, int] = (0, 0)) -> str:
     """A readable window of the article with the quote highlighted, and inside it the
     answer span (an extractive answer) in bold."""
-    article_text = str(article.get("text", ""))
-    start, end = article_offset(article, orig_start), article_offset(article, orig_end)
-    s0, s1 = (article_offset(article, span[0]), article_offset(article, span[1])) if span[1] > span[0] else (None, None)
+    if article is None:
+        return f"<mark>{esc(quote)}</mark>"
+    article_text = article.text
+    start, end = article.offset(orig_start), article.offset(orig_end)
+    s0, s1 = (article.offset(span[0]), article.offset(span[1])) if span[1] > span[0] else (None, None)
     if start is not None and end is not None and 0 <= start < end <= len(article_text):
         a = max(0, start - EXCERPT_CONTEXT)
         b = min(len(article_text), end + EXCERPT_CONTEXT)
@@ -178,9 +182,9 @@ def _excerpt(article: dict[str, Any], orig_start: int, orig_end: int, quote: str
     return f"<mark>{esc(quote)}</mark>"
 
 
-def source_cards(turns: Sequence[Answer], articles: dict[str, dict[str, Any]]) -> str:
+def source_cards(turns: Sequence[Answer], articles: Mapping[str, ArticleText | None]) -> str:
     """One card per cited source, newest answer first; ``articles`` maps doc_id to
-    ``Akhbar.article()`` (full text and metadata)."""
+    ``Akhbar.article()`` (full text and metadata), None for one removed since."""
     parts = ['<div class="akhbar akhbar-sources" id="akhbar-sources">']
     any_card = False
     for turn in range(len(turns), 0, -1):
@@ -191,11 +195,12 @@ def source_cards(turns: Sequence[Answer], articles: dict[str, dict[str, Any]]) -
         parts.append(f'<div class="akhbar-turn" dir="{direction(q)}">{turn}. {esc(q)}</div>')
         for c in a.citations:
             any_card = True
-            art = articles.get(c.doc_id, {})
-            text = str(art.get("text", ""))
-            title = c.title or str(art.get("title", "")) or c.source_path
-            info = [v for v in (c.site or art.get("site", ""), c.date or art.get("date", ""),
-                                c.byline or art.get("byline", "")) if v]
+            art = articles.get(c.doc_id)
+            doc = art.document if art else None
+            text = art.text if art else ""
+            title = c.title or (doc.title if doc else "") or c.source_path
+            info = [v for v in (c.site or (doc.site if doc else ""), c.date or (doc.date if doc else ""),
+                                c.byline or (doc.byline if doc else "")) if v]
             where = c.url or c.source_path
             badge = ' <span class="badge">attributed · منسوب</span>' if c.attributed else ""
             link = (f'<a href="{esc(c.url)}" target="_blank" rel="noopener noreferrer nofollow">{esc(c.url)}</a>'

@@ -1,0 +1,212 @@
+"""`make bench-scale`: the whole of SaudiNewsNet (../shared/eval/saudinews, 20,329 real
+articles in 12 daily zips) through Akhbar, as a newsroom would run it.
+
+Prints:
+1. ingest: wall time, documents and chunks per second, peak RSS, disk used, dates and
+   sites found (share of non-empty articles);
+2. hybrid and dense retrieval p50/p95 on that index (the news set's questions);
+3. cold `akhbar ask`: process start to the first byte of the answer;
+4. cold `akhbar chat`: process start to the URL, then the first and the second answer in a
+   real browser (Debian's chromium through Playwright; skipped without it);
+5. re-ingest of the unchanged corpus.
+
+Too long for `make bench` (the ingest alone is tens of minutes on 2 cores). The index is
+kept in ``--home`` (default ~/.cache/akhbar/bench-scale) so parts can be re-run with
+``--skip ingest``; ``--fresh`` starts from an empty home. Figures only; nothing asserts.
+
+    python bench/scale_news.py [--home DIR] [--fresh] [--days N] [--skip ingest,retrieval,ask,chat,reingest]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+CORPUS = REPO.parent / "shared" / "eval" / "saudinews"
+QUESTIONS = [REPO / "bench" / "newsqa" / "ar.jsonl", REPO / "bench" / "newsqa" / "en.jsonl"]
+CHROMIUM = "/usr/bin/chromium"
+ASK = "ما عدد المزارعين المشاركين في مهرجان بريدة للتمور؟"
+ASK_AGAIN = "من افتتح مهرجان بريدة للتمور؟"
+
+
+def pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))] if s else 0.0
+
+
+def du_mb(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1024 / 1024
+
+
+def env_for(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AKHBAR_") or k == "AKHBAR_MODELS_DIR"}
+    env.update({"AKHBAR_HOME": str(home), "PYTHONPATH": str(REPO), "AKHBAR_LLM_BACKEND": "llamacpp"})
+    return env
+
+
+def timed_ingest(home: Path, zips: list[Path]) -> dict[str, float]:
+    """`akhbar ingest --json` in its own process: wall time and the child's peak RSS."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", *map(str, zips), "--json"],
+                         capture_output=True, text=True, env=env_for(home), cwd=REPO)
+    wall = time.perf_counter() - t
+    if out.returncode != 0:
+        raise SystemExit(f"ingest failed: {out.stderr[-2000:]}")
+    report = json.loads(out.stdout)
+    rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return {"wall": wall, "documents": report["documents"], "chunks": report["new_chunks"],
+            "skipped": report["skipped"], "duplicates": report["duplicates"] + report["near_duplicates"],
+            "errors": len(report["errors"]), "dated": report.get("dated", 0),
+            "rss_mb": max(rss, before) / 1024}
+
+
+def cold_ask(home: Path, question: str) -> dict[str, float]:
+    """Process start to the first byte the answer prints (``--stream``), and to exit."""
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", question, "--stream"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_for(home), cwd=REPO)
+    assert proc.stdout is not None
+    first = proc.stdout.read(1)
+    first_s = time.perf_counter() - t
+    rest = first + proc.stdout.read()
+    proc.wait()
+    return {"first_byte_s": first_s, "exit_s": time.perf_counter() - t,
+            "answer": rest.decode("utf-8", "replace").strip().splitlines()[0] if rest else ""}
+
+
+def cold_chat(home: Path) -> dict[str, float] | None:
+    """`akhbar chat` from start to its URL, then two questions in a real browser: each
+    from the click to the answer on screen."""
+    if not Path(CHROMIUM).exists():
+        print("  (skipping the chat figures: Debian's chromium is not installed; `make browser`)")
+        return None
+    from playwright.sync_api import sync_playwright
+
+    t = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "chat", "--port", "0"], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True, env=env_for(home), cwd=REPO)
+    assert proc.stdout is not None
+    url = ""
+    while not url:
+        line = proc.stdout.readline()
+        if not line:
+            raise SystemExit("the chat app exited before printing its URL")
+        if "running on " in line:
+            url = line.split("running on ", 1)[1].split()[0]
+    ready_s = time.perf_counter() - t
+    times = []
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=[
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--no-first-run"])
+            page = browser.new_page()
+            page.goto(url, wait_until="load")
+            for n, q in enumerate((ASK, ASK_AGAIN), start=1):
+                page.fill("#akhbar-question textarea", q)
+                start = time.perf_counter()
+                page.click("#akhbar-send")
+                page.wait_for_function("n => document.querySelectorAll('.akhbar-msg.bot .meta, .akhbar-msg.error')"
+                                       ".length >= n", arg=n, timeout=300_000)
+                times.append(time.perf_counter() - start)
+            browser.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    return {"ready_s": ready_s, "first_answer_s": times[0], "second_answer_s": times[1],
+            "start_to_first_answer_s": ready_s + times[0]}
+
+
+def retrieval(home: Path, n: int) -> dict[str, dict[str, float]]:
+    from rag import Akhbar, Config
+
+    questions = [json.loads(line)["question"] for f in QUESTIONS for line in f.read_text(encoding="utf-8").splitlines()
+                 if line.strip()][:n]
+    bot = Akhbar(Config.load(env=env_for(home)))
+    bot.retrieve("warm-up", top_k=5)
+    out = {}
+    for mode in ("hybrid", "dense"):
+        ms = []
+        for q in questions:
+            t = time.perf_counter()
+            bot.retrieve(q, top_k=5, mode=mode)
+            ms.append((time.perf_counter() - t) * 1000)
+        out[mode] = {"p50": statistics.median(ms), "p95": pct(ms, 0.95), "n": len(ms)}
+    st = bot.stats()
+    out["index"] = {"documents": st.documents, "chunks": st.chunks, "dated": st.dated_documents}
+    sites = {d.site for d in bot.documents()}
+    out["sites"] = {"distinct": len(sites)}
+    print(f"  sites: {', '.join(sorted(sites))}")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--home", default=str(Path.home() / ".cache" / "akhbar" / "bench-scale"))
+    ap.add_argument("--fresh", action="store_true", help="start from an empty home")
+    ap.add_argument("--days", type=int, default=0, help="only the first N daily zips (0: all 12)")
+    ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--skip", default="")
+    args = ap.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    zips = sorted(CORPUS.glob("*.zip"))
+    if not zips:
+        print(f"(no SaudiNewsNet zips under {CORPUS})")
+        return 0
+    zips = zips[: args.days] if args.days else zips
+    home = Path(args.home)
+    if args.fresh and home.exists():
+        shutil.rmtree(home)
+    home.mkdir(parents=True, exist_ok=True)
+    print(f"SaudiNewsNet: {len(zips)} daily zips, home {home}, {os.cpu_count()} cores")
+
+    if "ingest" not in skip:
+        r = timed_ingest(home, zips)
+        print(f"\n1. Ingest: {r['documents']} documents ({r['duplicates']} merged as duplicates, {r['errors']} "
+              f"errors; {r['dated']} dated, {r['dated'] / max(1, r['documents']):.1%}) in {r['wall']:.0f} s, "
+              "start-up included")
+        print(f"   {r['documents'] / r['wall']:.1f} documents/s, {r['chunks']} chunks at {r['chunks'] / r['wall']:.1f} "
+              f"chunks/s, peak RSS {r['rss_mb']:.0f} MB, disk {du_mb(home):.0f} MB")
+    if "retrieval" not in skip:
+        r2 = retrieval(home, args.queries)
+        idx = r2["index"]
+        print(f"\n2. Retrieval on {idx['documents']} documents / {idx['chunks']} chunks "
+              f"({idx['dated']} dated, {r2['sites']['distinct']} sites), top 5, {r2['hybrid']['n']} questions:")
+        for mode in ("hybrid", "dense"):
+            print(f"   {mode:7} p50 {r2[mode]['p50']:.0f} ms, p95 {r2[mode]['p95']:.0f} ms")
+    if "ask" not in skip:
+        a = cold_ask(home, ASK)
+        print(f"\n3. Cold `akhbar ask`: first byte of the answer after {a['first_byte_s']:.1f} s, "
+              f"exit after {a['exit_s']:.1f} s ({a['answer'][:60]})")
+    if "chat" not in skip:
+        c = cold_chat(home)
+        if c:
+            print(f"\n4. Cold `akhbar chat`: URL after {c['ready_s']:.1f} s (models loaded first); first answer "
+                  f"{c['first_answer_s']:.1f} s after the click, second {c['second_answer_s']:.1f} s "
+                  f"(ratio {c['first_answer_s'] / c['second_answer_s']:.2f}); start to first answer "
+                  f"{c['start_to_first_answer_s']:.1f} s")
+    if "reingest" not in skip:
+        r = timed_ingest(home, zips)
+        print(f"\n5. Re-ingest of the unchanged corpus: {r['wall']:.1f} s ({r['skipped']} skipped, "
+              f"{r['chunks']} new chunks)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
