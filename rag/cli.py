@@ -234,11 +234,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
         raise AkhbarError(f"the chat UI needs gradio ({e}); run `make setup`") from e
 
     bot = Akhbar(_config(args))
-    # Models load and the prompt prefix is read before the URL is shown: the first
-    # question then waits no longer than a later one.
-    took = bot.warm()
-    _err(f"akhbar: models loaded and the prompt primed in {took:.1f}s ({bot.selection.reason})")
-    launch(bot, host=args.host, port=args.port, auth=auth, announce=lambda m: print(m, flush=True))
+
+    def warm() -> None:
+        # Models load and the prompt prefix is read before the URL is shown: the first
+        # question then waits no longer than a later one.
+        took = bot.warm()
+        _err(f"akhbar: models loaded and the prompt primed in {took:.1f}s ({bot.selection.reason})")
+
+    launch(bot, host=args.host, port=args.port, auth=auth, announce=lambda m: print(m, flush=True), prepare=warm)
     return 0
 
 

@@ -12,13 +12,14 @@ import sqlite3
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from bench.synth import write_archive
 from rag import Akhbar, Config, StoreError
 from tests.conftest import AR_QUESTION, REPO, copy_seeds
-from tests.test_archive import _cli, _snapshot
+from tests.test_archive import _cli, _snapshot, ingest_here
 
 # Runs `akhbar ingest` with ChromaStore.upsert wrapped: on its Nth call it writes the first
 # half of the batch to Chroma and then the process kills itself, mid-write.
@@ -47,11 +48,12 @@ def _env(home: Path, cfg: Config, **extra: str) -> dict[str, str]:
             "PYTHONPATH": str(REPO), **extra}
 
 
-def test_sigkill_inside_a_chroma_write_then_doctor_repairs(tmp_path: Path, prepared_config: Config) -> None:
+def test_sigkill_inside_a_chroma_write_then_doctor_repairs(tmp_path: Path, prepared_config: Config,
+                                                           embedder: Any) -> None:
     corpus = tmp_path / "archive"
     write_archive(corpus, 36)  # more than one write batch of 64 chunks
     clean = tmp_path / "clean"
-    assert _cli(clean, "ingest", str(corpus), "--quiet", cfg=prepared_config).returncode == 0
+    assert not ingest_here(clean, corpus, embedder).errors
     expected = _snapshot(clean)
 
     crashed = tmp_path / "crashed"
@@ -69,7 +71,7 @@ def test_sigkill_inside_a_chroma_write_then_doctor_repairs(tmp_path: Path, prepa
     assert again["consistent"], again
     # The repair finished the interrupted documents; a normal re-ingest adds the rest, and
     # the result is exactly an uninterrupted run's.
-    assert _cli(crashed, "ingest", str(corpus), "--quiet", cfg=prepared_config).returncode == 0
+    assert not ingest_here(crashed, corpus, embedder).errors
     assert _snapshot(crashed) == expected
 
 
@@ -88,10 +90,10 @@ def test_doctor_removes_documents_whose_sources_are_gone(bot: Akhbar, tmp_path: 
     assert bot.documents() == [] and bot.store.count() == 0 and bot.doctor(repair=False).consistent
 
 
-def test_sigkill_while_streaming_an_answer_leaves_the_store_consistent(tmp_path: Path,
-                                                                       prepared_config: Config) -> None:
+def test_sigkill_while_streaming_an_answer_leaves_the_store_consistent(tmp_path: Path, prepared_config: Config,
+                                                                       embedder: Any, llm_15b: Any) -> None:
     home = tmp_path / "home"  # its own data home (in server mode: its own server database)
-    assert _cli(home, "ingest", str(copy_seeds(tmp_path / "corpus")), "--quiet", cfg=prepared_config).returncode == 0
+    assert not ingest_here(home, copy_seeds(tmp_path / "corpus"), embedder).errors
     code = ("import sys\nfrom rag import Akhbar\nbot = Akhbar.open(llm={'backend': 'llamacpp'})\n"
             "for piece in bot.ask_stream(sys.argv[1]):\n    print('PIECE', flush=True)\n")
     proc = subprocess.Popen([sys.executable, "-c", code, AR_QUESTION], cwd=REPO, env=_env(home, prepared_config),
@@ -102,8 +104,10 @@ def test_sigkill_while_streaming_an_answer_leaves_the_store_consistent(tmp_path:
     proc.wait()
     check = _cli(home, "doctor", "--check", "--json", cfg=prepared_config)
     assert check.returncode == 0 and json.loads(check.stdout)["consistent"]
-    after = _cli(home, "ask", AR_QUESTION, "--backend", "llamacpp", "--json", cfg=prepared_config)
-    assert after.returncode == 0 and "2017" in json.loads(after.stdout)["text"]
+    from tests.conftest import base_config
+
+    after = Akhbar(base_config(home), embedder=embedder, llm=llm_15b).ask(AR_QUESTION)
+    assert not after.refused and "2017" in after.text
 
 
 def test_manifest_from_a_newer_akhbar_is_refused_not_reset(bot: Akhbar, tmp_path: Path) -> None:

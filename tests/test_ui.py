@@ -281,8 +281,10 @@ def test_bad_input_shows_a_message_not_a_traceback(session: dict[str, Any]) -> N
 def test_five_browser_sessions_at_once_no_cross_talk(browser: Any, session: dict[str, Any]) -> None:
     """Five people ask at the same moment: every one gets an answer to their own question,
     in their own page only (the answers queue for the one CPU model)."""
+    # Factoid questions (copied answers): what is tested is who gets which answer, not the
+    # free reader, whose long replies would only make the queue slower.
     questions = [AR_QUESTION, EN_QUESTION, "متى بدأت عملية أستانا؟", "Who is the Russian foreign ministry spokeswoman?",
-                 "ما موقف تركيا من الجيش الوطني السوري؟"]
+                 "كم اجتماعًا عقد بصيغة أستانا؟"]
     contexts = [browser.new_context() for _ in questions]
     try:
         pages = [c.new_page() for c in contexts]

@@ -326,8 +326,9 @@ def _free_port() -> int:
 
 
 def launch(bot: Akhbar, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
-           block: bool = True, announce: Any = print) -> Any:
-    """Start the app; ``announce`` gets the URL once the server listens."""
+           block: bool = True, announce: Any = print, prepare: Any = None) -> Any:
+    """Start the app; ``prepare`` (loading the models) runs once the port is held, so a
+    busy port fails at once; ``announce`` then gets the URL."""
     demo = build(bot)
     # Port 0: any free port. Gradio cannot bind port 0 itself, so a free one is picked and,
     # should something take it before Gradio binds it, another one.
@@ -342,6 +343,8 @@ def launch(bot: Akhbar, host: str = "127.0.0.1", port: int = 7860, auth: tuple[s
         except OSError as e:
             if attempt == tries - 1:
                 raise AkhbarError(f"cannot listen on {host}:{chosen}: {e}") from e
+    if prepare is not None:
+        prepare()
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     announce(f"Akhbar chat running on http://{shown}:{demo.server_port}/  (Ctrl+C to stop)")
     if block:
