@@ -65,13 +65,13 @@ browser:
 # (real LLM, UI, crashes) reach the store through the same adapter calls as the fast store
 # tests, so they run once.
 #
-# Two pytest-xdist workers, a whole test file each at a time (module fixtures such as the
+# The first pass in two pytest-xdist workers, a whole test file each at a time (module fixtures such as the
 # chat app or the Ollama stand-in start once): most slow tests wait on subprocesses that
 # load models single-threaded, so two at once roughly halve the wall time on 2 cores.
 TEST_WORKERS ?= 2
 test: models browser
 	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=15 tests
-	AKHBAR_TEST_STORE=server $(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile -m "store and not slow" tests
+	AKHBAR_TEST_STORE=server $(BIN)/python -m pytest -q -m "store and not slow" tests
 
 # Unit tests only: AKHBAR_TEST_UNIT makes loading a model an error (tests/conftest.py).
 check: setup
