@@ -68,3 +68,18 @@ def test_every_test_has_a_fresh_data_home(tmp_path_factory: pytest.TempPathFacto
     base = tmp_path_factory.getbasetemp()
     assert Config.load(env={}).home.is_relative_to(base)
     assert Path(os.environ["AKHBAR_HOME"]).is_relative_to(base) and not Path(os.environ["AKHBAR_HOME"]).exists()
+
+
+def test_field_mapping_and_site_names_from_toml_and_env(tmp_path: Path) -> None:
+    f = tmp_path / "akhbar.toml"
+    f.write_text('[ingest]\nfields = { date = "crawl_time", site = "paper" }\n'
+                 'sites = { "mynews.example" = "أخباري" }\n', encoding="utf-8")
+    cfg = Config.load(f, env={})
+    assert cfg.ingest.field_map == {"date": "crawl_time", "site": "paper"}
+    assert cfg.ingest.site_map == {"mynews.example": "أخباري"}
+    env = Config.load(f, env={"AKHBAR_INGEST_FIELDS": "text=story, date=when"})
+    assert env.ingest.field_map == {"text": "story", "date": "when"}
+    with pytest.raises(ConfigError, match="unknown field 'when'"):
+        Config.load(f, env={"AKHBAR_INGEST_FIELDS": "when=date"})
+    with pytest.raises(ConfigError, match=r"ingest\.sites must be 'key=value"):
+        Config.load(f, env={"AKHBAR_INGEST_SITES": "okaz"})
