@@ -250,7 +250,7 @@ _KEYS = {"title": _TITLE_KEYS, "text": (*_TEXT_KEYS, "description", "summary"), 
 
 
 def _pick(obj: dict[str, Any], what: str, fields: dict[str, str], used: dict[str, str],
-          parse: Callable[[Any], str] = lambda v: _as_text(v)) -> str:
+          parse: Callable[[Any], str] = _as_text) -> str:
     """The first of the field names for ``what`` (the user's one alone, when mapped) whose
     value reads as one; records which field that was in ``used``."""
     keys = (fields[what],) if what in fields else _KEYS[what]
