@@ -19,9 +19,9 @@ from dataclasses import replace
 from typing import Any
 
 from rag.answer import Responder
-from rag.config import FIELD_KEYS, Config
+from rag.config import Config, check_fields
 from rag.embedder import Embedder, SentenceTransformerEmbedder
-from rag.errors import AkhbarError, BackendError, ConfigError, ModelError
+from rag.errors import AkhbarError, BackendError, ModelError
 from rag.llm import LLM, Selection, select_llm
 from rag.retrieval import Filters, Retriever
 from rag.store import ChromaStore
@@ -165,9 +165,7 @@ class Akhbar:
 
         ic = self.config.ingest
         mapping = {**ic.field_map, **(fields or {})}
-        for key in mapping:
-            if key not in FIELD_KEYS:
-                raise ConfigError(f"unknown field {key!r} in the field mapping (known: {', '.join(FIELD_KEYS)})")
+        check_fields(mapping, "the field mapping")
         limits = Limits(
             max_file_bytes=int(ic.max_file_mb * 1024 * 1024),
             max_zip_members=ic.max_zip_members,

@@ -90,6 +90,13 @@ class IngestConfig:
 FIELD_KEYS = ("title", "text", "date", "url", "site", "author")
 
 
+def check_fields(mapping: Mapping[str, str], where: str) -> None:
+    """A JSON field mapping may only name the metadata ingest knows (FIELD_KEYS)."""
+    for key in mapping:
+        if key not in FIELD_KEYS:
+            raise ConfigError(f"{where}: unknown field {key!r} (known: {', '.join(FIELD_KEYS)})")
+
+
 def parse_pairs(text: str, name: str) -> dict[str, str]:
     """"a=b, c=d" → {"a": "b", "c": "d"}; a clear ConfigError for anything else."""
     out: dict[str, str] = {}
@@ -278,9 +285,7 @@ class Config:
                     raise ConfigError(f"store.headers must be 'Name: value; Other: value', not {part.strip()!r}")
         positive = (("retrieval", "top_k"), ("retrieval", "max_sentences"), ("embed", "batch_size"),
                     ("embed", "chunk_tokens"), ("llm", "max_tokens"), ("llm", "n_ctx"), ("llm", "queue_size"))
-        for key in self.ingest.field_map:
-            if key not in FIELD_KEYS:
-                raise ConfigError(f"ingest.fields: unknown field {key!r} (known: {', '.join(FIELD_KEYS)})")
+        check_fields(self.ingest.field_map, "ingest.fields")
         self.ingest.site_map  # noqa: B018 - parsed to raise on a malformed value
         if self.answer.reader not in ("extractive", "generative"):
             raise ConfigError(f"answer.reader must be extractive or generative, not {self.answer.reader!r}")
