@@ -18,6 +18,8 @@ from typing import Any
 from rag.config import BACKENDS, Config
 from rag.errors import AkhbarError
 
+REPO_READER = Path(__file__).resolve().parent.parent / "reader"
+
 
 def _config(args: argparse.Namespace) -> Config:
     cfg = Config.load(args.config)
@@ -322,6 +324,25 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_train_reader(args: argparse.Namespace) -> int:
+    from rag import teach
+
+    cfg = _config(args)
+    data = [Path(f) for f in args.data] if args.data is not None else sorted(teach.DATA_DIR.glob("*.jsonl"))
+    arcd = None if args.no_arcd else Path(args.arcd)
+    info = teach.run(cfg, Path(args.out), data_files=data, corpus_dir=Path(args.corpus), arcd=arcd,
+                     arcd_limit=args.arcd_limit, epochs=args.epochs, limit=args.limit, rank=args.rank,
+                     alpha=args.alpha, lr=args.lr, accumulate=args.accumulate, seed=args.seed,
+                     base=Path(args.base) if args.base else None, examples_only=args.examples_only, log=_err)
+    if info is None:
+        return 0
+    print(f"adapter   {info.path}")
+    print(f"sha256    {info.sha256}")
+    print(f"base      sha256 {info.base_sha256}")
+    print(f"card      {Path(info.path).with_suffix('.md')}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="akhbar", description="Ask questions of a news corpus, with citations.")
     p.add_argument("--config", help="TOML config file (default: $AKHBAR_CONFIG or <home>/akhbar.toml)")
@@ -410,6 +431,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--write", action="store_true", help="write the thresholds to --config or <home>/akhbar.toml")
     s.add_argument("--quiet", action="store_true")
     s.set_defaults(func=cmd_calibrate)
+
+    s = sub.add_parser("train-reader", help="teach the extractive reader: build the training set, train a LoRA "
+                                            "adapter on the packaged GGUF and write it as a GGUF adapter")
+    s.add_argument("--out", default=str(REPO_READER / "akhbar-reader.gguf"), help="adapter path (default: %(default)s)")
+    s.add_argument("--data", nargs="*", metavar="JSONL", help="our news QA records (default: reader/data/*.jsonl)")
+    s.add_argument("--corpus", default=str(REPO_READER.parent.parent / "shared" / "eval" / "saudinews"),
+                   help="the SaudiNewsNet zips the records point into (default: %(default)s)")
+    s.add_argument("--arcd", default=str(REPO_READER.parent.parent / "shared" / "eval" / "arcd" / "arcd-train.json"))
+    s.add_argument("--no-arcd", action="store_true", help="train on our news records only")
+    s.add_argument("--arcd-limit", type=int, default=0, help="a seeded sample of this many ARCD records (0 = all)")
+    s.add_argument("--base", help="base GGUF (default: the configured llm.model)")
+    s.add_argument("--epochs", type=float, default=1.0)
+    s.add_argument("--limit", type=int, default=0, help="train on a seeded sample of this many records (0 = all)")
+    s.add_argument("--rank", type=int, default=16)
+    s.add_argument("--alpha", type=int, default=32)
+    s.add_argument("--lr", type=float, default=2e-4)
+    s.add_argument("--accumulate", type=int, default=8, help="examples per optimiser step")
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--examples-only", action="store_true", help="build and write the training examples, then stop")
+    s.set_defaults(func=cmd_train_reader)
 
     s = sub.add_parser("stats", help="documents, chunks, models and backend of a collection")
     s.add_argument("--collection")

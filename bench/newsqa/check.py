@@ -15,6 +15,8 @@ Rules checked:
   contained in the question.
 - unanswerable: ``answer`` is null, ``aliases`` empty, ``url`` exists in the
   zip named ``day``.
+- with ``--train`` (reader training data): split == "train", and an answer need only
+  occur verbatim in its own article.
 - split == "calibration" iff int(sha256(id).hexdigest(), 16) % 3 == 0, else
   "report" (``--fix-split`` rewrites the files with the right split first).
 
@@ -45,6 +47,7 @@ DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "012345678901
 WARN_AR = (0.60, 0.72)
 WARN_UNANS = (0.17, 0.25)
 SEP = "\x00"
+TRAIN = [False]  # --train: reader training data (split "train"; the answer need only be in its own article)
 
 
 def default_corpus() -> Path:
@@ -197,7 +200,10 @@ def check_record(rec, corpus: Corpus, problems: list[str]) -> None:
     elif day not in corpus.by_day:
         problems.append(f"day {day} has no zip in the corpus")
         day = None
-    if split not in SPLITS:
+    if TRAIN[0]:
+        if split != "train":
+            problems.append(f"split must be 'train' with --train, got {split!r}")
+    elif split not in SPLITS:
         problems.append(f"split must be one of {SPLITS}, got {split!r}")
     elif isinstance(qid, str) and split != expected_split(qid):
         problems.append(f"split is {split!r}, the rule gives {expected_split(qid)!r} (use --fix-split)")
@@ -218,7 +224,14 @@ def check_record(rec, corpus: Corpus, problems: list[str]) -> None:
                 if digits_of(al) != adig:
                     problems.append(f"alias {al!r} has digits {digits_of(al)!r}, answer has {adig!r}")
         hits = corpus.find(ans)
-        if len(hits) != 1:
+        if TRAIN[0] and url is not None and day is not None:
+            # Training data: the answer must be in its own article; other articles may repeat it.
+            content = corpus.by_day[day].get(url)
+            if content is None:
+                problems.append(f"url not found in {day}.zip")
+            elif ans not in content:
+                problems.append("answer is not verbatim in the url's article")
+        elif len(hits) != 1:
             where = ", ".join(f"{corpus.days[k]} {corpus.urls[k]}" for k in hits[:3])
             more = " …" if len(hits) > 3 else ""
             problems.append(f"answer occurs in {len(hits)} articles, must be exactly 1"
@@ -270,7 +283,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="folder with the YYYY-MM-DD.zip files (default: %(default)s)")
     ap.add_argument("--fix-split", action="store_true",
                     help="rewrite the files with the split given by the id hash, then check")
+    ap.add_argument("--train", action="store_true",
+                    help="reader training data: split 'train', the answer verbatim in its own article")
     args = ap.parse_args(argv)
+    TRAIN[0] = args.train
 
     if args.fix_split:
         for f in args.files:
