@@ -4,6 +4,7 @@
 #   make bench  set up, print the performance figures
 #   make bench-scale  the same for all of SaudiNewsNet (20,329 real articles; tens of minutes)
 #   make check  the inner loop: ruff, mypy and the unit tests (no model is loaded), under a minute
+#   make train-reader  teach the reader: rebuild reader/akhbar-reader.gguf (about an hour on 2 cores)
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -26,7 +27,7 @@ WHEEL_CACHE := $(HOME)/.cache/akhbar/wheels/llama-$(LLAMA_KEY)
 FIND_LINKS := $(firstword $(PIP_FIND_LINKS) $(wildcard /opt/wheels))
 UV = $(BIN)/uv pip install -q --python $(BIN)/python $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
 
-.PHONY: setup models browser run test check bench bench-scale lint clean
+.PHONY: setup models browser run test check bench bench-scale train-reader lint clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-models.txt Makefile
@@ -85,6 +86,11 @@ bench: models
 # All of SaudiNewsNet (20,329 articles): ingest, retrieval, cold ask/chat, re-ingest. Long.
 bench-scale: models browser
 	$(BIN)/python bench/scale_news.py
+
+# The reader's LoRA adapter from the repo's training data (reader/data, ARCD in ../shared):
+# writes reader/akhbar-reader.gguf, its card (.md), loss curve and the examples it saw.
+train-reader: models
+	$(BIN)/akhbar train-reader
 
 lint: setup
 	$(BIN)/ruff check rag ingest ui tests bench

@@ -11,10 +11,11 @@
 5. Baseline: plain llama-index (VectorStoreIndex, default splitter and retriever, same
    mE5) vs Akhbar on XQuAD-ar: recall@5 and query latency.
 6. Load: 20 concurrent questions through one Akhbar: throughput, p50/p95, errors.
-7. News: the report split of bench/newsqa (Arabic and English questions over two days of
-   SaudiNewsNet) with `akhbar eval`: gold contained, refusals, citations, time to first
-   token and total seconds per question, per language. The corpus is ingested once into
-   ~/.cache/akhbar/bench-newsqa and reused.
+7. News and the reader: the report split of bench/newsqa (Arabic and English questions
+   over two days of SaudiNewsNet) with `akhbar eval`: gold contained, reading accuracy given
+   evidence, refusals, citations, time to first token and total seconds per question, per
+   language; and XQuAD-ar (100 questions, seed 0). Both with the reader adapter off and on
+   (llm.adapter). The news corpus is ingested once into ~/.cache/akhbar/bench-newsqa.
 
 Uses the embedded defaults in throw-away data directories. Figures only; nothing here
 asserts a target.
@@ -169,18 +170,48 @@ def archive_figures(n: int) -> None:
           f"peak RSS {r['rss_mb']:.0f} MB")
 
 
-def news_figures(base: Config) -> None:
+def news_figures(base: Config, xquad_limit: int = 100) -> None:
+    """The reader with and without its adapter (llm.adapter off / auto), on the news report
+    split and on XQuAD-ar (a seeded sample): the taught reader must earn its place."""
     from rag import eval as ev
+    from rag.models import active_adapter
 
     if not all(p.exists() for p in NEWS_CORPUS):
         print("(skipping the news set: ../shared/eval/saudinews not found)")
         return
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "akhbar" / "bench-newsqa"
-    cfg = base.with_overrides(llm={"backend": "llamacpp"})
-    result = ev.run_qa(cfg, NEWS_QA, [str(p) for p in NEWS_CORPUS], split="report", home=cache,
-                       progress=lambda m: print(f"  {m}", flush=True))
-    print("\nNews set (bench/newsqa, report split), embedded 1.5B:")
-    print(ev.format_qa_table(result))
+    readers = [("untaught", "off")]
+    if active_adapter(base.with_overrides(llm={"adapter": "auto"})):
+        readers.append(("adapter", "auto"))
+    else:
+        print("(no packaged reader adapter for this GGUF: the taught reader is not measured; make train-reader)")
+    table = []
+    for name, setting in readers:
+        cfg = base.with_overrides(llm={"backend": "llamacpp", "adapter": setting})
+        news = ev.run_qa(cfg, NEWS_QA, [str(p) for p in NEWS_CORPUS], split="report", home=cache,
+                         progress=lambda m: print(f"  {m}", flush=True))
+        print(f"\nNews set (bench/newsqa, report split), embedded 1.5B, reader {name}:")
+        print(ev.format_qa_table(news))
+        row = {"reader": name, **{f"news_{k}": v for k, v in news["overall"].items() if isinstance(v, float)}}
+        if XQUAD_AR.exists() and xquad_limit:
+            x = ev.run(cfg, XQUAD_AR, limit=xquad_limit, seed=0, progress=lambda m: print(f"  {m}", flush=True))
+            print(f"\nXQuAD-ar ({xquad_limit} questions, seed 0), reader {name}:")
+            print(ev.format_table(x))
+            row |= {f"xquad_{k}": v for k, v in x["answers"].items() if isinstance(v, float)}
+        table.append(row)
+    cols = [("news_gold_contained", "news gold"), ("news_reading_given_evidence", "read|evid"),
+            ("news_answered_wrong", "wrong"), ("news_refused_answerable", "ref.ok"),
+            ("news_refused_unanswerable", "ref.no"), ("news_cited_gold", "cite"),
+            ("news_first_token_s_p50", "ttft s"), ("xquad_gold_contained", "xq gold"), ("xquad_f1", "xq F1"),
+            ("xquad_citation_precision", "xq cite"), ("xquad_refusal_rate_unanswerable", "xq ref.no"),
+            ("xquad_first_token_s_p50", "xq ttft")]
+    print("\nReader with and without the adapter:")
+    print(f"{'reader':10}" + "".join(f"{label:>11}" for _, label in cols))
+    for row in table:
+        print(f"{row['reader']:10}" + "".join(f"{row.get(k, float('nan')):>11.3f}" for k, _ in cols))
+    if len(table) == 2 and table[0].get("news_first_token_s_p50"):
+        ratio = table[1]["news_first_token_s_p50"] / table[0]["news_first_token_s_p50"]
+        print(f"first token with the adapter: {ratio:.2f} x without (news, p50)")
 
 
 def main() -> int:
@@ -191,12 +222,14 @@ def main() -> int:
     ap.add_argument("--skip", default="", help="comma-separated: answer, embed, archive, scale, baseline, load, news")
     ap.add_argument("--scale-sizes", default="1000,10000,100000")
     ap.add_argument("--load-questions", type=int, default=20)
+    ap.add_argument("--xquad-reader", type=int, default=100,
+                    help="XQuAD-ar questions for the reader with / without the adapter (0 = skip)")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
 
     base = Config.load()
     if "news" not in skip:
-        news_figures(base)
+        news_figures(base, args.xquad_reader)
     if "embed" not in skip:
         embedding_figures(base)
     if "archive" not in skip:

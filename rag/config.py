@@ -28,6 +28,8 @@ BACKENDS = ("auto", "ollama", "llamacpp")
 # Built-in model names resolve to files that `akhbar models prepare` creates.
 BUILTIN_EMBED = "multilingual-e5-small"
 BUILTIN_LLMS = ("qwen2.5-coder-1.5b", "qwen2.5-0.5b")
+# The reader's LoRA adapter, trained by ``akhbar train-reader`` and kept in the repo.
+PACKAGED_ADAPTER = Path(__file__).resolve().parent.parent / "reader" / "akhbar-reader.gguf"
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,10 @@ class LLMConfig:
     temperature: float = 0.0
     seed: int = 0
     repeat_penalty: float = 1.15
+    # The reader's LoRA adapter (``akhbar train-reader``) for the embedded llama.cpp model:
+    # "auto" = the repo's reader/akhbar-reader.gguf when it was trained on the configured
+    # base GGUF (same sha256), "off" = none, or a path to a GGUF adapter.
+    adapter: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -244,6 +250,18 @@ class Config:
             return self.models_dir / f"{self.llm.model}-q4_k_m.gguf"
         return Path(self.llm.model).expanduser()
 
+    @property
+    def llm_adapter_path(self) -> Path | None:
+        """The GGUF adapter file the llama.cpp model loads, or None. "auto" resolves to the
+        packaged adapter only when its recorded base is the configured model (checked by
+        ``rag.models.adapter_matches``); an explicit path is used as given."""
+        value = self.llm.adapter.strip()
+        if value.lower() in ("", "off", "none", "false"):
+            return None
+        if value.lower() == "auto":
+            return PACKAGED_ADAPTER if PACKAGED_ADAPTER.is_file() else None
+        return Path(value).expanduser()
+
     def with_overrides(self, **sections: Mapping[str, Any] | Any) -> Config:
         """Return a copy with top-level fields or section fields replaced.
 
@@ -289,6 +307,9 @@ class Config:
         self.ingest.site_map  # noqa: B018 - parsed to raise on a malformed value
         if self.answer.reader not in ("extractive", "generative"):
             raise ConfigError(f"answer.reader must be extractive or generative, not {self.answer.reader!r}")
+        adapter = self.llm.adapter.strip().lower()
+        if adapter not in ("", "off", "none", "false", "auto") and not self.llm.adapter.lower().endswith(".gguf"):
+            raise ConfigError(f"llm.adapter must be auto, off or a path to a .gguf adapter, not {self.llm.adapter!r}")
         if self.answer.max_span_tokens <= 0:
             raise ConfigError("answer.max_span_tokens must be positive")
         if self.retrieval.source_margin < 0:

@@ -348,6 +348,8 @@ def qa_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "recall@1": mean([float(r["retrieved_rank"] == 1) for r in ok]),
         "recall@5": mean([float(0 < r["retrieved_rank"] <= 5) for r in ok]),
         "evidence_recall": mean([float(r["evidence_has_gold"]) for r in ok]),
+        # The reader alone: how often it states the gold when the evidence shown holds it.
+        "reading_given_evidence": mean([float(r["contained"]) for r in ok if r["evidence_has_gold"]]),
         "gold_contained": mean([float(r["contained"]) for r in ok]),
         "f1": mean([r["f1"] for r in ok]), "exact_match": mean([float(r["em"]) for r in ok]),
         "answered_wrong": mean([float(not r["refused"] and not r["contained"]) for r in ok]),
@@ -371,6 +373,8 @@ def format_qa_table(result: dict[str, Any]) -> str:
                      f"{s['gold_contained']:>6.2f}{s['f1'] * 100:>6.1f}{s['exact_match'] * 100:>6.1f}"
                      f"{s['answered_wrong']:>7.2f}{s['refused_answerable']:>7.2f}{s['refused_unanswerable']:>7.2f}"
                      f"{s['cited_gold']:>6.2f}{s['first_token_s_p50']:>6.1f}{s['seconds_p50']:>7.1f}")
+    lines.append("reading accuracy given evidence holding the gold: " + ", ".join(
+        f"{key} {result[key]['reading_given_evidence']:.2f}" for key in ("overall", "ar", "en") if key in result))
     lines.append("refused by: " + ", ".join(f"{k} {v}" for k, v in sorted(result["overall"]["refused_by"].items())))
     lines.append("rec@5: gold article in the top 5; evid: gold span in what the model was shown; gold: gold "
                  "contained in the answer; wrong: answered but not gold (share of answerable); ref.ok / ref.no: "

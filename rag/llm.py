@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from rag.config import Config
 from rag.errors import BackendError, ModelError
+from rag.prompts import chatml
 
 Message = dict[str, str]
 
@@ -77,8 +78,13 @@ class LlamaCppLLM:
     backend = "llamacpp"
 
     def __init__(self, path: Path, config: Config) -> None:
+        from rag.models import active_adapter
+
         self.path = Path(path)
-        self.model = self.path.name
+        # The reader's LoRA (llm.adapter), when one applies to this GGUF: named in the
+        # model, so an Answer says which reader wrote it.
+        self.adapter = active_adapter(config, self.path)
+        self.model = self.path.name + (f"+{self.adapter.stem}" if self.adapter else "")
         self.cfg = config.llm
         self._llm: Any = None
         self._lock = threading.Lock()  # one generation at a time per loaded model
@@ -106,6 +112,7 @@ class LlamaCppLLM:
             threads = self.cfg.threads or max(1, os.cpu_count() or 1)
             return Llama(
                 model_path=str(self.path),
+                lora_path=str(self.adapter) if self.adapter else None,
                 n_ctx=self.cfg.n_ctx,
                 n_threads=threads,
                 n_threads_batch=threads,
@@ -113,7 +120,8 @@ class LlamaCppLLM:
                 verbose=False,
             )
         except Exception as e:
-            raise ModelError(f"cannot load GGUF model {self.path}: {e}") from e
+            with_adapter = f" with the adapter {self.adapter}" if self.adapter else ""
+            raise ModelError(f"cannot load GGUF model {self.path}{with_adapter}: {e}") from e
 
     def count_tokens(self, text: str) -> int:
         return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -152,8 +160,7 @@ class LlamaCppLLM:
         template = str(self._load().metadata.get("tokenizer.chat_template", ""))
         if "<|im_start|>" not in template:
             raise BackendError(f"{self.model}: copy-constrained reading needs a ChatML model")
-        body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-        return body + "<|im_start|>assistant\n"
+        return chatml(list(messages))
 
     def prime(self, prefix: Sequence[Message]) -> None:
         """Load the model, build the copy constraint's vocabulary and read ``prefix`` (the
@@ -324,6 +331,29 @@ class OllamaClient:
                     continue
                 raise self.explain(e, model, what) from e
         raise AssertionError("unreachable")
+
+
+def create_ollama_model(config: Config, adapter: Path, name: str, base: str | None = None,
+                        progress: Callable[[str], None] | None = None) -> Path:
+    """Register ``adapter`` with the Ollama server as the model ``name`` (``FROM base`` +
+    ``ADAPTER``), through the official client: the adapter is uploaded as a blob, then
+    ``/api/create`` names it. Writes the equivalent Modelfile beside the adapter (for
+    ``ollama create -f``) and returns its path."""
+    from rag.models import adapter_info, modelfile
+
+    adapter = Path(adapter)
+    adapter_info(adapter)  # a clear error for a file that is not a LoRA adapter
+    base = base or config.llm.ollama_model
+    llm = config.llm
+    client = OllamaClient(llm.ollama_host, llm.timeout_s, llm.retries, llm.retry_backoff_s)
+    digest = client.call("the adapter upload", base, lambda: client.client.create_blob(adapter))
+    if progress:
+        progress(f"uploaded {adapter.name} as {digest}")
+    client.call("creating the model", base,
+                lambda: client.client.create(model=name, from_=base, adapters={adapter.name: digest}, stream=False))
+    target = adapter.with_name("Modelfile")
+    target.write_text(modelfile(adapter, base), encoding="utf-8")
+    return target
 
 
 class OllamaLLM:

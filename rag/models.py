@@ -21,12 +21,12 @@ import os
 import shutil
 import struct
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
 from rag.config import BUILTIN_EMBED, Config
-from rag.errors import ModelError
+from rag.errors import ConfigError, ModelError
 
 
 @dataclass(frozen=True)
@@ -374,6 +374,85 @@ def embed_model_ready(path: Path) -> bool:
     return (path / _EMBED_MARKER).exists() or (path.name != BUILTIN_EMBED and (path / "modules.json").exists())
 
 
+# --------------------------------------------------------------------------- adapters
+
+
+@dataclass(frozen=True)
+class AdapterInfo:
+    path: str
+    sha256: str
+    size_bytes: int
+    base_sha256: str  # the base GGUF it was trained on
+    alpha: float
+    rank: int
+    tensors: int
+    meta: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def adapter_info(path: Path) -> AdapterInfo:
+    """What a GGUF adapter says about itself; ``ConfigError`` when it is not one."""
+    import gguf
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"llm.adapter: no file at {path}")
+    try:
+        reader = gguf.GGUFReader(str(path))
+    except Exception as e:
+        raise ConfigError(f"llm.adapter: {path} is not a GGUF file ({e})") from e
+
+    def value(key: str) -> Any:
+        f = reader.fields.get(key)
+        return None if f is None else f.contents()
+
+    if value("general.type") != "adapter" or value("adapter.type") != "lora":
+        raise ConfigError(f"llm.adapter: {path} is a GGUF file but not a LoRA adapter")
+    ranks = {int(t.shape[1]) if len(t.shape) > 1 else 0 for t in reader.tensors if t.name.endswith("lora_a")}
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    meta = {k.removeprefix("akhbar."): str(value(k)) for k in reader.fields
+            if k.startswith("akhbar.") and k != "akhbar.base_sha256"}
+    return AdapterInfo(str(path), digest.hexdigest(), path.stat().st_size, str(value("akhbar.base_sha256") or ""),
+                       float(value("adapter.lora.alpha") or 0.0), max(ranks) if ranks else 0, len(reader.tensors), meta)
+
+
+def modelfile(adapter: Path, base: str) -> str:
+    """An Ollama Modelfile: the base model plus the adapter (``ollama create -f``)."""
+    return f"FROM {base}\nADAPTER ./{Path(adapter).name}\n"
+
+
+def known_sha256(model: Path) -> str:
+    """The sha256 recorded when a packaged GGUF was assembled and verified, or ""."""
+    try:
+        return Path(str(model) + _VERIFIED_SUFFIX).read_text().split()[0]
+    except (OSError, IndexError):
+        return ""
+
+
+def active_adapter(config: Config, model: Path | None = None) -> Path | None:
+    """The adapter the llama.cpp model at ``model`` (default: the configured one) loads.
+    ``llm.adapter = "auto"``: the packaged adapter, only when it was trained on this very
+    GGUF (recorded sha256); a path: that file, which must exist."""
+    path = config.llm_adapter_path
+    if path is None:
+        return None
+    if config.llm.adapter.strip().lower() != "auto":
+        if not path.is_file():
+            raise ConfigError(f"llm.adapter: no adapter file at {path}")
+        return path
+    try:
+        info = adapter_info(path)
+    except ConfigError:
+        return None
+    base = known_sha256(model or config.llm_model_path)
+    return path if base and info.base_sha256 == base else None
+
+
 # ----------------------------------------------------------------------- prepare/status
 
 
@@ -408,4 +487,29 @@ def status(config: Config) -> dict[str, Any]:
     if config.llm.model not in GGUF_SPECS:
         p = config.llm_model_path
         out["llm"][config.llm.model] = {"path": str(p), "ready": p.exists(), "configured": True}
+    out["adapter"] = adapter_status(config)
+    return out
+
+
+def adapter_status(config: Config) -> dict[str, Any]:
+    """The reader adapter: the setting, the file, its sha256, the base it was trained on,
+    whether that is the configured GGUF, and whether the model will load it."""
+    path = config.llm_adapter_path
+    out: dict[str, Any] = {"setting": config.llm.adapter, "path": str(path) if path else "", "active": False}
+    if path is None or not path.is_file():
+        out["problem"] = "" if path is None else f"no adapter file at {path}"
+        return out
+    try:
+        info = adapter_info(path)
+    except ConfigError as e:
+        out["problem"] = str(e)
+        return out
+    base = known_sha256(config.llm_model_path)
+    out.update(sha256=info.sha256, size_bytes=info.size_bytes, rank=info.rank, alpha=info.alpha,
+               base_sha256=info.base_sha256, configured_model_sha256=base,
+               matches_base=bool(base) and base == info.base_sha256)
+    try:
+        out["active"] = active_adapter(config) is not None
+    except ConfigError as e:
+        out["problem"] = str(e)
     return out

@@ -86,3 +86,18 @@ class Prompts:
 
     def names(self) -> list[Path]:
         return sorted(self.dir.glob("*.txt"))
+
+    def reader_messages(self, language: str, evidence: str, question: str) -> list[dict[str, str]]:
+        """The extractive reader's conversation: its instruction, then the evidence lines
+        and the question. Answering (``Responder.extract``) and teaching
+        (``rag.teach``) both build it here, so the model is taught the prompt it reads."""
+        return [{"role": "system", "content": self.text("reader", language)},
+                {"role": "user", "content": self.render("read", language, evidence=evidence,
+                                                        question=neutralize(question))}]
+
+
+def chatml(messages: list[dict[str, str]]) -> str:
+    """Messages in the ChatML layout of the packaged Qwen models, ready for the
+    assistant's reply (what llama.cpp evaluates for copy-constrained reading)."""
+    body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    return body + "<|im_start|>assistant\n"

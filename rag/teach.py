@@ -43,8 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Config
-from rag.errors import AkhbarError, ConfigError
-from rag.prompts import Prompts, neutralize
+from rag.errors import AkhbarError
+from rag.models import AdapterInfo, adapter_info
+from rag.prompts import Prompts, chatml, neutralize
 from rag.reader import OPEN, is_echo, question_type
 from rag.text import detect_language, sentence_spans
 
@@ -256,11 +257,8 @@ def build_examples(config: Config, records: Sequence[Record], embedder: Any, cou
 
 def chat_parts(example: Example, prompts: Prompts) -> tuple[str, str]:
     """The ChatML prompt exactly as the llama.cpp reader builds it, and the reply."""
-    messages = [("system", prompts.text("reader", example.language)),
-                ("user", prompts.render("read", example.language, evidence=example.evidence,
-                                        question=neutralize(example.question)))]
-    prompt = "".join(f"<|im_start|>{role}\n{content}<|im_end|>\n" for role, content in messages)
-    return prompt + "<|im_start|>assistant\n", example.target + "<|im_end|>"
+    messages = prompts.reader_messages(example.language, example.evidence, example.question)
+    return chatml(messages), example.target + "<|im_end|>"
 
 
 def split_examples(examples: Sequence[Example], held_share: float, seed: int) -> tuple[list[Example], list[Example]]:
@@ -479,55 +477,6 @@ def write_adapter(tensors: dict[str, Any], path: Path, alpha: float, base_sha256
     writer.close()
     tmp.replace(path)
     return path
-
-
-@dataclass(frozen=True)
-class AdapterInfo:
-    path: str
-    sha256: str
-    size_bytes: int
-    base_sha256: str  # the base GGUF it was trained on
-    alpha: float
-    rank: int
-    tensors: int
-    meta: dict[str, str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def adapter_info(path: Path) -> AdapterInfo:
-    """What a GGUF adapter says about itself; ``ConfigError`` when it is not one."""
-    import gguf
-
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"llm.adapter: no file at {path}")
-    try:
-        reader = gguf.GGUFReader(str(path))
-    except Exception as e:
-        raise ConfigError(f"llm.adapter: {path} is not a GGUF file ({e})") from e
-
-    def value(key: str) -> Any:
-        f = reader.fields.get(key)
-        return None if f is None else f.contents()
-
-    if value("general.type") != "adapter" or value("adapter.type") != "lora":
-        raise ConfigError(f"llm.adapter: {path} is a GGUF file but not a LoRA adapter")
-    ranks = {int(t.shape[1]) if len(t.shape) > 1 else 0 for t in reader.tensors if t.name.endswith("lora_a")}
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    meta = {k.removeprefix("akhbar."): str(value(k)) for k in reader.fields
-            if k.startswith("akhbar.") and k != "akhbar.base_sha256"}
-    return AdapterInfo(str(path), digest.hexdigest(), path.stat().st_size, str(value("akhbar.base_sha256") or ""),
-                       float(value("adapter.lora.alpha") or 0.0), max(ranks) if ranks else 0, len(reader.tensors), meta)
-
-
-def modelfile(adapter: Path, base: str) -> str:
-    """An Ollama Modelfile: the base model plus the adapter (``ollama create -f``)."""
-    return f"FROM {base}\nADAPTER ./{Path(adapter).name}\n"
 
 
 def model_card(result: TrainResult, data: dict[str, Any], held: dict[str, Any], info: AdapterInfo,

@@ -11,7 +11,7 @@ import pytest
 
 from rag import Akhbar, BackendError, Config, StoreError
 from rag.embedder import SentenceTransformerEmbedder
-from rag.llm import LlamaCppLLM, select_llm
+from rag.llm import GenerationStats, LlamaCppLLM, OllamaLLM, select_llm
 from tests.conftest import AR_QUESTION, EN_QUESTION
 
 
@@ -195,3 +195,49 @@ def test_ollama_embeddings_build_and_guard_their_collection(prepared_config: Con
     missing = Akhbar(cfg.with_overrides(store={"collection": "other"}, embed={"ollama_model": "bge-m3"}))
     with pytest.raises(BackendError, match="ollama pull bge-m3"):
         missing.ingest(SEEDS)
+
+
+def _random_adapter(path: Path, layers: int = 28, dim: int = 1536, kv: int = 256, rank: int = 2) -> Path:
+    """A small LoRA in the shape of the packaged 1.5B's attention (what a trained adapter is)."""
+    import numpy as np
+
+    from rag.teach import write_adapter
+
+    rng = np.random.default_rng(0)
+    tensors = {}
+    for b in range(layers):
+        for name, rows in (("attn_q", dim), ("attn_k", kv), ("attn_v", kv), ("attn_output", dim)):
+            tensors[f"blk.{b}.{name}.weight.lora_a"] = rng.normal(0, 0.01, size=(rank, dim)).astype(np.float32)
+            tensors[f"blk.{b}.{name}.weight.lora_b"] = rng.normal(0, 0.01, size=(rows, rank)).astype(np.float32)
+    return write_adapter(tensors, path, alpha=2, base_sha256="0" * 64)
+
+
+def test_ollama_create_registers_the_reader_adapter_and_the_new_model_answers(
+        prepared_config: Config, ollama_standin: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from rag.cli import main
+
+    adapter = _random_adapter(tmp_path / "akhbar-reader.gguf")
+    monkeypatch.setenv("AKHBAR_LLM_OLLAMA_HOST", ollama_standin)
+    monkeypatch.setenv("AKHBAR_HOME", str(tmp_path / "home"))
+    assert main(["models", "ollama-create", "--adapter", str(adapter), "--name", "akhbar-reader-test"]) == 0
+    out = capsys.readouterr().out
+    assert "created Ollama model akhbar-reader-test" in out
+    modelfile = (tmp_path / "Modelfile").read_text()
+    assert modelfile == "FROM qwen2.5-coder:1.5b\nADAPTER ./akhbar-reader.gguf\n"
+
+    client = ollama.Client(host=ollama_standin)
+    assert "akhbar-reader-test:latest" in {m.model for m in client.list().models}
+    assert "ADAPTER" in (client.show("akhbar-reader-test").modelfile or "")
+    llm = OllamaLLM(_cfg(prepared_config, ollama_standin, backend="ollama", ollama_model="akhbar-reader-test"))
+    reply = "".join(llm.stream_chat([{"role": "user", "content": "ما عاصمة السعودية؟"}], GenerationStats()))
+    assert reply.strip()
+
+
+def test_ollama_create_on_a_base_the_server_lacks_says_so(prepared_config: Config, ollama_standin: str,
+                                                          tmp_path: Path) -> None:
+    from rag.llm import create_ollama_model
+
+    adapter = _random_adapter(tmp_path / "a.gguf", layers=1)
+    with pytest.raises(BackendError, match="no model 'llama3:70b'"):
+        create_ollama_model(_cfg(prepared_config, ollama_standin, backend="ollama"), adapter, "x", base="llama3:70b")

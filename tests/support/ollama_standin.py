@@ -1,8 +1,10 @@
 """A wire-faithful Ollama stand-in for tests: a real HTTP server on 127.0.0.1 that follows
 Ollama's published REST API for ``GET /api/version``, ``GET /api/tags``,
 ``POST /api/show``, ``POST /api/chat`` (streamed NDJSON by default, one JSON object
-with ``"stream": false``) and ``POST /api/embed``; it answers with a real GGUF through
-llama.cpp and, with ``--embed-dir``, embeds with a real sentence-transformers model.
+with ``"stream": false``), ``POST /api/embed``, ``HEAD``/``POST /api/blobs/sha256:…`` and
+``POST /api/create`` (``from`` + ``adapters``); it answers with a real GGUF through
+llama.cpp and, with ``--embed-dir``, embeds with a real sentence-transformers model. A
+model created with an adapter is served by llama.cpp with that LoRA loaded.
 
 Faults for reliability tests are switched on through ``POST /__fault`` (not part of
 Ollama's API): ``{"mode": "error_500" | "drop" | "hang", "times": N, "seconds": S}``
@@ -25,6 +27,7 @@ import hashlib
 import json
 import os
 import sys
+import tempfile
 import threading
 import time
 from datetime import UTC, datetime
@@ -38,14 +41,16 @@ def _now() -> str:
 
 
 class Backend:
-    def __init__(self, gguf: Path, name: str, threads: int) -> None:
+    def __init__(self, gguf: Path, name: str, threads: int, adapter: Path | None = None) -> None:
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         from llama_cpp import Llama
 
         self.name = name
         self.path = gguf
+        self.adapter = adapter
+        self.threads = threads
         self.llm = Llama(model_path=str(gguf), n_ctx=2048, n_threads=threads, n_threads_batch=threads,
-                         n_batch=256, verbose=False)
+                         n_batch=256, verbose=False, lora_path=str(adapter) if adapter else None)
         self.lock = threading.Lock()
         st = gguf.stat()
         self.size = st.st_size
@@ -96,6 +101,8 @@ class Faults:
 
 class Handler(BaseHTTPRequestHandler):
     backend: Backend
+    created: dict[str, Backend] = {}  # noqa: RUF012 - models made by /api/create, shared by all requests
+    blobs: Path
     embeddings: Embeddings | None = None
     faults = Faults()
     protocol_version = "HTTP/1.1"
@@ -120,10 +127,83 @@ class Handler(BaseHTTPRequestHandler):
             return {"__invalid__": True}
         return data if isinstance(data, dict) else {"__invalid__": True}
 
+    def find(self, model: str) -> Backend | None:
+        for b in (self.backend, *self.created.values()):
+            if b.knows(model):
+                return b
+        return None
+
+    def _raw(self) -> bytes:
+        """The request body, sent with a Content-Length or chunked (httpx streams a file chunked)."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            parts = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                parts.append(self.rfile.read(size))
+                self.rfile.readline()
+            return b"".join(parts)
+        n = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(n) if n else b""
+
     def do_HEAD(self) -> None:
-        self.send_response(200)
+        status = 200
+        if self.path.startswith("/api/blobs/"):
+            status = 200 if (self.blobs / self.path.rsplit("/", 1)[1].replace(":", "-")).is_file() else 404
+        self.send_response(status)
         self.send_header("Content-Length", "0")
         self.end_headers()
+
+    def _blob(self) -> None:
+        digest = self.path.rsplit("/", 1)[1]
+        data = self._raw()
+        if not digest.startswith("sha256:") or hashlib.sha256(data).hexdigest() != digest[7:]:
+            self._json(400, {"error": "digest mismatch"})
+            return
+        (self.blobs / digest.replace(":", "-")).write_bytes(data)
+        self.send_response(201)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def _create(self, body: dict[str, Any]) -> None:
+        name = body.get("model") or ""
+        base = self.find(body.get("from") or "")
+        if not name:
+            self._json(400, {"error": "model name is required"})
+            return
+        if base is None:
+            self._json(404, {"error": f"model '{body.get('from')}' not found"})
+            return
+        adapters = body.get("adapters") or {}
+        if len(adapters) > 1:
+            self._json(400, {"error": "only one adapter is supported"})
+            return
+        paths = [self.blobs / str(d).replace(":", "-") for d in adapters.values()]
+        missing = [str(d) for d, p in zip(adapters.values(), paths) if not p.is_file()]
+        if missing:
+            self._json(400, {"error": f"invalid digest {missing[0]}: blob not found"})
+            return
+        try:
+            made = Backend(base.path, name if ":" in name else f"{name}:latest", base.threads,
+                           paths[0] if paths else None)
+        except Exception as e:  # llama.cpp refuses an adapter that does not fit the base
+            self._json(400, {"error": f"failed to load adapter: {e}"})
+            return
+        self.created[made.name] = made
+        steps = ["parsing GGUF", "using existing layer", "writing manifest", "success"]
+        if body.get("stream", True) is False:
+            self._json(200, {"status": "success"})
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "application/x-ndjson")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        for step in steps:
+            self._chunk({"status": step})
+        self.wfile.write(b"0\r\n\r\n")
+        self.wfile.flush()
 
     def do_GET(self) -> None:
         b = self.backend
@@ -137,8 +217,8 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/version":
             self._json(200, {"version": "0.12.6"})
         elif self.path == "/api/tags":
-            models = [{"name": b.name, "model": b.name, "modified_at": b.modified, "size": b.size,
-                       "digest": b.digest, "details": b.details}]
+            models = [{"name": m.name, "model": m.name, "modified_at": m.modified, "size": m.size,
+                       "digest": m.digest, "details": m.details} for m in (b, *self.created.values())]
             if self.embeddings:
                 models.append({"name": self.embeddings.name, "model": self.embeddings.name,
                                "modified_at": b.modified, "size": 0, "digest": "0" * 64,
@@ -148,6 +228,9 @@ class Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": "404 page not found"})
 
     def do_POST(self) -> None:
+        if self.path.startswith("/api/blobs/"):
+            self._blob()
+            return
         body = self._body()
         if body.get("__invalid__"):
             self._json(400, {"error": "invalid request body"})
@@ -164,6 +247,8 @@ class Handler(BaseHTTPRequestHandler):
             self._chat(body, drop_after=3 if mode == "drop" else 0)
         elif self.path == "/api/embed":
             self._embed(body)
+        elif self.path == "/api/create":
+            self._create(body)
         elif self.path == "/__fault":
             with self.faults.lock:
                 self.faults.mode = str(body.get("mode", ""))
@@ -174,13 +259,14 @@ class Handler(BaseHTTPRequestHandler):
             self._json(404, {"error": "404 page not found"})
 
     def _show(self, body: dict[str, Any]) -> None:
-        b = self.backend
         model = body.get("model") or body.get("name") or ""
-        if not b.knows(model):
+        b = self.find(model)
+        if b is None:
             self._json(404, {"error": f"model '{model}' not found"})
             return
         self._json(200, {
-            "modelfile": f"FROM {b.path}\nTEMPLATE {json.dumps(b.template)}\n",
+            "modelfile": f"FROM {b.path}\nTEMPLATE {json.dumps(b.template)}\n"
+                         + (f"ADAPTER {b.adapter}\n" if b.adapter else ""),
             "parameters": 'stop "<|im_start|>"\nstop "<|im_end|>"',
             "template": b.template,
             "details": b.details,
@@ -206,9 +292,9 @@ class Handler(BaseHTTPRequestHandler):
                          "load_duration": 0, "prompt_eval_count": sum(len(t.split()) for t in texts)})
 
     def _chat(self, body: dict[str, Any], drop_after: int = 0) -> None:
-        b = self.backend
         model = body.get("model", "")
-        if not b.knows(model):
+        b = self.find(model)
+        if b is None:
             self._json(404, {"error": f'model "{model}" not found, try pulling it first'})
             return
         messages = body.get("messages")
@@ -287,6 +373,7 @@ def main() -> int:
     ap.add_argument("--embed-name", default="bge-m3")
     args = ap.parse_args()
     Handler.backend = Backend(args.gguf, args.name, args.threads)
+    Handler.blobs = Path(tempfile.mkdtemp(prefix="ollama-standin-blobs-"))
     if args.embed_dir:
         Handler.embeddings = Embeddings(args.embed_dir, args.embed_name)
     server = ThreadingHTTPServer(("127.0.0.1", args.port), Handler)

@@ -1,0 +1,327 @@
+"""Teaching the reader (rag.teach): the training set is verbatim, kept apart from what we
+report on, and shaped like the run-time prompt; the adapter is a GGUF LoRA that llama.cpp
+and the Ollama stand-in load; a tiny training run goes end to end."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from rag.answer import Responder
+from rag.config import PACKAGED_ADAPTER, Config
+from rag.errors import ConfigError
+from rag.llm import GenerationStats
+from rag.models import active_adapter, adapter_info, known_sha256, modelfile
+from rag.prompts import Prompts, chatml
+from rag.teach import (
+    DATA_DIR,
+    HELD_DAYS,
+    Example,
+    Record,
+    TrainError,
+    arcd_records,
+    chat_parts,
+    clean_arcd_question,
+    lora_tensors,
+    newsqa_records,
+    split_examples,
+    withhold,
+    write_adapter,
+)
+from rag.text import fold
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "eval"
+DEV_FILES = sorted((REPO / "bench" / "newsqa").glob("*.jsonl"))
+TRAIN_FILES = sorted(DATA_DIR.glob("*.jsonl"))
+needs_shared = pytest.mark.skipif(not (SHARED / "arcd" / "arcd-train.json").exists(),
+                                  reason="../shared/eval is not on this machine")
+
+
+def _rows(files: list[Path]) -> list[dict[str, Any]]:
+    return [json.loads(line) for f in files for line in f.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def _articles(day: str) -> dict[str, str]:
+    with zipfile.ZipFile(SHARED / "saudinews" / f"{day}.zip") as z:
+        return {a["url"]: a.get("content") or "" for n in z.namelist() for a in json.loads(z.read(n))}
+
+
+# ----------------------------------------------------------------------- the data
+
+
+def test_arcd_questions_lose_their_list_dashes_and_clipped_tails() -> None:
+    assert clean_arcd_question(" - متى ولد جمال أحمد حمزة خاشقجي وتوفي؟ ال") == "متى ولد جمال أحمد حمزة خاشقجي وتوفي؟"
+    assert clean_arcd_question("- من هو   جمال؟ ") == "من هو جمال؟"
+    assert clean_arcd_question("ما عاصمة مصر") == "ما عاصمة مصر"
+
+
+@needs_shared
+def test_arcd_records_are_short_verbatim_factoid_spans() -> None:
+    records = arcd_records(SHARED / "arcd" / "arcd-train.json")
+    assert len(records) > 300
+    for r in records:
+        assert r.answer and r.answer in r.context, r.id
+        assert len(r.answer.split()) <= 8, r.id
+        assert not re.match(r"^\s*[-–]", r.question), r.id
+        assert "؟" not in r.question or r.question.endswith("؟"), r.id
+
+
+@needs_shared
+def test_our_news_records_are_verbatim_spans_of_their_own_articles() -> None:
+    assert len(TRAIN_FILES) >= 2
+    rows = _rows(TRAIN_FILES)
+    assert len(rows) >= 250
+    by_day: dict[str, dict[str, str]] = {}
+    for row in rows:
+        assert row["day"] not in HELD_DAYS, row["id"]
+        articles = by_day.setdefault(row["day"], _articles(row["day"]))
+        assert row["url"] in articles, row["id"]
+        if row["answerable"]:
+            assert row["answer"] in articles[row["url"]], row["id"]
+            assert fold(row["answer"]) not in fold(row["question"]), row["id"]
+    # The loader agrees, and pairs each record with a distractor of the same day.
+    records = newsqa_records(TRAIN_FILES, SHARED / "saudinews")
+    assert len(records) == len(rows)
+    assert all(r.distractor and r.distractor != r.context for r in records)
+
+
+@needs_shared
+def test_training_never_sees_the_reported_questions_their_articles_or_xquad() -> None:
+    train = _rows(TRAIN_FILES)
+    dev = _rows(DEV_FILES)
+    norm = lambda q: " ".join(fold(q).split())
+    assert not {norm(r["question"]) for r in train} & {norm(r["question"]) for r in dev}
+    assert not {r["url"] for r in train} & {r["url"] for r in dev}
+    # Nor the same story under another url: no training article shares a 12-word run with
+    # an article the report questions are asked about.
+    dev_text = "\n".join(_articles(d)[r["url"]] for d in HELD_DAYS for r in dev if r["day"] == d)
+    dev_grams = {" ".join(w[i:i + 12]) for w in [dev_text.split()] for i in range(len(w) - 11)}
+    for row in train:
+        words = _articles(row["day"])[row["url"]].split()
+        shared = [" ".join(words[i:i + 12]) for i in range(len(words) - 11) if " ".join(words[i:i + 12]) in dev_grams]
+        assert not shared, (row["id"], shared[:1])
+    xquad = json.loads((SHARED / "xquad" / "xquad.ar.json").read_text(encoding="utf-8"))
+    x_questions = {norm(qa["question"]) for a in xquad["data"] for p in a["paragraphs"] for qa in p["qas"]}
+    x_contexts = [p["context"] for a in xquad["data"] for p in a["paragraphs"]]
+    arcd = arcd_records(SHARED / "arcd" / "arcd-train.json")
+    assert not {norm(r.question) for r in arcd} & x_questions
+    arcd_contexts = {r.context[:200] for r in arcd}
+    assert not any(c[:200] in arcd_contexts for c in x_contexts)
+
+
+def test_a_record_from_the_reported_days_is_refused(tmp_path: Path) -> None:
+    day = sorted(HELD_DAYS)[0]
+    f = tmp_path / "bad.jsonl"
+    f.write_text(json.dumps({"id": "x", "question": "q", "language": "ar", "answerable": False, "answer": None,
+                             "aliases": [], "type": "who", "url": "u", "day": day, "split": "train"}) + "\n")
+    with pytest.raises(TrainError, match=f"{day} is the news development set"):
+        newsqa_records([f], tmp_path)
+
+
+def test_withholding_takes_out_every_sentence_that_holds_the_answer() -> None:
+    r = Record("a", "newsqa", "ar", "كم عدد الطلاب؟", "450 طالبا",
+               "افتتحت المدرسة أمس. وبلغ عدد الطلاب 450 طالبا. وقال المدير إن 450 طالبا سجلوا. وانتهى الحفل.")
+    w = withhold(r)
+    assert w.answer is None and w.origin == "newsqa+withheld" and w.id == "a-withheld"
+    assert "450" not in w.context and "افتتحت المدرسة" in w.context and "وانتهى الحفل" in w.context
+
+
+def test_a_record_and_its_withheld_copy_fall_on_the_same_side_of_the_split() -> None:
+    examples = [Example(f"r{i}{suffix}", "arcd", "ar", "q", "who", "e", "t", True)
+                for i in range(200) for suffix in ("", "-withheld")]
+    train, held = split_examples(examples, 0.1, seed=0)
+    assert 5 < len(held) < 60 and len(train) + len(held) == len(examples)
+    held_ids = {e.id.removesuffix("-withheld") for e in held}
+    assert not held_ids & {e.id.removesuffix("-withheld") for e in train}
+
+
+class _Copier:
+    """A SpanReader that records the conversation the reader is given."""
+
+    backend, model = "copier", "copier"
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, str]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def copy_span(self, messages, evidence, stats, *args, **kwargs):  # type: ignore[no-untyped-def]
+        from rag.llm import CopiedSpan
+
+        self.messages = list(messages)
+        return CopiedSpan("", (), (), False, 0.0)
+
+
+def test_training_examples_are_the_prompt_the_reader_reads_at_run_time(tmp_path: Path) -> None:
+    """The extractive reader's own conversation, captured, renders to the training prompt."""
+    from rag.answer import Closest, Prepared
+    from rag.support import SourceSentence
+    from rag.types import Source
+
+    cfg = Config().with_overrides(home=tmp_path)
+    copier = _Copier()
+    responder = Responder(cfg, None, None, copier)  # type: ignore[arg-type]
+    lines = [SourceSentence(1, "وبلغ عدد الطلاب 450 طالبا <|im_start|>", 0, 30, ()),
+             SourceSentence(1, "وافتتحت المدرسة في الرياض.", 31, 60, ())]
+    source = Source(1, "d", "t", "", "p", "x", 1.0)
+    question = "كم عدد الطلاب [1]؟"
+    prep = Prepared(question, "ar", [source], [], 0.0, 0, "", source_sentences=lines, closest=Closest(0.5, ""))
+    responder.extract(prep, "how_many", 0.0)
+    evidence = "وبلغ عدد الطلاب 450 طالبا  \nوافتتحت المدرسة في الرياض."
+    example = Example("e", "newsqa", "ar", question, "how_many", evidence, "450 طالبا", True)
+    prompt, reply = chat_parts(example, Prompts(cfg.prompts_dir))
+    assert prompt == chatml(copier.messages)
+    assert reply == "450 طالبا<|im_end|>"
+
+
+# --------------------------------------------------------------------- the adapter
+
+
+def _fake_lora(blocks: int = 2, dim: int = 8, kv: int = 4, rank: int = 2) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(0)
+    out = {}
+    for b in range(blocks):
+        for name, rows in (("attn_q", dim), ("attn_k", kv), ("attn_v", kv), ("attn_output", dim)):
+            out[f"blk.{b}.{name}.weight.lora_a"] = rng.normal(size=(rank, dim)).astype(np.float32)
+            out[f"blk.{b}.{name}.weight.lora_b"] = rng.normal(size=(rows, rank)).astype(np.float32)
+    return out
+
+
+def test_the_adapter_file_says_what_it_is_and_what_it_was_trained_on(tmp_path: Path) -> None:
+    path = write_adapter(_fake_lora(), tmp_path / "a.gguf", alpha=32, base_sha256="ab" * 32, meta={"steps": "7"})
+    info = adapter_info(path)
+    assert (info.rank, info.alpha, info.tensors, info.base_sha256) == (2, 32.0, 16, "ab" * 32)
+    assert info.meta == {"steps": "7"} and len(info.sha256) == 64
+    assert info.to_dict()["size_bytes"] == path.stat().st_size
+    assert not (tmp_path / "a.gguf.tmp").exists()
+    other = tmp_path / "model.gguf"
+    other.write_bytes(b"GGUF" + b"\0" * 60)
+    with pytest.raises(ConfigError, match=r"not a GGUF file|not a LoRA adapter"):
+        adapter_info(other)
+
+
+def test_peft_names_map_to_llama_cpp_adapter_names() -> None:
+    torch = pytest.importorskip("torch")
+
+    class Model:
+        def state_dict(self) -> dict[str, Any]:
+            return {
+                "base_model.model.model.layers.3.self_attn.q_proj.lora_A.default.weight": torch.zeros(2, 8),
+                "base_model.model.model.layers.3.self_attn.o_proj.lora_B.default.weight": torch.zeros(8, 2),
+                "base_model.model.model.layers.3.self_attn.q_proj.base_layer.weight": torch.zeros(8, 8),
+                "base_model.model.model.layers.3.mlp.up_proj.lora_A.default.weight": torch.zeros(2, 8),
+            }
+
+    names = lora_tensors(Model())
+    assert set(names) == {"blk.3.attn_q.weight.lora_a", "blk.3.attn_output.weight.lora_b"}
+    assert names["blk.3.attn_q.weight.lora_a"].shape == (2, 8)
+
+
+def test_the_modelfile_names_the_base_and_the_adapter_beside_it() -> None:
+    text = modelfile(Path("/x/reader/akhbar-reader.gguf"), "qwen2.5-coder:1.5b")
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert lines == ["FROM qwen2.5-coder:1.5b", "ADAPTER ./akhbar-reader.gguf"]
+    # Ollama's Modelfile grammar: an instruction word, then its argument.
+    assert all(re.fullmatch(r"(FROM|ADAPTER) \S+", line) for line in lines)
+
+
+def test_adapter_setting(tmp_path: Path) -> None:
+    base = Config().with_overrides(home=tmp_path)
+    assert base.with_overrides(llm={"adapter": "off"}).llm_adapter_path is None
+    assert base.with_overrides(llm={"adapter": str(tmp_path / "x.gguf")}).llm_adapter_path == tmp_path / "x.gguf"
+    auto = base.with_overrides(llm={"adapter": "auto"}).llm_adapter_path
+    assert auto == (PACKAGED_ADAPTER if PACKAGED_ADAPTER.exists() else None)
+    with pytest.raises(ConfigError, match=r"llm\.adapter"):
+        base.with_overrides(llm={"adapter": "yes please"})
+    with pytest.raises(ConfigError, match="no adapter file"):
+        active_adapter(base.with_overrides(llm={"adapter": str(tmp_path / "missing.gguf")}))
+    # "auto" never applies an adapter to a GGUF it was not trained on.
+    fake = write_adapter(_fake_lora(), tmp_path / "a.gguf", alpha=32, base_sha256="cd" * 32)
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"x")
+    Path(str(model) + ".sha256").write_text("ef" * 32 + " 1\n")
+    cfg = base.with_overrides(llm={"model": str(model)})
+    assert known_sha256(model) == "ef" * 32
+    import rag.config as config_module
+
+    saved = config_module.PACKAGED_ADAPTER
+    config_module.PACKAGED_ADAPTER = fake
+    try:
+        assert active_adapter(cfg) is None
+        Path(str(model) + ".sha256").write_text("cd" * 32 + " 1\n")
+        assert active_adapter(cfg) == fake
+    finally:
+        config_module.PACKAGED_ADAPTER = saved
+
+
+@pytest.mark.models
+@pytest.mark.skipif(not PACKAGED_ADAPTER.exists(), reason="no packaged adapter yet (make train-reader)")
+def test_the_packaged_adapter_loads_on_its_base_and_changes_the_reply(prepared_config: Config) -> None:
+    from llama_cpp import Llama
+
+    info = adapter_info(PACKAGED_ADAPTER)
+    assert info.base_sha256 == known_sha256(prepared_config.llm_model_path)
+    assert info.size_bytes < 50_000_000
+    prompt = chatml(Prompts(prepared_config.prompts_dir).reader_messages(
+        "ar", "وبلغ عدد الطلاب المقبولين 450 طالبا من أصل 900 متقدم.", "كم عدد الطلاب المقبولين؟"))
+    logits = []
+    for lora in (None, str(PACKAGED_ADAPTER)):
+        llm = Llama(model_path=str(prepared_config.llm_model_path), n_ctx=512, verbose=False, lora_path=lora)
+        llm.eval(llm.tokenize(prompt.encode(), add_bos=False, special=True))
+        logits.append(np.array(llm._ctx.get_logits()[:llm.n_vocab()], dtype=np.float64))
+    assert np.abs(logits[0] - logits[1]).max() > 0.5
+    # The configured reader loads it too, and says so in its name.
+    from rag.llm import LlamaCppLLM
+
+    reader = LlamaCppLLM(prepared_config.llm_model_path, prepared_config.with_overrides(llm={"adapter": "auto"}))
+    assert reader.adapter == PACKAGED_ADAPTER and reader.model.endswith("+akhbar-reader")
+    out = reader.copy_span(Prompts(prepared_config.prompts_dir).reader_messages(
+        "ar", "وبلغ عدد الطلاب المقبولين 450 طالبا من أصل 900 متقدم.", "كم عدد الطلاب المقبولين؟"),
+        "وبلغ عدد الطلاب المقبولين 450 طالبا من أصل 900 متقدم.", GenerationStats())
+    assert "450" in out.text
+
+
+@pytest.mark.slow
+@pytest.mark.models
+@needs_shared
+def test_a_tiny_training_run_writes_an_adapter_that_llama_cpp_loads(prepared_config: Config,
+                                                                    tmp_path: Path) -> None:
+    """A few steps on a handful of examples, on the 0.5B model: the whole command, from the
+    training set to a GGUF adapter, its card, and llama.cpp reading it."""
+    small = prepared_config.models_dir / "qwen2.5-0.5b-q4_k_m.gguf"
+    out = tmp_path / "tiny.gguf"
+    env = {**os.environ, "AKHBAR_HOME": str(tmp_path / "home"), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    run = subprocess.run(
+        [sys.executable, "-m", "rag.cli", "train-reader", "--base", str(small), "--limit", "6", "--accumulate", "2",
+         "--lr", "1e-3", "--out", str(out)],
+        capture_output=True, text=True, cwd=REPO, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    info = adapter_info(out)
+    assert info.base_sha256 == known_sha256(small) and info.rank == 16 and info.tensors == 4 * 2 * 24
+    card = out.with_suffix(".md").read_text(encoding="utf-8")
+    assert "held-out answer loss" in card and "| step |" in card
+    losses = json.loads(out.with_suffix(".losses.json").read_text())
+    assert losses["losses"] and all(np.isfinite(losses["losses"]))
+    examples = [json.loads(line) for line in out.with_suffix(".examples.jsonl").read_text().splitlines()]
+    assert examples and all(e["target"] in e["evidence"] or not e["answerable"] for e in examples)
+
+    from llama_cpp import Llama
+
+    prompt = chatml(Prompts(prepared_config.prompts_dir).reader_messages("ar", "النص", "من؟"))
+    logits = []
+    for lora in (None, str(out)):
+        llm = Llama(model_path=str(small), n_ctx=256, verbose=False, lora_path=lora)
+        llm.eval(llm.tokenize(prompt.encode(), add_bos=False, special=True))
+        logits.append(np.array(llm._ctx.get_logits()[:llm.n_vocab()], dtype=np.float64))
+    assert np.abs(logits[0] - logits[1]).max() > 1e-3
