@@ -186,6 +186,13 @@ class Manifest:
             (self.collection,)).fetchone()
         return int(row[1] or 0), int(row[0] or 0)
 
+    def newest_date(self) -> str:
+        """The newest publication date of a complete document (ISO), or "" when none has one."""
+        row = self._db.execute(
+            "SELECT MAX(substr(date, 1, 10)) FROM documents WHERE collection=? AND status='complete' AND date != ''",
+            (self.collection,)).fetchone()
+        return str(row[0] or "")
+
     def source(self, source: str) -> SourceRow | None:
         row = self._db.execute(
             "SELECT source, doc_id, content_hash, relation FROM sources WHERE collection=? AND source=?",

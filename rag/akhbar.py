@@ -16,15 +16,17 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
+from datetime import date
 from typing import Any
 
 from rag.answer import Responder
 from rag.config import Config, check_fields
 from rag.embedder import Embedder, SentenceTransformerEmbedder
-from rag.errors import AkhbarError, BackendError, ModelError
+from rag.errors import AkhbarError, BackendError, ConfigError, ModelError
 from rag.llm import LLM, Selection, select_llm
 from rag.retrieval import Filters, Retriever
 from rag.store import ChromaStore
+from rag.text import detect_language
 from rag.types import (
     Answer,
     ArticleText,
@@ -38,6 +40,7 @@ from rag.types import (
     Stats,
     StoreCounts,
 )
+from rag.when import Window
 
 
 class Akhbar:
@@ -229,24 +232,81 @@ class Akhbar:
         return self.retriever.search(question, top_k or self.config.retrieval.top_k, filters, mode=mode)
 
     def ask_stream(self, question: str, top_k: int | None = None, filters: Filters | None = None,
-                   search_text: str | None = None) -> Iterator[str | Answer]:
+                   search_text: str | None = None, *, as_of: str | date | None = None,
+                   time_filter: bool = True) -> Iterator[str | Answer]:
         """Text pieces as they are generated, then the final ``Answer`` (always last).
-        ``search_text`` overrides what retrieval sees (conversations use it)."""
+        ``search_text`` overrides what retrieval sees (conversations use it). A time
+        expression in the question ("أمس", "last week") becomes a date filter, resolved
+        against ``as_of`` (default: ``answer.as_of``), unless ``filters`` has dates or
+        ``time_filter`` is False; the Answer carries the ``window`` and says so in a note."""
         if not question or not question.strip():
             raise AkhbarError("the question is empty")
-        return self._queued(question, top_k, filters, search_text)
+        return self._queued(question, top_k, filters, search_text, as_of, time_filter)
+
+    def reference_date(self, as_of: str | date | None = None) -> date:
+        """What "today" is for time expressions: ``as_of``, else ``answer.as_of`` ("" = the
+        day it is asked, "newest" = the newest article date in the collection)."""
+        value = as_of if as_of is not None else self.config.answer.as_of
+        if isinstance(value, date):
+            return value
+        if value == "newest":
+            newest = self.manifest.newest_date()
+            return date.fromisoformat(newest) if newest else date.today()
+        if value:
+            try:
+                return date.fromisoformat(value)
+            except ValueError as e:
+                raise ConfigError(f"as_of must be an ISO date (YYYY-MM-DD) or newest, not {value!r}") from e
+        return date.today()
+
+    def time_window(self, question: str, as_of: str | date | None = None) -> Window | None:
+        """The date window of the first time expression in ``question``, or None."""
+        from rag.when import find_window
+
+        return find_window(question, self.reference_date(as_of))
 
     def _queued(self, question: str, top_k: int | None, filters: Filters | None,
-                search_text: str | None) -> Iterator[str | Answer]:
+                search_text: str | None, as_of: str | date | None = None,
+                time_filter: bool = True) -> Iterator[str | Answer]:
         # A bounded queue: the model answers one question at a time, so waiting questions
         # are capped rather than left to pile up behind it.
         if not self._slots.acquire(blocking=False):
             raise BackendError(f"busy: {self.config.llm.queue_size} questions are already being answered or "
                                "waiting (llm.queue_size); try again shortly")
         try:
+            window, note = None, ""
+            if time_filter and self.config.answer.time_filters and not (filters and (filters.date_from
+                                                                                      or filters.date_to)):
+                window = self.time_window(question, as_of)
+            if window is not None:
+                from rag.when import OPEN_START, without
+
+                language = detect_language(question)
+                if self.manifest.date_counts()[0] == 0:
+                    # An archive without dates cannot be searched by date: the words stay in
+                    # the question and the answer says they were not applied.
+                    note = (f"«{window.text}»: لا تحمل وثائق هذا الأرشيف تاريخًا، فلم يُقيَّد البحث بالتاريخ."
+                            if language == "ar" else
+                            f"“{window.text}”: no document in this archive has a date, so no date filter was applied.")
+                    window = None
+                else:
+                    filters = replace(filters or Filters(), date_from=window.since.isoformat(),
+                                      date_to=window.until.isoformat())
+                    if window.since == OPEN_START:
+                        filters = replace(filters, date_from="0001-01-01")
+                    search_text = search_text or without(question, window) or question
+                    label = window.label("ar" if language == "ar" else "en")
+                    note = (f"البحث مقيّد بالفترة {label.removeprefix('بين ')} («{window.text}»)."
+                            if language == "ar" and label.startswith("بين ") else
+                            f"البحث مقيّد بـ{label} («{window.text}»)." if language == "ar" else
+                            f"Searched {label} (“{window.text}”).")
             for item in self._responder().stream(question, top_k, filters, search_text):
-                if isinstance(item, Answer) and filters is not None and (filters.date_from or filters.date_to):
-                    item = self._undated_note(item)
+                if isinstance(item, Answer):
+                    if note:
+                        item = replace(item, notes=(note, *item.notes),
+                                       window=window.to_dict() if window else None)
+                    if filters is not None and (filters.date_from or filters.date_to):
+                        item = self._undated_note(item)
                 yield item
         finally:
             self._slots.release()
@@ -263,9 +323,10 @@ class Akhbar:
             note = f"{undated} of {total} documents have no date, so the date filter left them out."
         return replace(answer, notes=(*answer.notes, note), extra={**answer.extra, "undated_documents": undated})
 
-    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None) -> Answer:
+    def ask(self, question: str, top_k: int | None = None, filters: Filters | None = None, *,
+            as_of: str | date | None = None, time_filter: bool = True) -> Answer:
         answer = None
-        for item in self.ask_stream(question, top_k, filters):
+        for item in self.ask_stream(question, top_k, filters, as_of=as_of, time_filter=time_filter):
             if isinstance(item, Answer):
                 answer = item
         assert answer is not None

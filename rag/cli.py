@@ -146,7 +146,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer: Answer | None = None
     streaming = not args.json and (sys.stdout.isatty() or args.stream)
     draft: list[str] = []
-    for item in bot.ask_stream(args.question, filters=None if filters.empty() else filters):
+    for item in bot.ask_stream(args.question, filters=None if filters.empty() else filters, as_of=args.as_of,
+                               time_filter=not args.no_time_filter):
         if isinstance(item, Answer):
             answer = item
         else:
@@ -409,6 +410,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--until", metavar="YYYY-MM-DD", help="only articles published on or before this date")
     s.add_argument("--site", action="append", help="only articles from this site (repeatable)")
     s.add_argument("--lang", action="append", choices=("ar", "en", "other"), help="only articles in this language")
+    s.add_argument("--as-of", metavar="YYYY-MM-DD|newest",
+                   help="the day time words in the question (yesterday, الأسبوع الماضي) count from "
+                        "(default: answer.as_of, else today)")
+    s.add_argument("--no-time-filter", action="store_true",
+                   help="do not turn time words in the question into a date filter")
     s.add_argument("--export", metavar="FMT", type=_export_format,
                    help="export the answer's citations: csl-json, bibtex, ris, csv, markdown or json")
     s.add_argument("--out", metavar="FILE", help="write the export to FILE (default: standard output)")

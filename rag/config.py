@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
@@ -193,6 +194,12 @@ class AnswerConfig:
     evidence_words: int = 24
     evidence_units: int = 4
     evidence_tokens: int = 220
+    # Time expressions in a question ("أمس", "last week", "منذ بداية أغسطس") become a date
+    # filter (rag/when.py), unless the question already has one.
+    time_filters: bool = True
+    # What "today" is for them: "" = the day the question is asked, "newest" = the newest
+    # article date in the collection (an archive), or an ISO date.
+    as_of: str = ""
 
 
 def _default_home() -> Path:
@@ -310,6 +317,9 @@ class Config:
         adapter = self.llm.adapter.strip().lower()
         if adapter not in ("", "off", "none", "false", "auto") and not self.llm.adapter.lower().endswith(".gguf"):
             raise ConfigError(f"llm.adapter must be auto, off or a path to a .gguf adapter, not {self.llm.adapter!r}")
+        if self.answer.as_of not in ("", "newest") and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", self.answer.as_of):
+            raise ConfigError(f"answer.as_of must be empty, newest or an ISO date (YYYY-MM-DD), "
+                              f"not {self.answer.as_of!r}")
         if self.answer.max_span_tokens <= 0:
             raise ConfigError("answer.max_span_tokens must be positive")
         if self.retrieval.source_margin < 0:

@@ -152,6 +152,9 @@ class Answer:
     # What the reader should know about how it was answered, e.g. that a date filter
     # could not see the documents without a date. In the question's language.
     notes: tuple[str, ...] = ()
+    # The date window a time expression in the question set ("أمس" → since/until), or
+    # None: ``rag.when.Window.to_dict()`` (since, until, text, start, end).
+    window: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -174,6 +177,7 @@ class Answer:
             "sentences": [s.to_dict() for s in self.sentences],
             "asked_at": self.asked_at,
             "notes": list(self.notes),
+            **({"window": self.window} if self.window else {}),
             **({"extra": self.extra} if self.extra else {}),
         }
 
