@@ -27,6 +27,7 @@ from rag.types import (
     SourceRef,
     Stats,
 )
+from rag.when import Window
 
 __all__ = [
     "EXPORT_EXTENSIONS",
@@ -53,6 +54,7 @@ __all__ = [
     "SourceRef",
     "Stats",
     "StoreError",
+    "Window",
     "article_offset",
     "detect_language",
 ]

@@ -295,11 +295,10 @@ class Akhbar:
                     if window.since == OPEN_START:
                         filters = replace(filters, date_from="0001-01-01")
                     search_text = search_text or without(question, window) or question
-                    label = window.label("ar" if language == "ar" else "en")
-                    note = (f"البحث مقيّد بالفترة {label.removeprefix('بين ')} («{window.text}»)."
-                            if language == "ar" and label.startswith("بين ") else
-                            f"البحث مقيّد بـ{label} («{window.text}»)." if language == "ar" else
-                            f"Searched {label} (“{window.text}”).")
+                    if language == "ar":
+                        note = f"البحث مقيّد بما نُشر {window.label('ar')} («{window.text}»)."
+                    else:
+                        note = f"Searched what was published {window.label('en')} (“{window.text}”)."
             for item in self._responder().stream(question, top_k, filters, search_text):
                 if isinstance(item, Answer):
                     if note:

@@ -87,7 +87,7 @@ class Conversation:
         previous = self.turns[-1].extra.get("asked", self.turns[-1].question)
         return f"{previous} — {question}", "context"
 
-    def ask_stream(self, question: str, top_k: int | None = None) -> Iterator[str | Answer]:
+    def ask_stream(self, question: str, top_k: int | None = None, time_filter: bool = True) -> Iterator[str | Answer]:
         if not question or not question.strip():
             raise AkhbarError("the question is empty")
         question = question.strip()
@@ -95,7 +95,7 @@ class Conversation:
         # A faithful rewrite is asked as is; otherwise the question is asked as the user
         # wrote it and only retrieval sees the previous question alongside it.
         asked = rewritten if how != "context" else question
-        for item in self.bot.ask_stream(asked, top_k, self.filters, search_text=rewritten):
+        for item in self.bot.ask_stream(asked, top_k, self.filters, search_text=rewritten, time_filter=time_filter):
             if isinstance(item, Answer):
                 extra = {**item.extra, "asked": question, "standalone": how}
                 if rewritten != question:
@@ -103,6 +103,14 @@ class Conversation:
                 item = replace(item, question=question, extra=extra)
                 self.turns.append(item)
             yield item
+
+    def reask_last(self, top_k: int | None = None, time_filter: bool = False) -> Iterator[str | Answer]:
+        """The last question asked again in place of its answer, by default without the
+        date window its time words set (the UI's removable chip)."""
+        if not self.turns:
+            raise AkhbarError("the conversation has no question to ask again")
+        last = self.turns.pop()
+        return self.ask_stream(str(last.extra.get("asked", last.question)), top_k, time_filter=time_filter)
 
     def ask(self, question: str, top_k: int | None = None) -> Answer:
         answer = None

@@ -48,6 +48,11 @@ class Window:
             return f"يوم {a}" if a == b else f"بين {a} و{b}"
         return f"on {a}" if a == b else f"from {a} to {b}"
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Window:
+        return cls(date.fromisoformat(str(d["since"])), date.fromisoformat(str(d["until"])), str(d["text"]),
+                   int(d["start"]), int(d["end"]))
+
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["since"], d["until"] = self.since.isoformat(), self.until.isoformat()

@@ -278,6 +278,59 @@ def test_bad_input_shows_a_message_not_a_traceback(session: dict[str, Any]) -> N
     page.click("#akhbar-backend label:has-text('embedded')")
 
 
+def test_time_words_show_a_chip_and_removing_it_asks_again_over_every_date(session: dict[str, Any],
+                                                                          tmp_path: Path) -> None:
+    """"الأسبوع الماضي" limits the answer to last week's article and shows a removable chip;
+    removing it asks the same question again over every date, in place of the answer."""
+    from datetime import date, timedelta
+
+    page = session["page"]
+    recent, old = date.today() - timedelta(days=3), date.today() - timedelta(days=40)
+    rows = [
+        {"title": "حمى الضنك في جازان هذا الأسبوع", "date": recent.isoformat(), "site": "okaz",
+         "text": "قالت وزارة الصحة إن عدد حالات الإصابة بحمى الضنك في جازان بلغ 120 حالة خلال أسبوع."},
+        {"title": "حمى الضنك في جازان الشهر الماضي", "date": old.isoformat(), "site": "alriyadh",
+         "text": "قالت وزارة الصحة إن عدد حالات الإصابة بحمى الضنك في جازان بلغ 45 حالة خلال شهر."},
+    ]
+    dump = tmp_path / "dengue.jsonl"
+    dump.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    page.click("button[role=tab]:has-text('Corpus')")
+    page.set_input_files("#akhbar-upload input[type=file]", str(dump))
+    page.wait_for_function("() => !document.querySelector('#akhbar-upload .uploading')", timeout=30_000)
+    page.click("#akhbar-ingest")
+    page.wait_for_function("() => document.querySelector('#akhbar-docs')?.innerText.includes('الشهر الماضي')",
+                           timeout=120_000)
+    page.click("button[role=tab]:has-text('Chat')")
+    page.click("#akhbar-new")
+    page.wait_for_function("() => document.querySelectorAll('.akhbar-msg').length === 0")
+    msg = ask(page, "كم بلغ عدد حالات حمى الضنك في جازان الأسبوع الماضي؟", 1)
+    chip = page.locator("#akhbar-window-chip")
+    chip.wait_for(state="visible", timeout=30_000)
+    label = chip.inner_text()
+    week = f"{(date.today() - timedelta(days=7)).isoformat()} و{(date.today() - timedelta(days=1)).isoformat()}"
+    assert "✕" in label and "الأسبوع الماضي" in label and week in label, label
+    assert week in msg.inner_text()  # the answer states the window too
+    panel = page.inner_text("#akhbar-sources-panel")
+    assert rows[0]["title"] in panel and rows[1]["title"] not in panel, panel
+    # Removing the chip: the same question over every date, in place of the first answer.
+    chip.click()
+    page.wait_for_function(
+        "t => document.querySelector('#akhbar-sources-panel')?.innerText.includes(t) && "
+        "document.querySelectorAll('.akhbar-msg.bot .meta').length === 1", arg=rows[1]["title"],
+        timeout=ANSWER_TIMEOUT_MS)
+    assert not chip.is_visible()
+    assert page.locator(".akhbar-msg.user").count() == 1 and page.locator(".akhbar-msg.bot").count() == 1
+    assert week not in page.locator(".akhbar-msg.bot").first.inner_text()
+    # Leave the corpus as the other tests expect it.
+    page.click("button[role=tab]:has-text('Corpus')")
+    for row in rows:
+        _choose(page, "akhbar-doc-pick", str(row["title"]))
+        page.click("#akhbar-remove")
+        page.wait_for_function("t => !document.querySelector('#akhbar-docs')?.innerText.includes(t)",
+                               arg=row["title"], timeout=60_000)
+    page.click("button[role=tab]:has-text('Chat')")
+
+
 def test_five_browser_sessions_at_once_no_cross_talk(browser: Any, session: dict[str, Any]) -> None:
     """Five people ask at the same moment: every one gets an answer to their own question,
     in their own page only (the answers queue for the one CPU model)."""

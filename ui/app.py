@@ -172,6 +172,10 @@ def build(bot: Akhbar) -> Any:
                                                       interactive=False, size="sm")
                         dl_conv = gr.DownloadButton("Download conversation", elem_id="akhbar-dl-conversation",
                                                     interactive=False, size="sm")
+                    # The date window a time expression in the last question set ("أمس" →
+                    # 2015-08-09): a removable chip; removing it asks again over every date.
+                    chip = gr.Button("", visible=False, size="sm", elem_id="akhbar-window-chip",
+                                     elem_classes=["akhbar-chip"])
                 with gr.Column(scale=2):
                     sources = gr.HTML(render.source_cards([], {}), elem_id="akhbar-sources-panel")
             with gr.Accordion("Settings · الإعدادات", open=False, elem_id="akhbar-settings"):
@@ -207,37 +211,58 @@ def build(bot: Akhbar) -> Any:
 
         # ------------------------------------------------------------ handlers
 
+        def answering(q: str, conv: Conversation, stream: Any, export_fmt: str, request: gr.Request
+                      ) -> Iterator[tuple[Any, ...]]:
+            keep = (gr.update(), gr.update())
+            hidden = gr.update(visible=False)
+            try:
+                draft = ""
+                yield render.chat_html(conv.turns, q, ""), gr.update(), conv, "", *keep, hidden
+                for item in stream():
+                    if isinstance(item, Answer):
+                        break
+                    draft += item
+                    yield render.chat_html(conv.turns, q, draft), gr.update(), conv, "", *keep, hidden
+            except AkhbarError as e:
+                yield render.chat_html(conv.turns, q, error=str(e)), gr.update(), conv, q, *keep, hidden
+                return
+            except Exception as e:
+                log.exception("answering failed")
+                yield (render.chat_html(conv.turns, q, error=f"Something went wrong: {type(e).__name__}: {e}"),
+                       gr.update(), conv, q, *keep, hidden)
+                return
+            session = re.sub(r"\W", "", getattr(request, "session_hash", "") or "anon")[:32] or "anon"
+            a_file, c_file = app.write_exports(conv, export_fmt, session)
+            yield (render.chat_html(conv.turns), render.source_cards(conv.turns, app.articles_for(conv.turns)),
+                   conv, "", gr.update(value=a_file, interactive=True), gr.update(value=c_file, interactive=True),
+                   chip_update(render.window_chip(conv.turns[-1] if conv.turns else None)))
+
         def ask(q: str, conv: Conversation | None, be: str, mdl: str, k: float, d_from: str, d_to: str,
                 site_sel: list[str], lang_sel: list[str], export_fmt: str, request: gr.Request
                 ) -> Iterator[tuple[Any, ...]]:
             q = (q or "").strip()
             conv = conv if conv is not None else app.bot.conversation()
-            keep = (gr.update(), gr.update())
             if not q:
-                yield render.chat_html(conv.turns), gr.update(), conv, "", *keep
+                yield render.chat_html(conv.turns), gr.update(), conv, "", gr.update(), gr.update(), gr.update()
                 return
             try:
                 conv.filters = app.filters(d_from, d_to, site_sel, lang_sel)
                 conv.bot = app.bot_for(be, mdl)
-                draft = ""
-                yield render.chat_html(conv.turns, q, ""), gr.update(), conv, "", *keep
-                for item in conv.ask_stream(q, int(k)):
-                    if isinstance(item, Answer):
-                        break
-                    draft += item
-                    yield render.chat_html(conv.turns, q, draft), gr.update(), conv, "", *keep
             except AkhbarError as e:
-                yield render.chat_html(conv.turns, q, error=str(e)), gr.update(), conv, q, *keep
+                yield (render.chat_html(conv.turns, q, error=str(e)), gr.update(), conv, q, gr.update(), gr.update(),
+                       gr.update(visible=False))
                 return
-            except Exception as e:
-                log.exception("answering failed")
-                yield (render.chat_html(conv.turns, q, error=f"Something went wrong: {type(e).__name__}: {e}"),
-                       gr.update(), conv, q, *keep)
+            yield from answering(q, conv, lambda: conv.ask_stream(q, int(k)), export_fmt, request)
+
+        def unwindow(conv: Conversation | None, k: float, export_fmt: str, request: gr.Request
+                     ) -> Iterator[tuple[Any, ...]]:
+            """The chip removed: the last question again, over every date."""
+            if conv is None or not conv.turns:
+                yield gr.update(), gr.update(), conv, gr.update(), gr.update(), gr.update(), gr.update(visible=False)
                 return
-            session = re.sub(r"\W", "", getattr(request, "session_hash", "") or "anon")[:32] or "anon"
-            a_file, c_file = app.write_exports(conv, export_fmt, session)
-            yield (render.chat_html(conv.turns), render.source_cards(conv.turns, app.articles_for(conv.turns)),
-                   conv, "", gr.update(value=a_file, interactive=True), gr.update(value=c_file, interactive=True))
+            last = conv.turns[-1]
+            q = str(last.extra.get("asked", last.question))
+            yield from answering(q, conv, lambda: conv.reask_last(int(k), time_filter=False), export_fmt, request)
 
         def reexport(conv: Conversation | None, export_fmt: str, request: gr.Request) -> tuple[Any, Any]:
             if conv is None or not conv.turns:
@@ -248,7 +273,8 @@ def build(bot: Akhbar) -> Any:
 
         def reset() -> tuple[Any, ...]:
             return (render.chat_html([]), render.source_cards([], {}), None,
-                    gr.update(value=None, interactive=False), gr.update(value=None, interactive=False))
+                    gr.update(value=None, interactive=False), gr.update(value=None, interactive=False),
+                    gr.update(visible=False))
 
         def refreshed(message: str) -> tuple[Any, ...]:
             return (message, app.documents_html(), gr.update(choices=app.doc_choices(), value=None),
@@ -295,11 +321,12 @@ def build(bot: Akhbar) -> Any:
             return refreshed(f"Removed {len(removed.documents)} document(s) and {len(removed.sources)} source(s)")
 
         ask_inputs = [question, conv_state, backend, model, top_k, date_from, date_to, sites, langs, fmt]
-        ask_outputs = [chat, sources, conv_state, question, dl_answer, dl_conv]
+        ask_outputs = [chat, sources, conv_state, question, dl_answer, dl_conv, chip]
         send.click(ask, ask_inputs, ask_outputs, concurrency_id="answer")
         question.submit(ask, ask_inputs, ask_outputs, concurrency_id="answer")
+        chip.click(unwindow, [conv_state, top_k, fmt], ask_outputs, concurrency_id="answer")
         fmt.change(reexport, [conv_state, fmt], [dl_answer, dl_conv])
-        new_chat.click(reset, None, [chat, sources, conv_state, dl_answer, dl_conv])
+        new_chat.click(reset, None, [chat, sources, conv_state, dl_answer, dl_conv, chip])
         corpus_outputs = [ingest_status, docs, doc_pick, sites]
         ingest_btn.click(ingest_files, [uploads], corpus_outputs, concurrency_id="ingest")
         feed_btn.click(ingest_feed, [feed], corpus_outputs, concurrency_id="ingest")
@@ -309,6 +336,10 @@ def build(bot: Akhbar) -> Any:
     # further questions wait in a bounded queue instead of failing.
     demo.queue(max_size=64, default_concurrency_limit=1)
     return demo
+
+
+def chip_update(label: str) -> Any:
+    return gr.update(visible=bool(label), value=label)
 
 
 def theme() -> Any:

@@ -14,7 +14,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
-from rag import Answer, ArticleText, detect_language
+from rag import Answer, ArticleText, Window, detect_language
 
 EXCERPT_CONTEXT = 280  # characters of article shown around the supporting quote
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -33,6 +33,7 @@ CSS = """
 .akhbar-msg.error { border-color: #c0392b; color: #c0392b; }
 .akhbar-msg .meta { display: block; font-size: .8em; opacity: .7; margin-top: .3rem; }
 .akhbar-msg .note { display: block; font-size: .85em; font-style: italic; margin-top: .3rem; }
+#akhbar-window-chip { border-radius: 999px; max-width: max-content; unicode-bidi: plaintext; font-size: .85em; }
 .akhbar-msg a.cite { text-decoration: none; font-weight: 600; padding: 0 .1em; cursor: pointer; }
 .akhbar-msg .unsupported { text-decoration: underline wavy #d35400; }
 .akhbar-msg .unsupported::after { content: " ⚠"; color: #d35400; }
@@ -220,3 +221,13 @@ def source_cards(turns: Sequence[Answer], articles: Mapping[str, ArticleText | N
         parts.append('<div class="akhbar-turn">Sources of the answers appear here · تظهر المصادر هنا</div>')
     parts.append("</div>")
     return "".join(parts)
+
+
+
+def window_chip(answer: Answer | None) -> str:
+    """The label of the removable chip for the date window the answer's question set
+    ("✕ بين 2015-08-03 و2015-08-09 · الأسبوع الماضي"), or "" when it set none."""
+    if answer is None or not answer.window:
+        return ""
+    window = Window.from_dict(answer.window)
+    return f"✕ {window.label(answer.language)} · {window.text}"
