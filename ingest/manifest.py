@@ -28,7 +28,7 @@ from typing import Any
 
 from rag.errors import StoreError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -57,6 +57,10 @@ CREATE TABLE IF NOT EXISTS sources (
     content_hash TEXT NOT NULL,
     relation     TEXT NOT NULL CHECK (relation IN ('original', 'duplicate', 'near-duplicate')),
     updated_at   REAL NOT NULL,
+    title        TEXT NOT NULL DEFAULT '',
+    site         TEXT NOT NULL DEFAULT '',
+    date         TEXT NOT NULL DEFAULT '',
+    url          TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (collection, source)
 );
 CREATE INDEX IF NOT EXISTS sources_doc ON sources (collection, doc_id);
@@ -92,6 +96,12 @@ class SourceRow:
     doc_id: str
     content_hash: str
     relation: str
+    # The copy's own metadata: a syndicated story merged into one document keeps who ran
+    # it and when ("also reported by").
+    title: str = ""
+    site: str = ""
+    date: str = ""
+    url: str = ""
 
 
 class Manifest:
@@ -123,7 +133,11 @@ class Manifest:
                 # statement is IF NOT EXISTS, so a crash here is simply redone.
                 self._db.executescript(_SCHEMA)
             with self.tx() as db:
-                # Future versions add their ALTER TABLE steps here, in order, keeping data.
+                # Each version's ALTER TABLE steps, in order, keeping data.
+                have = {r[1] for r in db.execute("PRAGMA table_info(sources)")}
+                for column in ("title", "site", "date", "url"):  # version 2
+                    if column not in have:
+                        db.execute(f"ALTER TABLE sources ADD COLUMN {column} TEXT NOT NULL DEFAULT ''")
                 db.execute("INSERT OR REPLACE INTO meta(key, value) VALUES('schema_version', ?)",
                            (str(SCHEMA_VERSION),))
 
@@ -201,12 +215,13 @@ class Manifest:
 
     def sources_of(self, doc_id: str) -> list[SourceRow]:
         return [SourceRow(*r) for r in self._db.execute(
-            "SELECT source, doc_id, content_hash, relation FROM sources WHERE collection=? AND doc_id=? "
-            "ORDER BY relation != 'original', source", (self.collection, doc_id))]
+            "SELECT source, doc_id, content_hash, relation, title, site, date, url FROM sources "
+            "WHERE collection=? AND doc_id=? ORDER BY relation != 'original', date, source", (self.collection, doc_id))]
 
     def all_sources(self) -> list[SourceRow]:
         return [SourceRow(*r) for r in self._db.execute(
-            "SELECT source, doc_id, content_hash, relation FROM sources WHERE collection=?", (self.collection,))]
+            "SELECT source, doc_id, content_hash, relation, title, site, date, url FROM sources WHERE collection=?",
+            (self.collection,))]
 
     def minhashes(self) -> list[tuple[str, bytes]]:
         return [(r[0], r[1]) for r in self._db.execute(
@@ -233,10 +248,12 @@ class Manifest:
         (db or self._db).execute("UPDATE documents SET status=?, updated_at=? WHERE collection=? AND doc_id=?",
                                  (status, time.time(), self.collection, doc_id))
 
-    def put_source(self, db: sqlite3.Connection, source: str, doc_id: str, content_hash: str, relation: str) -> None:
+    def put_source(self, db: sqlite3.Connection, source: str, doc_id: str, content_hash: str, relation: str,
+                   title: str = "", site: str = "", date: str = "", url: str = "") -> None:
         db.execute(
-            "INSERT OR REPLACE INTO sources(collection, source, doc_id, content_hash, relation, updated_at) "
-            "VALUES (?,?,?,?,?,?)", (self.collection, source, doc_id, content_hash, relation, time.time()))
+            "INSERT OR REPLACE INTO sources(collection, source, doc_id, content_hash, relation, updated_at, "
+            "title, site, date, url) VALUES (?,?,?,?,?,?,?,?,?,?)",
+            (self.collection, source, doc_id, content_hash, relation, time.time(), title, site, date, url))
 
     def drop_source(self, db: sqlite3.Connection, source: str) -> None:
         db.execute("DELETE FROM sources WHERE collection=? AND source=?", (self.collection, source))

@@ -317,7 +317,8 @@ class Ingestor:
 
     def _link(self, article: Article, doc_id: str, relation: str, previous: str | None) -> None:
         with self.manifest.tx() as db:
-            self.manifest.put_source(db, article.source_path, doc_id, article.content_hash, relation)
+            self.manifest.put_source(db, article.source_path, doc_id, article.content_hash, relation,
+                                     *_copy_meta(article))
         if previous and previous != doc_id and self.manifest.source_count(previous) == 0:
             self._delete_doc(previous)
 
@@ -337,7 +338,7 @@ class Ingestor:
             # Same story, other bytes (re-encoded, re-spaced): note the new hash, keep the chunks.
             with self.manifest.tx() as db:
                 self.manifest.put_source(db, article.source_path, own, article.content_hash,
-                                         src.relation if src else "original")
+                                         src.relation if src else "original", *_copy_meta(article))
             report.skipped += 1
             report.doc_ids.append(own)
             return None
@@ -396,7 +397,7 @@ class Ingestor:
                 self.manifest.put_doc(db, DocRow(
                     p.doc_id, a.content_hash, p.body_hash, p.minhash.hashvalues.tobytes(), a.title, a.byline,
                     a.date, a.site, a.url, a.language, tuple(c.chunk_id for c in p.chunks), "pending"))
-                self.manifest.put_source(db, a.source_path, p.doc_id, a.content_hash, "original")
+                self.manifest.put_source(db, a.source_path, p.doc_id, a.content_hash, "original", *_copy_meta(a))
         self.store.upsert([c for p in batch for c in p.chunks], vectors)
         for p in batch:
             if p.replaces:  # only a document written before can have chunks of an older version
@@ -419,3 +420,8 @@ class Ingestor:
         if self._lsh is not None and doc_id in self._lsh:
             self._lsh.remove(doc_id)
             self._lsh_sigs.pop(doc_id, None)
+
+
+def _copy_meta(article: Article) -> tuple[str, str, str, str]:
+    """What a source row keeps of its own copy: title, site, date, url."""
+    return article.title, article.site, article.date, article.url

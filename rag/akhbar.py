@@ -301,6 +301,7 @@ class Akhbar:
                         note = f"Searched what was published {window.label('en')} (“{window.text}”)."
             for item in self._responder().stream(question, top_k, filters, search_text):
                 if isinstance(item, Answer):
+                    item = self._with_also(item)
                     if note:
                         item = replace(item, notes=(note, *item.notes),
                                        window=window.to_dict() if window else None)
@@ -309,6 +310,27 @@ class Akhbar:
                 yield item
         finally:
             self._slots.release()
+
+    def also_reported(self, doc_id: str) -> tuple[SourceRef, ...]:
+        """The other copies of a stored story (syndicated or re-published, merged at ingest):
+        each with its paper, date and URL, oldest first; not the document's own."""
+        row = self.manifest.doc(doc_id)
+        own = {(row.site, row.url)} if row else set()
+        out = []
+        for s in self.manifest.sources_of(doc_id):
+            if (s.site, s.url) in own or (s.relation == "original" and not (s.site or s.url)):
+                continue
+            out.append(SourceRef(s.source, s.relation, s.title, s.site, s.date, s.url))
+        return tuple(out)
+
+    def _with_also(self, answer: Answer) -> Answer:
+        if not answer.sources:
+            return answer
+        also = {s.doc_id: self.also_reported(s.doc_id) for s in answer.sources}
+        if not any(also.values()):
+            return answer
+        return replace(answer, sources=tuple(replace(s, also=also[s.doc_id]) for s in answer.sources),
+                       citations=tuple(replace(c, also=also.get(c.doc_id, ())) for c in answer.citations))
 
     def _undated_note(self, answer: Answer) -> Answer:
         """A date filter cannot see undated documents: say how many there are."""
@@ -350,7 +372,8 @@ class Akhbar:
         return Document(doc_id=row.doc_id, title=row.title, byline=row.byline, date=row.date, site=row.site,
                         url=row.url, language=row.language, chunks=len(row.chunk_ids), status=row.status,
                         content_hash=row.content_hash,
-                        sources=tuple(SourceRef(s.source, s.relation) for s in sources))
+                        sources=tuple(SourceRef(s.source, s.relation, s.title, s.site, s.date, s.url)
+                                      for s in sources))
 
     def documents(self) -> list[Document]:
         """Every stored document with its metadata, chunk count and all its sources, newest first."""

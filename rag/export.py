@@ -58,8 +58,24 @@ def entries(answers: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "accessed": accessed,
                 "quote": c.get("quote", ""),
                 "attributed": bool(c.get("attributed", False)),
+                "also": also_text(c.get("also") or []),
             }
     return list(out.values())
+
+
+def also_text(also: Sequence[dict[str, Any]]) -> str:
+    """The other papers that carried the story, for a citation's note: "Also reported by:
+    عكاظ (2015-08-10, http://…); المدينة (2015-08-10)"."""
+    items = []
+    for a in also:
+        where = ", ".join(v for v in (str(a.get("date", ""))[:10], str(a.get("url", ""))) if v)
+        name = a.get("site") or a.get("title") or a.get("source", "")
+        items.append(f"{name} ({where})" if where else str(name))
+    return "Also reported by: " + "; ".join(items) if items else ""
+
+
+def _with_also(quote: str, also: str, sep: str) -> str:
+    return sep.join(v for v in (quote, also) if v)
 
 
 def render(answers: Sequence[dict[str, Any]], fmt: str) -> str:
@@ -104,8 +120,8 @@ def _csl(e: dict[str, Any]) -> dict[str, Any]:
         item["source"] = e["path"]
     if (acc := _date_parts(e["accessed"])) is not None:
         item["accessed"] = {"date-parts": [acc]}
-    if e["quote"]:
-        item["note"] = e["quote"]
+    if e["quote"] or e["also"]:
+        item["note"] = _with_also(e["quote"], e["also"], "\n")
     return item
 
 
@@ -137,8 +153,8 @@ def _bibtex(e: dict[str, Any]) -> str:
         fields.append(("howpublished", _bib(e["path"])))
     if e["accessed"]:
         fields.append(("urldate", e["accessed"]))
-    if e["quote"]:
-        fields.append(("note", _bib(e["quote"])))
+    if e["quote"] or e["also"]:
+        fields.append(("note", _bib(_with_also(e["quote"], e["also"], " -- "))))
     key = re.sub(r"[^A-Za-z0-9_-]", "", e["id"])
     body = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields)
     return f"@article{{{key},\n{body}\n}}\n"
@@ -165,6 +181,8 @@ def _ris(e: dict[str, Any]) -> str:
         lines.append(f"Y2  - {e['accessed']}")
     if e["quote"]:
         lines.append(f"N1  - {_ris_value(e['quote'])}")
+    if e["also"]:
+        lines.append(f"N1  - {_ris_value(e['also'])}")
     lines.append("ER  - ")
     return "\n".join(lines) + "\n\n"
 
@@ -179,7 +197,7 @@ def safe_cell(value: object) -> str:
 
 
 CSV_COLUMNS = ("turn", "question", "number", "title", "author", "site", "date", "url", "path", "accessed",
-               "quote", "attributed")
+               "quote", "attributed", "also_reported_by")
 
 
 def _csv(answers: Sequence[dict[str, Any]]) -> str:
@@ -191,7 +209,8 @@ def _csv(answers: Sequence[dict[str, Any]]) -> str:
         for c in a.get("citations", []):
             row = [turn, a.get("question", ""), c.get("number", 0), c.get("title", ""), c.get("byline", ""),
                    c.get("site", ""), c.get("date", ""), c.get("url", ""), c.get("source_path", ""), accessed,
-                   c.get("quote", ""), "yes" if c.get("attributed") else "no"]
+                   c.get("quote", ""), "yes" if c.get("attributed") else "no",
+                   also_text(c.get("also") or []).removeprefix("Also reported by: ")]
             w.writerow([safe_cell(v) for v in row])
     return buf.getvalue()
 
@@ -230,6 +249,8 @@ def _markdown(answers: Sequence[dict[str, Any]]) -> str:
                 note += f" “{md_escape(c['quote'])}”"
             if c.get("attributed"):
                 note += " (attributed by Akhbar's support check)"
+            if c.get("also"):
+                note += " " + md_escape(also_text(c["also"])) + "."
             notes.append(note)
         if notes:
             parts.append("\n".join(notes) + "\n")

@@ -59,11 +59,14 @@ class Source:
     date: str = ""
     site: str = ""
     url: str = ""
+    # The other papers and dates that carried the same story (copies merged at ingest).
+    also: tuple[SourceRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d["chunk_ids"] = list(self.chunk_ids)
         d["spans"] = [list(s) for s in self.spans]
+        d["also"] = [a.to_dict() for a in self.also]
         return d
 
 
@@ -86,9 +89,13 @@ class Citation:
     # article text; 0, 0 when the answer was written freely.
     span_start: int = 0
     span_end: int = 0
+    # The other papers and dates that carried the same story (copies merged at ingest).
+    also: tuple[SourceRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        d["also"] = [a.to_dict() for a in self.also]
+        return d
 
 
 @dataclass(frozen=True)
@@ -198,9 +205,15 @@ class SourceRef:
 
     source: str
     relation: str = "original"  # original | duplicate | near-duplicate
+    # The copy's own title, paper (display name), date and URL as it was ingested.
+    title: str = ""
+    site: str = ""
+    date: str = ""
+    url: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"source": self.source, "relation": self.relation}
+        return {"source": self.source, "relation": self.relation, "title": self.title, "site": self.site,
+                "date": self.date, "url": self.url}
 
 
 @dataclass(frozen=True)

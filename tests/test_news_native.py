@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from rag import Akhbar, Filters
 from tests.conftest import ScriptedLLM
@@ -31,8 +32,8 @@ def _archive(folder: Path, dated: bool = True) -> Path:
     return folder
 
 
-def _asking(bot: Akhbar, n: int = 8) -> Akhbar:
-    reply = ["شن التحالف غارات على صنعاء [1]."]
+def _asking(bot: Akhbar, n: int = 8, reply: list[str] | None = None) -> Akhbar:
+    reply = reply or ["شن التحالف غارات على صنعاء [1]."]
     return Akhbar(bot.config, embedder=bot.embedder, llm=ScriptedLLM(*([reply] * n)))  # type: ignore[arg-type]
 
 
@@ -78,3 +79,69 @@ def test_an_archive_without_dates_ignores_time_words_and_says_so(bot: Akhbar, tm
     answer = _asking(bot).ask("ماذا قيل عن الحوثيين في اليمن الأسبوع الماضي؟", as_of="2015-08-10")
     assert answer.window is None and answer.sources
     assert "لا تحمل وثائق هذا الأرشيف تاريخًا" in answer.notes[0] and "«الأسبوع الماضي»" in answer.notes[0]
+
+
+WIRE = "أعلنت وزارة المالية أن إيرادات الميزانية بلغت 200 مليار ريال في النصف الأول من العام بزيادة ملحوظة."
+COPIES = [  # one wire story, run by three papers over two days
+    {"source": "okaz", "url": "http://okaz.com.sa/w/1", "date_extracted": "2015-08-03 10:00:00",
+     "title": "200 مليار إيرادات الميزانية", "content": WIRE},
+    {"source": "almadina", "url": "http://al-madina.com/w/2", "date_extracted": "2015-08-03 12:00:00",
+     "title": "إيرادات الميزانية", "content": WIRE},
+    {"source": "alriyadh", "url": "http://alriyadh.com/w/3", "date_extracted": "2015-08-04 08:00:00",
+     "title": "المالية: 200 مليار", "content": WIRE},
+]
+
+
+def _wire_answer(bot: Akhbar, tmp_path: Path) -> Any:
+    folder = tmp_path / "wire"
+    folder.mkdir()
+    (folder / "wire.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in COPIES) + "\n",
+                                       encoding="utf-8")
+    report = bot.ingest(folder)
+    assert report.duplicates == 2 and len(bot.documents()) == 1, report.to_dict()
+    reply = ["بلغت إيرادات الميزانية 200 مليار ريال في النصف الأول من العام [1]."]
+    return _asking(bot, reply=reply).ask("ما إيرادات الميزانية في النصف الأول؟")
+
+
+def test_a_syndicated_story_lists_the_other_papers_that_ran_it(bot: Akhbar, tmp_path: Path) -> None:
+    answer = _wire_answer(bot, tmp_path)
+    (doc,) = bot.documents()
+    assert len(doc.sources) == 3 and {s.site for s in doc.sources} == {"عكاظ", "المدينة", "الرياض"}
+    cite = answer.citations[0]
+    own = (cite.site, cite.url)
+    also = {(a.site, a.date[:10], a.url) for a in cite.also}
+    assert own not in {(a.site, a.url) for a in cite.also} and len(also) == 2
+    assert {a.site for a in cite.also} | {cite.site} == {"عكاظ", "المدينة", "الرياض"}
+    assert answer.sources[0].also == cite.also
+    assert answer.to_dict()["citations"][0]["also"][0]["url"].startswith("http://")
+
+
+def test_also_reported_by_is_in_the_card_and_in_every_export(bot: Akhbar, tmp_path: Path) -> None:
+    import csv
+    import io
+
+    import bibtexparser
+    import rispy
+
+    from tests.test_export import _csl_render
+    from ui.render import also_summary, source_cards
+
+    answer = _wire_answer(bot, tmp_path)
+    cite = answer.citations[0]
+    others = sorted(a.site for a in cite.also)
+    card = source_cards([answer], {})
+    summary = also_summary(cite.also)
+    assert summary.startswith("وردت أيضًا في: ") and all(site in summary for site in others)
+    assert summary in card.replace("&quot;", '"') and all(a.url in card for a in cite.also)
+
+    csl = json.loads(answer.export("csl-json"))[0]["note"]
+    assert "Also reported by:" in csl and all(site in csl for site in others)
+    assert _csl_render(answer.export("csl-json"))  # and citeproc reads it
+    bib = bibtexparser.parse_string(answer.export("bibtex")).entries[0].fields_dict["note"].value
+    assert "Also reported by:" in bib and all(site in bib for site in others)
+    ris = rispy.loads(answer.export("ris"))[0]
+    notes = ris.get("notes") or ris.get("note") or []
+    assert any("Also reported by:" in n and all(site in n for site in others) for n in notes), ris
+    row = next(csv.DictReader(io.StringIO(answer.export("csv"))))
+    assert all(site in row["also_reported_by"] for site in others)
+    assert "Also reported by" in answer.export("markdown")

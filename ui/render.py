@@ -14,7 +14,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
-from rag import Answer, ArticleText, Window, detect_language
+from rag import Answer, ArticleText, SourceRef, Window, detect_language
 
 EXCERPT_CONTEXT = 280  # characters of article shown around the supporting quote
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -213,6 +213,7 @@ def source_cards(turns: Sequence[Answer], articles: Mapping[str, ArticleText | N
                 f'<div class="excerpt" dir="{direction(c.quote or text[:200])}">'
                 f"{_excerpt(art, c.quote_start, c.quote_end, c.quote, (c.span_start, c.span_end))}</div>"
                 f'<div class="byline" dir="ltr">{link}</div>'
+                + also_html(c.also)
                 + (f'<details><summary>Full article · النص الكامل</summary>'
                    f'<div class="fulltext" dir="{direction(text[:400])}">{esc(text)}</div></details>' if text else "")
                 + "</div>"
@@ -231,3 +232,25 @@ def window_chip(answer: Answer | None) -> str:
         return ""
     window = Window.from_dict(answer.window)
     return f"✕ {window.label(answer.language)} · {window.text}"
+
+
+def also_summary(also: Sequence[SourceRef]) -> str:
+    """"وردت أيضًا في: عكاظ، المدينة · 2015-08-10": the other papers, then their dates."""
+    sites = list(dict.fromkeys(a.site or a.title or a.source for a in also))
+    dates = list(dict.fromkeys(a.date[:10] for a in also if a.date))
+    return "وردت أيضًا في: " + "، ".join(sites) + (" · " + "، ".join(dates) if dates else "")
+
+
+def also_html(also: Sequence[SourceRef]) -> str:
+    """The card's "also reported by" line, expandable to each copy with its link."""
+    if not also:
+        return ""
+    items = []
+    for a in also:
+        label = " · ".join(esc(v) for v in (a.site, a.date[:10], a.title) if v) or esc(a.source)
+        href = a.url if a.url.startswith(("http://", "https://")) else ""
+        link = (f' <a href="{esc(href)}" target="_blank" rel="noopener noreferrer nofollow" dir="ltr">{esc(href)}</a>'
+                if href else f' <span dir="ltr">{esc(a.source)}</span>')
+        items.append(f'<li dir="auto">{label}{link}</li>')
+    return (f'<details class="also"><summary dir="rtl">{esc(also_summary(also))}</summary>'
+            f'<ul>{"".join(items)}</ul></details>')
