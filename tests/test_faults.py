@@ -139,6 +139,27 @@ def test_manifest_without_a_version_is_migrated_keeping_its_data(bot: Akhbar, tm
     assert int(version) >= 1
 
 
+def test_a_version_1_manifest_gains_the_copies_metadata_keeping_its_sources(bot: Akhbar, tmp_path: Path) -> None:
+    bot.ingest(copy_seeds(tmp_path / "corpus"))
+    before = [(s.source, s.relation) for d in bot.documents() for s in d.sources]
+    path = bot.config.manifest_path
+    bot.manifest.close()
+    db = sqlite3.connect(path)
+    for column in ("title", "site", "date", "url"):  # the sources table as version 1 wrote it
+        db.execute(f"ALTER TABLE sources DROP COLUMN {column}")
+    db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    reopened = Akhbar(bot.config, embedder=bot.embedder)
+    assert [(s.source, s.relation) for d in reopened.documents() for s in d.sources] == before
+    columns = {r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(sources)")}
+    assert {"title", "site", "date", "url"} <= columns
+    assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
+    # New copies are recorded with their metadata in the migrated manifest.
+    assert reopened.ingest(copy_seeds(tmp_path / "again")).duplicates == 1
+    assert any(s.title for d in reopened.documents() for s in d.sources)
+
+
 def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path, prepared_config: Config) -> None:
     from tests.conftest import start_chroma, stop
     from tests.test_archive import _complete_docs, paused_ingest, wait_paused
