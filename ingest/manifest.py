@@ -209,8 +209,8 @@ class Manifest:
 
     def source(self, source: str) -> SourceRow | None:
         row = self._db.execute(
-            "SELECT source, doc_id, content_hash, relation FROM sources WHERE collection=? AND source=?",
-            (self.collection, source)).fetchone()
+            "SELECT source, doc_id, content_hash, relation, title, site, date, url FROM sources "
+            "WHERE collection=? AND source=?", (self.collection, source)).fetchone()
         return SourceRow(*row) if row else None
 
     def sources_of(self, doc_id: str) -> list[SourceRow]:

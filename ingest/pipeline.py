@@ -327,6 +327,12 @@ class Ingestor:
         if src and src.content_hash == article.content_hash:
             doc = self.manifest.doc(src.doc_id)
             if doc and doc.status == "complete":
+                if not (src.title or src.site or src.date or src.url) and any(_copy_meta(article)):
+                    # A source recorded before copies kept their metadata (manifest version 1):
+                    # an unchanged re-ingest fills it in, so "also reported by" can name it.
+                    with self.manifest.tx() as db:
+                        self.manifest.put_source(db, article.source_path, src.doc_id, src.content_hash,
+                                                 src.relation, *_copy_meta(article))
                 report.skipped += 1
                 report.doc_ids.append(doc.doc_id)
                 return None

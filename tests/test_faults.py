@@ -155,9 +155,12 @@ def test_a_version_1_manifest_gains_the_copies_metadata_keeping_its_sources(bot:
     columns = {r[1] for r in sqlite3.connect(path).execute("PRAGMA table_info(sources)")}
     assert {"title", "site", "date", "url"} <= columns
     assert sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()[0] == "2"
-    # New copies are recorded with their metadata in the migrated manifest.
+    assert not any(s.title for d in reopened.documents() for s in d.sources)
+    # An unchanged re-ingest fills in what version 1 did not keep, and new copies keep theirs.
+    assert reopened.ingest(tmp_path / "corpus").skipped == 1
+    assert all(s.title for d in reopened.documents() for s in d.sources)
     assert reopened.ingest(copy_seeds(tmp_path / "again")).duplicates == 1
-    assert any(s.title for d in reopened.documents() for s in d.sources)
+    assert len([s for d in reopened.documents() for s in d.sources if s.title]) == 2
 
 
 def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path, prepared_config: Config) -> None:
