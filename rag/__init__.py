@@ -26,6 +26,8 @@ from rag.types import (
     Source,
     SourceRef,
     Stats,
+    Timeline,
+    TimelineEntry,
 )
 from rag.when import Window
 
@@ -54,6 +56,8 @@ __all__ = [
     "SourceRef",
     "Stats",
     "StoreError",
+    "Timeline",
+    "TimelineEntry",
     "Window",
     "article_offset",
     "detect_language",

@@ -39,6 +39,8 @@ from rag.types import (
     SourceRef,
     Stats,
     StoreCounts,
+    Timeline,
+    TimelineEntry,
 )
 from rag.when import Window
 
@@ -311,9 +313,45 @@ class Akhbar:
         finally:
             self._slots.release()
 
-    def also_reported(self, doc_id: str) -> tuple[SourceRef, ...]:
-        """The other copies of a stored story (syndicated or re-published, merged at ingest):
-        each with its paper, date and URL, oldest first; not the document's own."""
+    def same_story(self, doc_id: str, floor: float | None = None) -> list[tuple[str, float]]:
+        """Other documents on the same story, best first: their chunk nearest to this
+        document's lead has a cosine of at least ``floor`` (``retrieval.story_similarity``)
+        and they were published within ``retrieval.story_days`` of it (any date when it has
+        none). Rewrites of one event by several papers, which ingest keeps apart."""
+        from datetime import timedelta
+
+        from rag.retrieval import date_num
+
+        row = self.manifest.doc(doc_id)
+        if row is None or not row.chunk_ids:
+            return []
+        floor = self.config.retrieval.story_similarity if floor is None else floor
+        lead = row.chunk_ids[0]
+        _, vectors = self.store.get_chunks_with_vectors([lead])
+        if lead not in vectors:
+            return []
+        where = None
+        if row.date:
+            try:
+                day = date.fromisoformat(row.date[:10])
+            except ValueError:
+                day = None
+            if day is not None:
+                span = timedelta(days=self.config.retrieval.story_days)
+                where = {"$and": [{"date_num": {"$gte": date_num((day - span).isoformat())}},
+                                  {"date_num": {"$lte": date_num((day + span).isoformat())}}]}
+        best: dict[str, float] = {}
+        for hit in self.store.query(vectors[lead], 40, where):
+            other = hit.chunk.doc_id
+            if other != doc_id and hit.score >= floor:
+                best[other] = max(best.get(other, hit.score), hit.score)
+        return sorted(best.items(), key=lambda kv: -kv[1])
+
+    def also_reported(self, doc_id: str, stories: bool = True) -> tuple[SourceRef, ...]:
+        """The other papers and dates that carried a stored story: the copies merged into
+        it at ingest (syndicated or re-published), then, with ``stories``, the other
+        documents on the same story (``same_story``, relation "same-story"). Each with its
+        paper, date, title and URL; not the document's own."""
         row = self.manifest.doc(doc_id)
         own = {(row.site, row.url)} if row else set()
         out = []
@@ -321,7 +359,90 @@ class Akhbar:
             if (s.site, s.url) in own or (s.relation == "original" and not (s.site or s.url)):
                 continue
             out.append(SourceRef(s.source, s.relation, s.title, s.site, s.date, s.url))
-        return tuple(out)
+        if stories:
+            for other, _ in self.same_story(doc_id):
+                o = self.manifest.doc(other)
+                if o is None:
+                    continue
+                first = next(iter(self.manifest.sources_of(other)), None)
+                out.append(SourceRef(first.source if first else other, "same-story", o.title, o.site, o.date, o.url))
+                out.extend(SourceRef(s.source, s.relation, s.title, s.site, s.date, s.url)
+                           for s in self.manifest.sources_of(other)
+                           if s.relation != "original" and (s.site, s.url) != (o.site, o.url) and (s.site or s.url))
+        seen: set[tuple[str, str]] = set()
+        unique = []
+        for ref in out:
+            if (ref.site, ref.url or ref.source) not in seen:
+                seen.add((ref.site, ref.url or ref.source))
+                unique.append(ref)
+        return tuple(sorted(unique, key=lambda r: (r.date or "9999", r.site)))
+
+    def timeline(self, query: str, filters: Filters | None = None, floor: float | None = None,
+                 most: int = 200) -> Timeline:
+        """The articles on ``query`` in date order. Every article whose best chunk has a
+        cosine of at least ``floor`` (``retrieval.timeline_similarity``) with the query is
+        listed, not a top k, and so is every article on the same story as one of them
+        (``same_story``, transitively): forty papers on one story all appear. Each comes
+        with the sentence that best matches the query; articles are grouped into stories,
+        merged copies under their article."""
+        from rag.citations import overlap
+        from rag.text import sentence_spans
+
+        if not query or not query.strip():
+            raise AkhbarError("the timeline query is empty")
+        floor = self.config.retrieval.timeline_similarity if floor is None else floor
+        where = filters.where(self.config.ingest.site_map) if filters is not None else None
+        allowed = None
+        if where is not None:  # what the filters let through, for the articles the stories add
+            allowed = {str(m.get("doc_id", "")) for m in self.store.doc_chunk_meta(where).values()}
+        vector = self.embedder.embed_query(query)
+        text_of: dict[str, str] = {}
+        score_of: dict[str, float] = {}
+        for hit in self.store.query(vector, most, where):
+            d = hit.chunk.doc_id
+            if hit.score >= floor and hit.score > score_of.get(d, -1.0):
+                score_of[d], text_of[d] = hit.score, hit.chunk.text
+        # The stories of the articles found: their same-story neighbours, transitively.
+        parent = {d: d for d in score_of}
+
+        def root(d: str) -> str:
+            while parent[d] != d:
+                parent[d] = parent[parent[d]]
+                d = parent[d]
+            return d
+
+        todo = list(score_of)
+        while todo:
+            d = todo.pop()
+            for other, _ in self.same_story(d):
+                if allowed is not None and other not in allowed:
+                    continue
+                if other not in parent:
+                    parent[other] = other
+                    todo.append(other)
+                parent[root(other)] = root(d)
+        rows = {d: self.manifest.doc(d) for d in parent}
+        added = [d for d in parent if d not in text_of and rows[d] is not None]
+        if added:
+            chunks = self.store.get_chunks([c for d in added for c in rows[d].chunk_ids])
+            for d in added:
+                text_of[d] = " ".join(chunks[c].text for c in rows[d].chunk_ids if c in chunks)
+        order = sorted((d for d in parent if rows[d] is not None),
+                       key=lambda d: (rows[d].date or "9999", -score_of.get(d, 0.0)))
+        numbers: dict[str, int] = {}
+        entries = []
+        for d in order:
+            row = rows[d]
+            assert row is not None
+            text = text_of.get(d, "")
+            sentences = [text[a:b] for a, b in sentence_spans(text)] or [text]
+            sentence = max(sentences, key=lambda s: (overlap(query, s), -abs(len(s) - 160)))
+            story = numbers.setdefault(root(d), len(numbers) + 1)
+            first = next(iter(self.manifest.sources_of(d)), None)
+            entries.append(TimelineEntry(d, row.date, row.site, row.title, row.url, first.source if first else "",
+                                         sentence.strip(), round(score_of.get(d, 0.0), 4), story,
+                                         self.also_reported(d, stories=False)))
+        return Timeline(query, tuple(entries), floor, sum(1 for e in entries if not e.date))
 
     def _with_also(self, answer: Answer) -> Answer:
         if not answer.sources:

@@ -196,6 +196,44 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_timeline(args: argparse.Namespace) -> int:
+    from rag.akhbar import Akhbar
+    from rag.retrieval import Filters
+
+    bot = Akhbar(_config(args))
+    filters = Filters(date_from=args.since or "", date_to=args.until or "", sites=tuple(args.site or ()))
+    t = bot.timeline(args.query, filters=None if filters.empty() else filters, floor=args.floor)
+    if args.export:
+        text = t.export(args.export)
+        if args.out and args.out != "-":
+            try:
+                Path(args.out).write_text(text, encoding="utf-8")
+            except OSError as e:
+                raise AkhbarError(f"cannot write the export to {args.out}: {e.strerror or e}") from e
+            _err(f"akhbar: wrote {args.export} export of {len(t.entries)} article(s) to {args.out}")
+        else:
+            print(text, end="")
+        return 0
+    if args.json:
+        print(json.dumps(t.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    if not t.entries:
+        print(f"no article reaches the relevance floor {t.floor:g} for {args.query!r}")
+        return 0
+    print(f"{len(t.entries)} articles in {t.stories} stories on {args.query!r} (relevance floor {t.floor:g})")
+    for day, n in t.per_day().items():
+        print(f"  {day}  {'█' * n} {n}")
+    for entry in t.entries:
+        also = f"  (+{len(entry.also)} copies)" if entry.also else ""
+        print(f"\n[{entry.story}] {entry.date[:10] or '----------'}  {entry.site or '-'}  {entry.title}{also}")
+        print(f"    {entry.sentence}")
+        if entry.url:
+            print(f"    {entry.url}")
+    if t.undated:
+        print(f"\n({t.undated} of them have no date: listed last)")
+    return 0
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from rag.akhbar import Akhbar
 
@@ -419,6 +457,19 @@ def build_parser() -> argparse.ArgumentParser:
                    help="export the answer's citations: csl-json, bibtex, ris, csv, markdown or json")
     s.add_argument("--out", metavar="FILE", help="write the export to FILE (default: standard output)")
     s.set_defaults(func=cmd_ask)
+
+    s = sub.add_parser("timeline", help="the articles on a topic in date order, grouped into stories")
+    s.add_argument("query")
+    s.add_argument("--collection")
+    s.add_argument("--since", metavar="YYYY-MM-DD")
+    s.add_argument("--until", metavar="YYYY-MM-DD")
+    s.add_argument("--site", action="append", help="only articles from this site (repeatable)")
+    s.add_argument("--floor", type=float, help="relevance floor (default: retrieval.timeline_similarity)")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--export", metavar="FMT", type=_export_format,
+                   help="export the listed articles: csl-json, bibtex, ris, csv, markdown or json")
+    s.add_argument("--out", metavar="FILE", help="write the export to FILE (default: standard output)")
+    s.set_defaults(func=cmd_timeline)
 
     s = sub.add_parser("doctor", help="check that the manifest and the vectors agree, and repair them")
     s.add_argument("--check", action="store_true", help="only report; change nothing (exit 1 if inconsistent)")

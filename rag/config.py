@@ -167,6 +167,15 @@ class RetrievalConfig:
     # floors calibrated for the packaged mE5 (rag/answer.py), none for other models.
     min_similarity: float = -1.0
     min_similarity_cross: float = -1.0
+    # "Also reported by" and the timeline's grouping: another article is the same story
+    # when its chunk nearest to this article's lead has at least this cosine (packaged mE5)
+    # and it was published within story_days. Fitted by `python bench/stories.py --fit` on
+    # the calibration half of the hand-made story list (bench/stories/stories.json).
+    story_similarity: float = 0.91
+    story_days: int = 2
+    # The timeline lists every article whose best chunk has at least this cosine with the
+    # query (fitted the same way, on the calibration stories' queries).
+    timeline_similarity: float = 0.86
 
 
 @dataclass(frozen=True)

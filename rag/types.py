@@ -204,7 +204,7 @@ class SourceRef:
     """Where a stored document came from: a file (``path!member#record``) or URL."""
 
     source: str
-    relation: str = "original"  # original | duplicate | near-duplicate
+    relation: str = "original"  # original | duplicate | near-duplicate | same-story (not merged)
     # The copy's own title, paper (display name), date and URL as it was ingested.
     title: str = ""
     site: str = ""
@@ -348,3 +348,67 @@ class Stats:
         return {"home": self.home, "collection": self.collection, "documents": self.documents,
                 "chunks": self.chunks, "sources": self.sources, "embedding_model": self.embedding_model.to_dict(),
                 "llm": self.llm.to_dict(), "dated_documents": self.dated_documents}
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One article on a topic: its paper, title, date, and the sentence that best matches
+    the query; ``story`` numbers the group of articles on the same story (1 = the first
+    story to appear), ``also`` the copies merged into it at ingest."""
+
+    doc_id: str
+    date: str
+    site: str
+    title: str
+    url: str
+    source_path: str
+    sentence: str
+    score: float  # cosine of the query with the article's best chunk
+    story: int
+    also: tuple[SourceRef, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["also"] = [a.to_dict() for a in self.also]
+        return d
+
+
+@dataclass(frozen=True)
+class Timeline:
+    """The articles on a topic in date order (undated ones last), grouped into stories."""
+
+    query: str
+    entries: tuple[TimelineEntry, ...]
+    floor: float  # the relevance an article needed to be listed
+    undated: int = 0  # entries without a date
+
+    @property
+    def stories(self) -> int:
+        return len({e.story for e in self.entries})
+
+    def per_day(self) -> dict[str, int]:
+        """Articles per publication day (the bar chart), oldest first."""
+        out: dict[str, int] = {}
+        for e in self.entries:
+            if e.date:
+                out[e.date[:10]] = out.get(e.date[:10], 0) + 1
+        return dict(sorted(out.items()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"query": self.query, "floor": self.floor, "stories": self.stories, "undated": self.undated,
+                "per_day": self.per_day(), "entries": [e.to_dict() for e in self.entries]}
+
+    def export(self, fmt: str) -> str:
+        """The listed articles in one of the citation export formats (as an answer's
+        citations would be): csl-json, bibtex, ris, csv, markdown or json."""
+        from rag.export import render
+
+        if fmt == "json":
+            import json
+
+            return json.dumps(self.to_dict(), ensure_ascii=False, indent=2) + "\n"
+        citations = [{"number": i, "doc_id": e.doc_id, "title": e.title, "source_path": e.source_path,
+                      "quote": e.sentence, "date": e.date, "site": e.site, "url": e.url,
+                      "also": [a.to_dict() for a in e.also]} for i, e in enumerate(self.entries, start=1)]
+        text = " ".join(f"[{i}]" for i in range(1, len(citations) + 1))
+        return render([{"question": self.query, "text": text, "citations": citations}], fmt)

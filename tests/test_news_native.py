@@ -145,3 +145,44 @@ def test_also_reported_by_is_in_the_card_and_in_every_export(bot: Akhbar, tmp_pa
     row = next(csv.DictReader(io.StringIO(answer.export("csv"))))
     assert all(site in row["also_reported_by"] for site in others)
     assert "Also reported by" in answer.export("markdown")
+
+
+def test_the_timeline_lists_a_topic_in_date_order_grouped_into_stories(bot: Akhbar, tmp_path: Path) -> None:
+    import csv
+    import io
+
+    import bibtexparser
+    import rispy
+
+    folder = _archive(tmp_path / "news")
+    (folder / "wire.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in COPIES) + "\n",
+                                       encoding="utf-8")
+    bot.ingest(folder)
+    t = bot.timeline("الحوثيين في اليمن", floor=0.0)
+    dated = [e.date for e in t.entries if e.date]
+    assert dated == sorted(dated) and len(t.entries) == 5  # 3 Yemen reports, the undated one, the wire story
+    assert [e.date for e in t.entries][-1] == ""  # undated last
+    assert t.undated == 1 and t.per_day() == {"2015-07-20": 1, "2015-08-03": 1, "2015-08-05": 1, "2015-08-09": 1}
+    wire = next(e for e in t.entries if "الميزانية" in e.sentence)
+    # The syndicated copies are one entry with the other papers under it, not three entries.
+    assert len(wire.also) == 2 and {a.site for a in wire.also} == {"المدينة", "الرياض"}
+    yemen = [e for e in t.entries if e is not wire]
+    assert wire.story not in {e.story for e in yemen}
+    texts = [r["content"] for r in STORIES + COPIES] + [UNDATED["text"]]
+    assert all(any(e.sentence in text for text in texts) for e in t.entries)  # a sentence of its article
+    assert "الحوثي" in next(e for e in t.entries if e.title == "غارات على صنعاء").sentence
+    # Relevance, not a top k: a high floor lists only what is close to the query.
+    assert len(bot.timeline("الحوثيين في اليمن", floor=0.99).entries) < len(t.entries)
+    # In the six export formats, read back by their parsers.
+    assert len(json.loads(t.export("csl-json"))) == len(t.entries)
+    assert len(bibtexparser.parse_string(t.export("bibtex")).entries) == len(t.entries)
+    assert len(rispy.loads(t.export("ris"))) == len(t.entries)
+    assert len(list(csv.DictReader(io.StringIO(t.export("csv"))))) == len(t.entries)
+    assert json.loads(t.export("json"))["entries"][0]["date"] == "2015-07-20T08:00:00"
+    assert t.export("markdown").count("[^") >= 2 * len(t.entries)
+
+
+def test_the_timeline_keeps_to_its_filters(bot: Akhbar, tmp_path: Path) -> None:
+    bot.ingest(_archive(tmp_path / "news"))
+    t = bot.timeline("الحوثيين في اليمن", filters=Filters(date_from="2015-08-01", date_to="2015-08-31"), floor=0.0)
+    assert t.entries and {e.date[:7] for e in t.entries} == {"2015-08"}

@@ -28,7 +28,17 @@ from typing import Any
 
 import gradio as gr
 
-from rag import EXPORT_EXTENSIONS, EXPORT_FORMATS, Akhbar, AkhbarError, Answer, ArticleText, Conversation, Filters
+from rag import (
+    EXPORT_EXTENSIONS,
+    EXPORT_FORMATS,
+    Akhbar,
+    AkhbarError,
+    Answer,
+    ArticleText,
+    Conversation,
+    Filters,
+    Timeline,
+)
 from ui import render
 
 log = logging.getLogger("akhbar.ui")
@@ -96,6 +106,13 @@ class App:
         conv_file = folder / f"akhbar-conversation-{len(conv.turns)}-{fmt}.{ext}"
         conv_file.write_text(conv.export(fmt), encoding="utf-8")
         return str(answer_file), str(conv_file)
+
+    def write_timeline(self, t: Timeline, fmt: str, session: str) -> str:
+        folder = self.export_dir / session
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"akhbar-timeline-{len(t.entries)}-{fmt}.{EXPORT_EXTENSIONS[fmt]}"
+        path.write_text(t.export(fmt), encoding="utf-8")
+        return str(path)
 
     # -------------------------------------------------------------- corpus
 
@@ -193,6 +210,20 @@ def build(bot: Akhbar) -> Any:
                     langs = gr.CheckboxGroup([("Arabic", "ar"), ("English", "en")], label="Article language",
                                              elem_id="akhbar-langs")
 
+        with gr.Tab("Timeline · التسلسل الزمني", id="timeline"):
+            with gr.Row():
+                t_query = gr.Textbox(show_label=False, scale=4, elem_id="akhbar-timeline-query",
+                                     placeholder="موضوع أو قصة… · a topic or a story…")
+                t_from = gr.Textbox(label="From (YYYY-MM-DD)", scale=1, elem_id="akhbar-timeline-from")
+                t_to = gr.Textbox(label="To (YYYY-MM-DD)", scale=1, elem_id="akhbar-timeline-to")
+                t_go = gr.Button("Show · اعرض", variant="primary", scale=1, elem_id="akhbar-timeline-go")
+            with gr.Row():
+                t_fmt = gr.Dropdown(fmt_choices, value="csl-json", label="Export format · صيغة التصدير", scale=2,
+                                    elem_id="akhbar-timeline-format")
+                t_dl = gr.DownloadButton("Download timeline", interactive=False, size="sm",
+                                         elem_id="akhbar-timeline-dl")
+            t_view = gr.HTML(render.timeline_html(None), elem_id="akhbar-timeline-panel")
+
         with gr.Tab("Corpus · المقالات", id="corpus"):
             with gr.Row():
                 with gr.Column():
@@ -264,6 +295,19 @@ def build(bot: Akhbar) -> Any:
             q = str(last.extra.get("asked", last.question))
             yield from answering(q, conv, lambda: conv.reask_last(int(k), time_filter=False), export_fmt, request)
 
+        def show_timeline(q: str, d_from: str, d_to: str, export_fmt: str, request: gr.Request) -> tuple[Any, Any]:
+            q = (q or "").strip()
+            if not q:
+                return render.timeline_html(None), gr.update(value=None, interactive=False)
+            try:
+                t = app.bot.timeline(q, filters=app.filters(d_from, d_to, None, None))
+            except AkhbarError as e:
+                return (f'<div class="akhbar akhbar-msg error" id="akhbar-timeline">{render.esc(str(e))}</div>',
+                        gr.update(value=None, interactive=False))
+            session = re.sub(r"\W", "", getattr(request, "session_hash", "") or "anon")[:32] or "anon"
+            path = app.write_timeline(t, export_fmt, session) if t.entries else None
+            return render.timeline_html(t), gr.update(value=path, interactive=bool(path))
+
         def reexport(conv: Conversation | None, export_fmt: str, request: gr.Request) -> tuple[Any, Any]:
             if conv is None or not conv.turns:
                 return gr.update(), gr.update()
@@ -322,6 +366,9 @@ def build(bot: Akhbar) -> Any:
 
         ask_inputs = [question, conv_state, backend, model, top_k, date_from, date_to, sites, langs, fmt]
         ask_outputs = [chat, sources, conv_state, question, dl_answer, dl_conv, chip]
+        t_go.click(show_timeline, [t_query, t_from, t_to, t_fmt], [t_view, t_dl], concurrency_id="timeline")
+        t_query.submit(show_timeline, [t_query, t_from, t_to, t_fmt], [t_view, t_dl], concurrency_id="timeline")
+        t_fmt.change(show_timeline, [t_query, t_from, t_to, t_fmt], [t_view, t_dl], concurrency_id="timeline")
         send.click(ask, ask_inputs, ask_outputs, concurrency_id="answer")
         question.submit(ask, ask_inputs, ask_outputs, concurrency_id="answer")
         chip.click(unwindow, [conv_state, top_k, fmt], ask_outputs, concurrency_id="answer")

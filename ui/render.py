@@ -14,7 +14,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
-from rag import Answer, ArticleText, SourceRef, Window, detect_language
+from rag import Answer, ArticleText, SourceRef, Timeline, Window, detect_language
 
 EXCERPT_CONTEXT = 280  # characters of article shown around the supporting quote
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -33,6 +33,15 @@ CSS = """
 .akhbar-msg.error { border-color: #c0392b; color: #c0392b; }
 .akhbar-msg .meta { display: block; font-size: .8em; opacity: .7; margin-top: .3rem; }
 .akhbar-msg .note { display: block; font-size: .85em; font-style: italic; margin-top: .3rem; }
+.akhbar-bars { display: flex; align-items: flex-end; gap: 4px; height: 120px; margin: .5rem 0; direction: ltr; }
+.akhbar-bars .bar { display: flex; flex-direction: column; align-items: center; justify-content: flex-end;
+  height: 100%; min-width: 28px; font-size: .75em; }
+.akhbar-bars .fill { display: block; width: 18px; background: var(--color-accent, #4f46e5);
+  border-radius: 3px 3px 0 0; }
+.akhbar-entries { list-style: none; padding: 0; display: flex; flex-direction: column; gap: .5rem; }
+.akhbar-entries .entry { border: 1px solid var(--border-color-primary, #ddd); border-radius: 8px;
+  padding: .5rem .7rem; }
+.akhbar-entries .excerpt { unicode-bidi: plaintext; }
 #akhbar-window-chip { border-radius: 999px; max-width: max-content; unicode-bidi: plaintext; font-size: .85em; }
 .akhbar-msg a.cite { text-decoration: none; font-weight: 600; padding: 0 .1em; cursor: pointer; }
 .akhbar-msg .unsupported { text-decoration: underline wavy #d35400; }
@@ -254,3 +263,36 @@ def also_html(also: Sequence[SourceRef]) -> str:
         items.append(f'<li dir="auto">{label}{link}</li>')
     return (f'<details class="also"><summary dir="rtl">{esc(also_summary(also))}</summary>'
             f'<ul>{"".join(items)}</ul></details>')
+
+
+def timeline_html(t: Timeline | None) -> str:
+    """The coverage view: articles per day as a bar chart, then each article in date order
+    with its paper, title, date, best sentence and link, marked with its story."""
+    if t is None:
+        return ('<div class="akhbar" id="akhbar-timeline">Articles on a topic, in date order · '
+                'المقالات بترتيب التاريخ</div>')
+    if not t.entries:
+        return (f'<div class="akhbar" id="akhbar-timeline">No article reaches the relevance floor ({t.floor:g}) · '
+                f'لا مقالات</div>')
+    days = t.per_day()
+    top = max(days.values(), default=1)
+    bars = "".join(
+        f'<div class="bar" title="{esc(day)}: {n}"><span class="n">{n}</span>'
+        f'<span class="fill" style="height:{round(100 * n / top)}%"></span>'
+        f'<span class="day">{esc(day[5:])}</span></div>'
+        for day, n in days.items())
+    items = []
+    for e in t.entries:
+        link = (f'<a href="{esc(e.url)}" target="_blank" rel="noopener noreferrer nofollow" dir="ltr">{esc(e.url)}</a>'
+                if e.url.startswith(("http://", "https://")) else f'<span dir="ltr">{esc(e.source_path)}</span>')
+        items.append(
+            f'<li class="entry story-{e.story}" data-story="{e.story}">'
+            f'<div class="byline" dir="auto"><b>{esc(e.date[:10] or "—")}</b> · {esc(e.site or "—")} · '
+            f'<span class="story">قصة {e.story}</span></div>'
+            f'<h4 dir="{direction(e.title)}">{esc(e.title)}</h4>'
+            f'<div class="excerpt" dir="{direction(e.sentence)}">{esc(e.sentence)}</div>'
+            f'<div class="byline" dir="ltr">{link}</div>' + also_html(e.also) + "</li>")
+    undated = f" · {t.undated} undated (last)" if t.undated else ""
+    return (f'<div class="akhbar" id="akhbar-timeline"><div class="summary">{len(t.entries)} articles · '
+            f'{t.stories} stories{undated}</div><div class="akhbar-bars" id="akhbar-bars">{bars}</div>'
+            f'<ol class="akhbar-entries">{"".join(items)}</ol></div>')
