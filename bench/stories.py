@@ -124,7 +124,7 @@ def main() -> int:
         print("\ncalibration half: timeline of each story's query (articles past the floor and their stories)")
         print(f"{'floor':>7}{'precision':>11}{'recall':>8}{'listed':>8}")
         ok = []
-        for f in [round(0.86 + 0.005 * i, 3) for i in range(14)]:
+        for f in [round(0.885 + 0.005 * i, 3) for i in range(10)]:
             rows = [timeline_scores(bot, s, f) for s in calibration]
             prec = sum(r[0] for r in rows) / len(rows)
             rec = sum(r[1] for r in rows) / len(rows)

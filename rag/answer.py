@@ -437,6 +437,10 @@ class Responder:
                                     "none_logprob": round(copied.none_logprob, 4),
                                     "closest_similarity": round(prep.closest.similarity, 4),
                                     "cross_language": detect_language(prep.closest.text) not in (lang, "other")}
+        none_setting = self.cfg.answer.refuse_on_none
+        if (not problem and copied.logprobs and copied.none_logprob > copied.logprobs[0]
+                and (none_setting == "on" or (none_setting == "auto" and getattr(self.llm, "adapter", None)))):
+            problem = "none"  # the model's first choice was the refusal word, not this span
         if not problem and confidence < self.cfg.answer.min_span_logprob:
             problem = "low_confidence"
         if not problem and self.cfg.answer.min_verify_margin > -99:
@@ -454,8 +458,8 @@ class Responder:
                           refusal_reason=reason, reader="extractive")
 
         if problem:
-            reason = {"echo": "echo", "low_confidence": "low_confidence", "unverified": "unverified"}.get(
-                problem, "no_span")
+            reason = {"echo": "echo", "low_confidence": "low_confidence", "unverified": "unverified",
+                      "none": "model"}.get(problem, "no_span")
             return refuse(reason, f"no answer of type {kind} in the evidence ({problem})")
         start, end = copied.offsets[0]
         if kind in ("how_many", "how_much"):

@@ -171,7 +171,7 @@ class RetrievalConfig:
     # when its chunk nearest to this article's lead has at least this cosine (packaged mE5)
     # and it was published within story_days. Fitted by `python bench/stories.py --fit` on
     # the calibration half of the hand-made story list (bench/stories/stories.json).
-    story_similarity: float = 0.91
+    story_similarity: float = 0.935
     story_days: int = 2
     # The timeline lists every article whose best chunk has at least this cosine with the
     # query (fitted the same way, on the calibration stories' queries).
@@ -196,6 +196,11 @@ class AnswerConfig:
     # Off: on the calibration split the packaged 1.5B says yes to nearly everything (Arabic
     # margins 5.8-8.6 for right, wrong and unanswerable spans alike), so it cannot separate.
     min_verify_margin: float = -99.0
+    # The reader may refuse as its first step: when the model would rather write the
+    # refusal word ("لا يوجد"/"none") than start any span it may copy (their first-token
+    # log-probabilities), the answer is refused. "auto": only with the reader adapter, which
+    # was taught to write it (rag/teach.py); "on"; "off".
+    refuse_on_none: str = "auto"
     # The longest span, in model tokens.
     max_span_tokens: int = 24
     # Evidence for a copied answer: sentences cut into pieces of at most this many words
@@ -329,6 +334,8 @@ class Config:
         if self.answer.as_of not in ("", "newest") and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", self.answer.as_of):
             raise ConfigError(f"answer.as_of must be empty, newest or an ISO date (YYYY-MM-DD), "
                               f"not {self.answer.as_of!r}")
+        if self.answer.refuse_on_none not in ("auto", "on", "off"):
+            raise ConfigError(f"answer.refuse_on_none must be auto, on or off, not {self.answer.refuse_on_none!r}")
         if self.answer.max_span_tokens <= 0:
             raise ConfigError("answer.max_span_tokens must be positive")
         if self.retrieval.source_margin < 0:

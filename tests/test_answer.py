@@ -293,6 +293,8 @@ class _Copier(ScriptedLLM):
         self.starts: list[set[int] | None] = []
         self.verdict = (-0.1, -3.0)  # log P(yes), log P(no)
         self.verified: list[object] = []
+        self.none_logprob = -20.0  # the refusal word's first-token log-probability
+        self.adapter: object = None
 
     def copy_span(self, messages, evidence, stats, max_tokens=24, starts=None, bare_number_end=True,  # type: ignore[no-untyped-def]
                   none_text="", ends_when=None):
@@ -301,7 +303,7 @@ class _Copier(ScriptedLLM):
         self.starts.append(starts)
         text, logprobs = self.spans.pop(0)
         at = evidence.find(text)
-        return CopiedSpan(text, ((at, at + len(text)),) if at >= 0 else (), logprobs, True)
+        return CopiedSpan(text, ((at, at + len(text)),) if at >= 0 else (), logprobs, True, self.none_logprob)
 
     def choice_logprobs(self, messages, options, stats):  # type: ignore[no-untyped-def]
         self.verified.append(messages)
@@ -348,6 +350,23 @@ def test_a_span_of_the_wrong_type_or_a_guess_is_refused_with_its_reason() -> Non
     assert guess.refused and guess.refusal_reason == "low_confidence" and guess.extra["span"] == "22 اجتماعًا"
     sure = _extract(_Copier([("22 اجتماعًا", (-0.5,))]), "كم اجتماعًا عقد؟", "how_many", min_span_logprob=-1.0)
     assert not sure.refused
+
+
+def test_the_taught_reader_refuses_when_it_would_rather_write_the_refusal_word() -> None:
+    q = "كم اجتماعًا عقد؟"
+
+    def copier(none: float, adapter: object = None) -> _Copier:
+        llm = _Copier([("22 اجتماعًا", (-1.5, -0.2))])
+        llm.none_logprob, llm.adapter = none, adapter
+        return llm
+
+    # "auto": only a reader with the adapter (taught to write the word) refuses this way.
+    assert not _extract(copier(-0.3), q, "how_many").refused
+    taught = _extract(copier(-0.3, adapter="reader/akhbar-reader.gguf"), q, "how_many")
+    assert taught.refused and taught.refusal_reason == "model" and "(none)" in taught.extra["reason"]
+    assert not _extract(copier(-2.0, adapter="a.gguf"), q, "how_many").refused  # the span's start wins
+    assert _extract(copier(-0.3), q, "how_many", refuse_on_none="on").refused
+    assert not _extract(copier(-0.3, adapter="a.gguf"), q, "how_many", refuse_on_none="off").refused
 
 
 def test_a_span_the_model_does_not_confirm_is_refused_as_unverified() -> None:
