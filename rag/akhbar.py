@@ -292,15 +292,24 @@ class Akhbar:
                             f"“{window.text}”: no document in this archive has a date, so no date filter was applied.")
                     window = None
                 else:
-                    filters = replace(filters or Filters(), date_from=window.since.isoformat(),
-                                      date_to=window.until.isoformat())
+                    windowed = replace(filters or Filters(), date_from=window.since.isoformat(),
+                                       date_to=window.until.isoformat())
                     if window.since == OPEN_START:
-                        filters = replace(filters, date_from="0001-01-01")
-                    search_text = search_text or without(question, window) or question
-                    if language == "ar":
-                        note = f"البحث مقيّد بما نُشر {window.label('ar')} («{window.text}»)."
+                        windowed = replace(windowed, date_from="0001-01-01")
+                    text = search_text or without(question, window) or question
+                    label = window.label("ar" if language == "ar" else "en")
+                    if self._window_hides_the_story(text, filters, windowed):
+                        # "How many cars did Kia sell in July 2015?" is answered by an August
+                        # article: the words date the event, not the reporting.
+                        note = (f"«{window.text}»: لا مقال منشور {label} يقارب السؤال كما تقاربه مقالات خارج هذه "
+                                "الفترة، فبُحث في كل التواريخ." if language == "ar" else
+                                f"“{window.text}”: nothing published {label} matches the question as well as "
+                                "articles outside that window do, so every date was searched.")
+                        window = None
                     else:
-                        note = f"Searched what was published {window.label('en')} (“{window.text}”)."
+                        filters, search_text = windowed, text
+                        note = (f"البحث مقيّد بما نُشر {label} («{window.text}»)." if language == "ar" else
+                                f"Searched what was published {label} (“{window.text}”).")
             for item in self._responder().stream(question, top_k, filters, search_text):
                 if isinstance(item, Answer):
                     item = self._with_also(item)
@@ -452,6 +461,18 @@ class Akhbar:
             return answer
         return replace(answer, sources=tuple(replace(s, also=also[s.doc_id]) for s in answer.sources),
                        citations=tuple(replace(c, also=also.get(c.doc_id, ())) for c in answer.citations))
+
+    def _window_hides_the_story(self, text: str, filters: Filters | None, windowed: Filters) -> bool:
+        """Whether the best article inside a question's date window is further from the
+        question than ``retrieval.source_margin`` behind the best one overall: then the
+        time words date the event asked about, not when it was reported."""
+        vector = self.embedder.embed_query(text)
+        sites = self.config.ingest.site_map
+        every = [h.score for h in self.store.query(vector, 5, filters.where(sites) if filters else None)]
+        inside = [h.score for h in self.store.query(vector, 5, windowed.where(sites))]
+        if not every:
+            return False
+        return not inside or max(inside) < max(every) - self.config.retrieval.source_margin
 
     def _undated_note(self, answer: Answer) -> Answer:
         """A date filter cannot see undated documents: say how many there are."""

@@ -254,6 +254,9 @@ _FIXED: dict[str, Callable[[date], _Span]] = {
     "this_year": lambda r: _Span(date(r.year, 1, 1), r),
 }
 
+# Words before "اليوم" that make it a name (Al-Yaum, Ain Al-Yaum), folded.
+_NAMED_TODAY = frozenset(fold("صحيفة لصحيفة بصحيفة وصحيفة جريدة لجريدة بجريدة موقع عين قناة لقناة برنامج").split())
+
 _RELATIVE: tuple[tuple[str, str], ...] = (
     ("day_before", r"اول\s+(?:من\s+)?امس|the day before yesterday"),
     ("yesterday", rf"{_W}(?:امس|البارحه)|yesterday"),
@@ -280,9 +283,13 @@ _PATTERNS: tuple[tuple[str, Resolver], ...] = (
     (rf"(?:من|from)\s+{_date_re('a')}\s+(?:الي|حتي|لغايه|to|until|till|through)\s+{_date_re('b')}", _between),
     (rf"(?:منذ|since)\s+(?:(?:بدايه|مطلع|اول|the\s+(?:start|beginning)\s+of|early)\s+)?{_date_re('s')}", _since),
     (rf"(?:حتي|لغايه|قبل|until|till|up\s+to|before)\s+(?:(?:نهايه|اواخر|the\s+end\s+of)\s+)?{_date_re('u')}", _until),
-    (rf"(?:خلال|في\s+اخر|في|اخر|طوال|in\s+the\s+(?:last|past)|over\s+the\s+(?:last|past)|during\s+the\s+(?:last|past)"
-     rf"|the\s+(?:last|past)|(?:last|past))\s+(?:ال)?(?P<n>{_NUM})?\s*(?:ال)?(?P<unit>{_UNIT}|{_EN_UNIT})"
-     rf"(?:\s+(?:ال)?{_AGO})?", _within),
+    # "the last 5 days", "آخر 5 أيام": the words say it is the past.
+    (rf"(?:في\s+اخر|اخر|in\s+the\s+(?:last|past)|over\s+the\s+(?:last|past)|during\s+the\s+(?:last|past)"
+     rf"|the\s+(?:last|past)|(?:last|past))\s+(?:ال)?(?P<n>{_NUM})?\s*(?:ال)?(?P<unit>{_UNIT}|{_EN_UNIT})",
+     _within),
+    # "خلال الأسبوعين الماضيين": only with "الماضي(ة)": "خلال ثلاثة أشهر" is a duration, maybe
+    # ahead, and "في عام 1434هـ" a year of another calendar.
+    (rf"(?:خلال|في|طوال)\s+(?:ال)?(?P<n>{_NUM})?\s*(?:ال)?(?P<unit>{_UNIT})\s+(?:ال)?{_AGO}", _within),
     (rf"(?:خلال|في|طوال)\s+(?:ال)?(?P<unit>{_UNIT})\s+(?:ال)?(?P<n>{_NUM})\s+(?:ال)?{_AGO}", _within),
     (rf"(?:منذ|قبل)\s+(?P<n>{_NUM})?\s*(?P<unit>{_UNIT})|(?P<n2>{_NUM})\s+(?P<unit2>{_EN_UNIT})\s+ago",
      _ago_any),
@@ -313,6 +320,9 @@ def find_window(question: str, reference: date) -> Window | None:
     found: list[tuple[int, int, _Span]] = []
     for name, pattern in _RELATIVE:
         for m in re.finditer(rf"{_B}(?:{pattern}){_E}", text, flags=re.IGNORECASE):
+            before = text[:m.start()].split()[-1:] or [""]
+            if name == "today" and before[0] in _NAMED_TODAY:
+                continue  # "صحيفة اليوم", "عين اليوم": newspapers, not a day
             found.append((m.start(), m.end(), _FIXED[name](reference)))
     for pattern, resolve in _PATTERNS:
         for m in re.finditer(rf"{_B}(?:{pattern}){_E}", text, flags=re.IGNORECASE):

@@ -186,3 +186,17 @@ def test_the_timeline_keeps_to_its_filters(bot: Akhbar, tmp_path: Path) -> None:
     bot.ingest(_archive(tmp_path / "news"))
     t = bot.timeline("الحوثيين في اليمن", filters=Filters(date_from="2015-08-01", date_to="2015-08-31"), floor=0.0)
     assert t.entries and {e.date[:7] for e in t.entries} == {"2015-08"}
+
+
+def test_time_words_that_date_the_event_do_not_hide_the_article_that_reports_it(bot: Akhbar,
+                                                                               tmp_path: Path) -> None:
+    """"Revenue in July" is answered by an August article: when nothing in the window is as close
+    to the question as the best article outside it, every date is searched, and the answer says so."""
+    folder = _archive(tmp_path / "news")
+    (folder / "wire.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in COPIES) + "\n",
+                                       encoding="utf-8")
+    bot.ingest(folder)
+    reply = ["بلغت إيرادات الميزانية 200 مليار ريال في النصف الأول من العام [1]."]
+    answer = _asking(bot, reply=reply).ask("كم بلغت إيرادات الميزانية في يوليو 2015؟", as_of="2015-08-10")
+    assert answer.window is None and "فبُحث في كل التواريخ" in answer.notes[0] and "«في يوليو 2015»" in answer.notes[0]
+    assert any("الميزانية" in s.title or "مليار" in s.title for s in answer.sources)

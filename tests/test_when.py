@@ -73,6 +73,9 @@ TABLE: list[tuple[str, date | None, date | None, str]] = [
     ("مارس اللاعب الرياضة منذ صغره", None, None, ""),
     ("ماذا قال أب الطفل؟", None, None, ""),
     ("Who won the match?", None, None, ""),
+    ("ما اسم الحرفي الذي تحدث لصحيفة اليوم عن صناعة الفخار؟", None, None, ""),  # Al-Yaum, the paper
+    ("كم بلغت كمية المواد المصادرة في عام 1434هـ؟", None, None, ""),  # a Hijri year
+    ("كم ملفاً تعتزم الهيئة إدراجها خلال ثلاثة أشهر؟", None, None, ""),  # a duration ahead
 ]
 
 
