@@ -391,7 +391,7 @@ class Akhbar:
         """The articles on ``query`` in date order. Every article whose best chunk has a
         cosine of at least ``floor`` (``retrieval.timeline_similarity``) with the query is
         listed, not a top k, and so is every article on the same story as one of them
-        (``same_story``, transitively): forty papers on one story all appear. Each comes
+        (``same_story``, one step): forty papers on one story all appear. Each comes
         with the sentence that best matches the query; articles are grouped into stories,
         merged copies under their article."""
         from rag.citations import overlap
@@ -411,7 +411,7 @@ class Akhbar:
             d = hit.chunk.doc_id
             if hit.score >= floor and hit.score > score_of.get(d, -1.0):
                 score_of[d], text_of[d] = hit.score, hit.chunk.text
-        # The stories of the articles found: their same-story neighbours, transitively.
+        # The stories of the articles found: their same-story neighbours.
         parent = {d: d for d in score_of}
 
         def root(d: str) -> str:
@@ -420,15 +420,13 @@ class Akhbar:
                 d = parent[d]
             return d
 
-        todo = list(score_of)
-        while todo:
-            d = todo.pop()
+        # One step from the articles found, not a closure: chains of near neighbours run
+        # from one Yemen battle to the next.
+        for d in list(score_of):
             for other, _ in self.same_story(d):
                 if allowed is not None and other not in allowed:
                     continue
-                if other not in parent:
-                    parent[other] = other
-                    todo.append(other)
+                parent.setdefault(other, other)
                 parent[root(other)] = root(d)
         rows = {d: self.manifest.doc(d) for d in parent}
         added = [d for d in parent if d not in text_of and rows[d] is not None]

@@ -175,7 +175,7 @@ class RetrievalConfig:
     story_days: int = 2
     # The timeline lists every article whose best chunk has at least this cosine with the
     # query (fitted the same way, on the calibration stories' queries).
-    timeline_similarity: float = 0.86
+    timeline_similarity: float = 0.905
 
 
 @dataclass(frozen=True)
