@@ -68,7 +68,11 @@ class Backend:
         }
 
     def knows(self, model: str) -> bool:
-        return model in (self.name, f"{self.name}:latest") or (":" not in self.name and model == self.name)
+        # Ollama reads a name without a tag as NAME:latest.
+        def tagged(name: str) -> str:
+            return name if ":" in name else f"{name}:latest"
+
+        return bool(model) and tagged(model) == tagged(self.name)
 
 
 class Embeddings:
