@@ -126,6 +126,19 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(text: str, args: argparse.Namespace, what: str) -> bool:
+    """Write an export to ``--out`` (True) or print it (False: nothing else goes to stdout)."""
+    if args.out and args.out != "-":
+        try:
+            Path(args.out).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise AkhbarError(f"cannot write the export to {args.out}: {e.strerror or e}") from e
+        _err(f"akhbar: wrote {args.export} export of {what} to {args.out}")
+        return True
+    print(text, end="")
+    return False
+
+
 def _export_format(value: str) -> str:
     from rag.export import normalize_format
 
@@ -155,17 +168,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
             if streaming:
                 print(item, end="", flush=True)
     assert answer is not None
-    if args.export:
-        exported = answer.export(args.export)
-        if args.out and args.out != "-":
-            try:
-                Path(args.out).write_text(exported, encoding="utf-8")
-            except OSError as e:
-                raise AkhbarError(f"cannot write the export to {args.out}: {e.strerror or e}") from e
-            _err(f"akhbar: wrote {args.export} export of {len(answer.citations)} citation(s) to {args.out}")
-        else:
-            print(exported, end="")
-            return 0
+    if args.export and not _export(answer.export(args.export), args, f"{len(answer.citations)} citation(s)"):
+        return 0
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
         return 0
@@ -204,15 +208,7 @@ def cmd_timeline(args: argparse.Namespace) -> int:
     filters = Filters(date_from=args.since or "", date_to=args.until or "", sites=tuple(args.site or ()))
     t = bot.timeline(args.query, filters=None if filters.empty() else filters, floor=args.floor)
     if args.export:
-        text = t.export(args.export)
-        if args.out and args.out != "-":
-            try:
-                Path(args.out).write_text(text, encoding="utf-8")
-            except OSError as e:
-                raise AkhbarError(f"cannot write the export to {args.out}: {e.strerror or e}") from e
-            _err(f"akhbar: wrote {args.export} export of {len(t.entries)} article(s) to {args.out}")
-        else:
-            print(text, end="")
+        _export(t.export(args.export), args, f"{len(t.entries)} article(s)")
         return 0
     if args.json:
         print(json.dumps(t.to_dict(), ensure_ascii=False, indent=2))
