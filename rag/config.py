@@ -141,8 +141,10 @@ class LLMConfig:
     repeat_penalty: float = 1.15
     # The reader's LoRA adapter (``akhbar train-reader``) for the embedded llama.cpp model:
     # "auto" = the repo's reader/akhbar-reader.gguf when it was trained on the configured
-    # base GGUF (same sha256), "off" = none, or a path to a GGUF adapter.
-    adapter: str = "auto"
+    # base GGUF (same sha256), "off" = none, or a path to a GGUF adapter. Off by default:
+    # llama.cpp applies it to every generation, and free answers (why/how, Ollama
+    # fallback) get worse with it (the full suite caught two); it is for the copying reader.
+    adapter: str = "off"
 
 
 @dataclass(frozen=True)
