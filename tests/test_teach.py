@@ -240,6 +240,7 @@ def test_adapter_setting(tmp_path: Path) -> None:
     base = Config().with_overrides(home=tmp_path)
     assert base.with_overrides(llm={"adapter": "off"}).llm_adapter_path is None
     assert base.with_overrides(llm={"adapter": str(tmp_path / "x.gguf")}).llm_adapter_path == tmp_path / "x.gguf"
+    assert base.llm_adapter_path is None  # off unless asked for
     auto = base.with_overrides(llm={"adapter": "auto"}).llm_adapter_path
     assert auto == (PACKAGED_ADAPTER if PACKAGED_ADAPTER.exists() else None)
     with pytest.raises(ConfigError, match=r"llm\.adapter"):
@@ -251,7 +252,7 @@ def test_adapter_setting(tmp_path: Path) -> None:
     model = tmp_path / "m.gguf"
     model.write_bytes(b"x")
     Path(str(model) + ".sha256").write_text("ef" * 32 + " 1\n")
-    cfg = base.with_overrides(llm={"model": str(model)})
+    cfg = base.with_overrides(llm={"model": str(model), "adapter": "auto"})
     assert known_sha256(model) == "ef" * 32
     import rag.config as config_module
 

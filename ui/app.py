@@ -293,7 +293,9 @@ def build(bot: Akhbar) -> Any:
                 return
             last = conv.turns[-1]
             q = str(last.extra.get("asked", last.question))
-            yield from answering(q, conv, lambda: conv.reask_last(int(k), time_filter=False), export_fmt, request)
+            # Taken off the conversation now, so the draft shows the question once, not twice.
+            again = conv.reask_last(int(k), time_filter=False)
+            yield from answering(q, conv, lambda: again, export_fmt, request)
 
         def show_timeline(q: str, d_from: str, d_to: str, export_fmt: str, request: gr.Request) -> tuple[Any, Any]:
             q = (q or "").strip()
