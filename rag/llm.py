@@ -92,6 +92,10 @@ class LlamaCppLLM:
         # (llama.cpp's loader is not thread-safe, and each copy costs its KV cache).
         self._load_lock = threading.Lock()
         self._vocab_cache: tuple[dict[bytes, list[int]], list[bytes]] | None = None
+        # Whether the context applies the adapter now. It was taught to copy a span of the
+        # evidence, never to write a free answer, so only the copying calls (copy_span,
+        # choice_logprobs, prime) read with it; stream_chat reads without.
+        self._adapter_on = self.adapter is not None
 
     def _load(self) -> Any:
         if self._llm is None:
@@ -123,6 +127,28 @@ class LlamaCppLLM:
             with_adapter = f" with the adapter {self.adapter}" if self.adapter else ""
             raise ModelError(f"cannot load GGUF model {self.path}{with_adapter}: {e}") from e
 
+    def _with_adapter(self, llm: Any, on: bool) -> None:
+        """Apply the adapter to the following evaluations, or stop applying it. Caller holds
+        ``_lock``. The KV cache was computed under the other weights, so a switch drops it
+        (the next prompt is read whole)."""
+        on = on and self.adapter is not None
+        if on == self._adapter_on:
+            return
+        import ctypes
+
+        import llama_cpp
+
+        if on:
+            adapters = (llama_cpp.llama_adapter_lora_p_ctypes * 1)(llm._lora_adapter)
+            scales = (ctypes.c_float * 1)(llm.lora_scale)
+            failed = llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, adapters, 1, scales)
+        else:
+            failed = llama_cpp.llama_set_adapters_lora(llm._ctx.ctx, None, 0, None)
+        if failed:
+            raise BackendError(f"llama.cpp could not {'apply' if on else 'remove'} the adapter {self.adapter}")
+        llm.reset()
+        self._adapter_on = on
+
     def count_tokens(self, text: str) -> int:
         return len(self._load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
@@ -130,6 +156,7 @@ class LlamaCppLLM:
         llm = self._load()
         with self._lock:
             try:
+                self._with_adapter(llm, False)
                 stream = llm.create_chat_completion(
                     messages=list(messages),
                     stream=True,
@@ -171,6 +198,7 @@ class LlamaCppLLM:
         body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in prefix)
         with self._lock:
             try:
+                self._with_adapter(llm, True)
                 tokens = llm.tokenize(body.encode("utf-8"), add_bos=False, special=True)
                 llm.reset()
                 llm.eval(tokens)
@@ -199,6 +227,7 @@ class LlamaCppLLM:
         llm = self._load()
         with self._lock:
             try:
+                self._with_adapter(llm, True)
                 stats.prompt_tokens += self._eval_prompt(llm, messages)
                 logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
             except Exception as e:
@@ -229,6 +258,7 @@ class LlamaCppLLM:
                                     ends_when=ends_when)
         with self._lock:
             try:
+                self._with_adapter(llm, True)
                 stats.prompt_tokens = self._eval_prompt(llm, messages)
                 logprobs: list[float] = []
                 stopped = False

@@ -293,6 +293,34 @@ def test_the_packaged_adapter_loads_on_its_base_and_changes_the_reply(prepared_c
     assert "450" in out.text
 
 
+@pytest.mark.models
+def test_the_adapter_reads_spans_but_never_writes_the_free_answers(prepared_config: Config) -> None:
+    """It was taught to copy a span, not to write: a free answer from the reader with the
+    adapter is the untaught model's answer, token for token, and copying after a free answer
+    reads with the adapter again."""
+    from rag.llm import LlamaCppLLM
+
+    prompts = Prompts(prepared_config.prompts_dir)
+    evidence = "وبلغ عدد الطلاب المقبولين 450 طالبا من أصل 900 متقدم."
+    span_prompt = prompts.reader_messages("ar", evidence, "كم عدد الطلاب المتقدمين؟")
+    # Unanswerable: the taught model writes "لا يوجد" here, the untaught one a phrase.
+    free_prompt = prompts.reader_messages("ar", evidence, "من هو مدير الجامعة؟")
+    cfg = prepared_config.with_overrides(llm={"max_tokens": 24, "temperature": 0.0})
+    taught = LlamaCppLLM(cfg.llm_model_path, cfg.with_overrides(llm={"adapter": "auto"}))
+    plain = LlamaCppLLM(cfg.llm_model_path, cfg.with_overrides(llm={"adapter": "off"}))
+    assert taught.adapter is not None and plain.adapter is None
+
+    def none_logprob(reader: LlamaCppLLM) -> float:
+        return reader.copy_span(span_prompt, evidence, GenerationStats(), none_text="لا يوجد").none_logprob
+
+    before = none_logprob(taught)
+    free = ["".join(r.stream_chat(free_prompt, GenerationStats())) for r in (taught, plain)]
+    after = none_logprob(taught)
+    assert free[0] and free[0] == free[1]
+    assert after == pytest.approx(before, abs=1e-3)
+    assert abs(after - none_logprob(plain)) > 0.1
+
+
 @pytest.mark.slow
 @pytest.mark.models
 @needs_shared
