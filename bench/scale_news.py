@@ -10,16 +10,26 @@ Prints:
    real browser (Debian's chromium through Playwright; skipped without it);
 5. re-ingest of the unchanged corpus.
 
+``--backends local,server,ollama`` runs the same steps once per set-up, each in its own
+home, and ends with a table side by side:
+- ``local``: the embedded Chroma ``PersistentClient`` and the packaged mE5 in process;
+- ``server``: a real ``chroma run`` on 127.0.0.1 (``store.chroma_url``), its data in the home;
+- ``ollama``: embeddings from Ollama's ``/api/embed`` in batches of ``embed.batch_size``,
+  served by the wire-faithful stand-in (tests/support/ollama_standin.py) with the same mE5
+  folder, on the same two cores (no Ollama binary can be installed here).
+
 Too long for `make bench` (the ingest alone is tens of minutes on 2 cores). The index is
 kept in ``--home`` (default ~/.cache/akhbar/bench-scale) so parts can be re-run with
 ``--skip ingest``; ``--fresh`` starts from an empty home. Figures only; nothing asserts.
 
     python bench/scale_news.py [--home DIR] [--fresh] [--days N] [--skip ingest,retrieval,ask,chat,reingest]
+                               [--backends local,server,ollama]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -27,7 +37,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -51,20 +63,54 @@ def du_mb(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 1024 / 1024
 
 
-def env_for(home: Path) -> dict[str, str]:
+def env_for(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AKHBAR_") or k == "AKHBAR_MODELS_DIR"}
     env.update({"AKHBAR_HOME": str(home), "PYTHONPATH": str(REPO), "AKHBAR_LLM_BACKEND": "llamacpp"})
+    env.update(extra or {})
     return env
 
 
-def timed_ingest(home: Path, zips: list[Path]) -> dict[str, float]:
+@contextlib.contextmanager
+def backend(name: str, home: Path) -> Iterator[dict[str, str]]:
+    """The environment that points Akhbar at set-up ``name`` (see the module docstring),
+    with its servers running for as long as the block does."""
+    from rag import Config
+    from tests.support.servers import start_chroma, start_standin, stop
+
+    if name == "local":
+        yield {}
+        return
+    if name == "server":
+        data = home / "chroma-server"
+        data.mkdir(parents=True, exist_ok=True)
+        proc, url = start_chroma(data)
+        print(f"  chroma run on {url} (data {data})")
+        try:
+            yield {"AKHBAR_CHROMA_URL": url}
+        finally:
+            stop(proc)
+        return
+    if name == "ollama":
+        cfg = Config.load(env=env_for(home))
+        sproc, url = start_standin(cfg.llm_model_path, cfg.embed_model_path, embed_name="multilingual-e5-small")
+        print(f"  Ollama stand-in on {url}, /api/embed serving {cfg.embed_model_path.name}")
+        try:
+            yield {"OLLAMA_HOST": url, "AKHBAR_EMBED_BACKEND": "ollama",
+                   "AKHBAR_EMBED_OLLAMA_MODEL": "multilingual-e5-small"}
+        finally:
+            stop(sproc)
+        return
+    raise SystemExit(f"unknown backend {name!r}: local, server or ollama")
+
+
+def timed_ingest(home: Path, zips: list[Path], extra: dict[str, str]) -> dict[str, float]:
     """`akhbar ingest --json` in its own process: wall time and the child's peak RSS."""
     import resource
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     t = time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", *map(str, zips), "--json"],
-                         capture_output=True, text=True, env=env_for(home), cwd=REPO)
+                         capture_output=True, text=True, env=env_for(home, extra), cwd=REPO)
     wall = time.perf_counter() - t
     if out.returncode != 0:
         raise SystemExit(f"ingest failed: {out.stderr[-2000:]}")
@@ -76,11 +122,11 @@ def timed_ingest(home: Path, zips: list[Path]) -> dict[str, float]:
             "rss_mb": max(rss, before) / 1024}
 
 
-def cold_ask(home: Path, question: str) -> dict[str, float]:
+def cold_ask(home: Path, question: str, extra: dict[str, str]) -> dict[str, Any]:
     """Process start to the first byte the answer prints (``--stream``), and to exit."""
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "ask", question, "--stream"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_for(home), cwd=REPO)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env_for(home, extra), cwd=REPO)
     assert proc.stdout is not None
     first = proc.stdout.read(1)
     first_s = time.perf_counter() - t
@@ -90,7 +136,7 @@ def cold_ask(home: Path, question: str) -> dict[str, float]:
             "answer": rest.decode("utf-8", "replace").strip().splitlines()[0] if rest else ""}
 
 
-def cold_chat(home: Path) -> dict[str, float] | None:
+def cold_chat(home: Path, extra: dict[str, str]) -> dict[str, float] | None:
     """`akhbar chat` from start to its URL, then two questions in a real browser: each
     from the click to the answer on screen."""
     if not Path(CHROMIUM).exists():
@@ -100,7 +146,7 @@ def cold_chat(home: Path) -> dict[str, float] | None:
 
     t = time.perf_counter()
     proc = subprocess.Popen([sys.executable, "-m", "rag.cli", "chat", "--port", "0"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, env=env_for(home), cwd=REPO)
+                            stderr=subprocess.STDOUT, text=True, env=env_for(home, extra), cwd=REPO)
     assert proc.stdout is not None
     url = ""
     while not url:
@@ -133,12 +179,12 @@ def cold_chat(home: Path) -> dict[str, float] | None:
             "start_to_first_answer_s": ready_s + times[0]}
 
 
-def retrieval(home: Path, n: int) -> dict[str, dict[str, float]]:
+def retrieval(home: Path, n: int, extra: dict[str, str]) -> dict[str, dict[str, float]]:
     from rag import Akhbar, Config
 
     questions = [json.loads(line)["question"] for f in QUESTIONS for line in f.read_text(encoding="utf-8").splitlines()
                  if line.strip()][:n]
-    bot = Akhbar(Config.load(env=env_for(home)))
+    bot = Akhbar(Config.load(env=env_for(home, extra)))
     bot.retrieve("warm-up", top_k=5)
     out = {}
     for mode in ("hybrid", "dense"):
@@ -156,6 +202,46 @@ def retrieval(home: Path, n: int) -> dict[str, dict[str, float]]:
     return out
 
 
+def run_steps(home: Path, zips: list[Path], skip: set[str], queries: int,
+              extra: dict[str, str]) -> dict[str, float]:
+    """Steps 1-5 on one home and set-up; prints each and returns the figures for the table."""
+    row: dict[str, float] = {}
+    if "ingest" not in skip:
+        r = timed_ingest(home, zips, extra)
+        print(f"\n1. Ingest: {r['documents']} documents ({r['duplicates']} merged as duplicates, {r['errors']} "
+              f"errors; {r['dated']} dated, {r['dated'] / max(1, r['documents']):.1%}) in {r['wall']:.0f} s, "
+              "start-up included")
+        print(f"   {r['documents'] / r['wall']:.1f} documents/s, {r['chunks']} chunks at {r['chunks'] / r['wall']:.1f} "
+              f"chunks/s, peak RSS {r['rss_mb']:.0f} MB, disk {du_mb(home):.0f} MB")
+        row |= {"ingest_s": r["wall"], "chunks_per_s": r["chunks"] / r["wall"], "rss_mb": r["rss_mb"]}
+    if "retrieval" not in skip:
+        r2 = retrieval(home, queries, extra)
+        idx = r2["index"]
+        print(f"\n2. Retrieval on {idx['documents']} documents / {idx['chunks']} chunks "
+              f"({idx['dated']} dated, {r2['sites']['distinct']} sites), top 5, {r2['hybrid']['n']} questions:")
+        for mode in ("hybrid", "dense"):
+            print(f"   {mode:7} p50 {r2[mode]['p50']:.0f} ms, p95 {r2[mode]['p95']:.0f} ms")
+        row |= {"hybrid_p50": r2["hybrid"]["p50"], "hybrid_p95": r2["hybrid"]["p95"]}
+    if "ask" not in skip:
+        a = cold_ask(home, ASK, extra)
+        print(f"\n3. Cold `akhbar ask`: first byte of the answer after {a['first_byte_s']:.1f} s, "
+              f"exit after {a['exit_s']:.1f} s ({a['answer'][:60]})")
+        row["ask_first_byte_s"] = a["first_byte_s"]
+    if "chat" not in skip:
+        c = cold_chat(home, extra)
+        if c:
+            print(f"\n4. Cold `akhbar chat`: URL after {c['ready_s']:.1f} s (models loaded first); first answer "
+                  f"{c['first_answer_s']:.1f} s after the click, second {c['second_answer_s']:.1f} s "
+                  f"(ratio {c['first_answer_s'] / c['second_answer_s']:.2f}); start to first answer "
+                  f"{c['start_to_first_answer_s']:.1f} s")
+    if "reingest" not in skip:
+        r = timed_ingest(home, zips, extra)
+        print(f"\n5. Re-ingest of the unchanged corpus: {r['wall']:.1f} s ({r['skipped']} skipped, "
+              f"{r['chunks']} new chunks)")
+        row["reingest_s"] = r["wall"]
+    return row
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--home", default=str(Path.home() / ".cache" / "akhbar" / "bench-scale"))
@@ -163,6 +249,7 @@ def main() -> int:
     ap.add_argument("--days", type=int, default=0, help="only the first N daily zips (0: all 12)")
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--skip", default="")
+    ap.add_argument("--backends", default="local", help="comma-separated: local, server, ollama")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     zips = sorted(CORPUS.glob("*.zip"))
@@ -176,35 +263,24 @@ def main() -> int:
     home.mkdir(parents=True, exist_ok=True)
     print(f"SaudiNewsNet: {len(zips)} daily zips, home {home}, {os.cpu_count()} cores")
 
-    if "ingest" not in skip:
-        r = timed_ingest(home, zips)
-        print(f"\n1. Ingest: {r['documents']} documents ({r['duplicates']} merged as duplicates, {r['errors']} "
-              f"errors; {r['dated']} dated, {r['dated'] / max(1, r['documents']):.1%}) in {r['wall']:.0f} s, "
-              "start-up included")
-        print(f"   {r['documents'] / r['wall']:.1f} documents/s, {r['chunks']} chunks at {r['chunks'] / r['wall']:.1f} "
-              f"chunks/s, peak RSS {r['rss_mb']:.0f} MB, disk {du_mb(home):.0f} MB")
-    if "retrieval" not in skip:
-        r2 = retrieval(home, args.queries)
-        idx = r2["index"]
-        print(f"\n2. Retrieval on {idx['documents']} documents / {idx['chunks']} chunks "
-              f"({idx['dated']} dated, {r2['sites']['distinct']} sites), top 5, {r2['hybrid']['n']} questions:")
-        for mode in ("hybrid", "dense"):
-            print(f"   {mode:7} p50 {r2[mode]['p50']:.0f} ms, p95 {r2[mode]['p95']:.0f} ms")
-    if "ask" not in skip:
-        a = cold_ask(home, ASK)
-        print(f"\n3. Cold `akhbar ask`: first byte of the answer after {a['first_byte_s']:.1f} s, "
-              f"exit after {a['exit_s']:.1f} s ({a['answer'][:60]})")
-    if "chat" not in skip:
-        c = cold_chat(home)
-        if c:
-            print(f"\n4. Cold `akhbar chat`: URL after {c['ready_s']:.1f} s (models loaded first); first answer "
-                  f"{c['first_answer_s']:.1f} s after the click, second {c['second_answer_s']:.1f} s "
-                  f"(ratio {c['first_answer_s'] / c['second_answer_s']:.2f}); start to first answer "
-                  f"{c['start_to_first_answer_s']:.1f} s")
-    if "reingest" not in skip:
-        r = timed_ingest(home, zips)
-        print(f"\n5. Re-ingest of the unchanged corpus: {r['wall']:.1f} s ({r['skipped']} skipped, "
-              f"{r['chunks']} new chunks)")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    table = {}
+    for name in backends:
+        bhome = home if name == "local" else home.with_name(f"{home.name}-{name}")
+        if args.fresh and bhome.exists() and bhome != home:
+            shutil.rmtree(bhome)
+        bhome.mkdir(parents=True, exist_ok=True)
+        print(f"\n=== {name}: home {bhome}")
+        with backend(name, bhome) as extra:
+            table[name] = run_steps(bhome, zips, skip, args.queries, extra)
+    if len(table) > 1:
+        cols = [("ingest_s", "ingest s"), ("chunks_per_s", "chunks/s"), ("rss_mb", "RSS MB"),
+                ("hybrid_p50", "hyb p50"), ("hybrid_p95", "hyb p95"), ("ask_first_byte_s", "ask 1st"),
+                ("reingest_s", "reingest")]
+        print(f"\nSide by side ({len(zips)} daily zips):")
+        print(f"{'set-up':8}" + "".join(f"{label:>10}" for _, label in cols))
+        for name, row in table.items():
+            print(f"{name:8}" + "".join(f"{row.get(k, float('nan')):>10.1f}" for k, _ in cols))
     return 0
 
 

@@ -73,6 +73,31 @@ class SpanReader(Protocol):
 
 # ---------------------------------------------------------------------------- llama.cpp
 
+# The ctypes callback handed to llama.cpp must outlive every call into it: held here.
+_LLAMA_LOG: list[Any] = []
+
+
+def _llama_errors_only() -> None:
+    """llama.cpp's log, errors only. llama-cpp-python maps ggml's newer level numbers one
+    off (WARN shows as ERROR), so a quiet model still printed ~100 "cannot use buft
+    CPU_REPACK" warnings on stderr each time the reader's adapter loaded."""
+    if _LLAMA_LOG:
+        return
+    import ctypes
+    import sys
+
+    import llama_cpp
+
+    error = 4  # ggml_log_level: NONE 0, DEBUG 1, INFO 2, WARN 3, ERROR 4, CONT 5
+
+    @llama_cpp.llama_log_callback
+    def log(level: int, text: bytes, user_data: Any) -> None:
+        if level == error:
+            print(text.decode("utf-8", "replace"), end="", file=sys.stderr, flush=True)
+
+    _LLAMA_LOG.append(log)
+    llama_cpp.llama_log_set(log, ctypes.c_void_p(0))
+
 
 class LlamaCppLLM:
     backend = "llamacpp"
@@ -113,6 +138,7 @@ class LlamaCppLLM:
         try:
             from llama_cpp import Llama
 
+            _llama_errors_only()
             threads = self.cfg.threads or max(1, os.cpu_count() or 1)
             return Llama(
                 model_path=str(self.path),

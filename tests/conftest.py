@@ -8,12 +8,10 @@ per session.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +29,7 @@ from rag import Akhbar, Config
 from rag.embedder import SentenceTransformerEmbedder
 from rag.llm import LlamaCppLLM
 from rag.models import prepare
+from tests.support.servers import start_chroma, start_standin, stop
 
 REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
@@ -89,15 +88,6 @@ def pytest_unconfigure(config: pytest.Config) -> None:
         stop(proc, timeout=20)
         os.environ.pop("AKHBAR_CHROMA_URL", None)
         shutil.rmtree(data, ignore_errors=True)
-
-
-def stop(proc: subprocess.Popen[Any], timeout: float = 10) -> None:
-    """Terminate a server the tests started; kill it if it does not exit in time."""
-    proc.terminate()
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -162,47 +152,6 @@ def _fresh_env_and_store_guard(request: pytest.FixtureRequest, tmp_path_factory:
     if request.node.nodeid in _OPENED or new:
         pytest.fail(f"{request.node.nodeid} opened a Chroma store ({sorted(map(str, new)) or 'in process'}) "
                     "but is not marked store: mark it @pytest.mark.store or use a store fixture", pytrace=False)
-
-
-def listening_port(pid: int, timeout: float = 60.0) -> int:
-    """The TCP port a process listens on, read from /proc: a server told to bind port 0
-    gets a free port from the kernel, and this is how the tests learn which one."""
-    def find() -> int:
-        inodes = set()
-        for fd in Path(f"/proc/{pid}/fd").iterdir():
-            with contextlib.suppress(OSError):
-                link = os.readlink(fd)
-                if link.startswith("socket:["):
-                    inodes.add(link[8:-1])
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            with contextlib.suppress(OSError), open(table) as f:
-                for row in f.read().splitlines()[1:]:
-                    cols = row.split()
-                    if cols[3] == "0A" and cols[9] in inodes:  # 0A: LISTEN
-                        return int(cols[1].rsplit(":", 1)[1], 16)
-        return 0
-
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        port = find()
-        if port:
-            return port
-        time.sleep(0.1)
-    raise RuntimeError(f"process {pid} listens on no TCP port after {timeout:.0f} s")
-
-
-def start_chroma(data: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """``chroma run`` on 127.0.0.1, port 0; returns the process and its URL once it listens."""
-    chroma = Path(sys.executable).parent / "chroma"
-    log = open(data / "server.log", "ab")  # noqa: SIM115 - kept open for the server's life
-    proc = subprocess.Popen([str(chroma), "run", "--host", "127.0.0.1", "--port", "0", "--path", str(data)],
-                            stdout=log, stderr=subprocess.STDOUT)
-    try:
-        port = listening_port(proc.pid)
-    except RuntimeError:
-        proc.kill()
-        raise RuntimeError(f"chroma run did not start; see {data}/server.log") from None
-    return proc, f"http://127.0.0.1:{port}"
 
 
 @pytest.fixture()
@@ -271,20 +220,8 @@ def seeded_bot(prepared_config: Config, seeded_home: Path, embedder: SentenceTra
 def ollama_standin(prepared_config: Config) -> Iterator[str]:
     """The stand-in server on 127.0.0.1 serving the real 1.5B GGUF; yields its URL. Per
     module: it holds a second copy of the model, and it should not outlive its tests."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.support.ollama_standin", "--gguf", str(prepared_config.llm_model_path),
-         "--name", "qwen2.5-coder:1.5b", "--port", "0", "--embed-dir", str(prepared_config.embed_model_path),
-         "--embed-name", "multilingual-e5-small"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=env,
-    )
+    proc, url = start_standin(prepared_config.llm_model_path, prepared_config.embed_model_path)
     try:
-        assert proc.stdout is not None
-        line = proc.stdout.readline()
-        if not line.startswith("LISTENING"):
-            proc.kill()
-            raise RuntimeError(f"stand-in did not start: {line!r} {proc.stderr.read() if proc.stderr else ''}")
-        url = f"http://127.0.0.1:{line.split()[1]}"
         yield url
     finally:
         stop(proc)
