@@ -42,6 +42,8 @@ class Article:
     date: str = ""  # ISO 8601 or ""
     site: str = ""
     url: str = ""
+    # Paged sources (PDF): the offset in ``text`` where each page starts, page 1 first.
+    pages: tuple[int, ...] = ()
 
     def body(self) -> str:
         return "\n".join(self.text[a:b] for a, b in self.segments)

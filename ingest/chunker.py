@@ -39,6 +39,7 @@ def chunk_article(article: Article, count_tokens: TokenCounter, max_tokens: int)
             site=article.site,
             url=article.url,
             language=article.language,
+            pages=",".join(map(str, article.pages)),
         )
         for i, (a, b) in enumerate(spans)
     ]

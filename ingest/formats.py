@@ -3,8 +3,9 @@
 ``.txt``/``.md`` in the seed layout; ``.html``/``.htm`` pages (main text, title, author,
 date and site via trafilatura); ``.json``/``.jsonl`` with the usual field names, news-please
 included; RSS/Atom feed files and URLs (feedparser; with a URL, each entry's page is fetched
-and extracted); ``.zip`` archives of any of these. Text in Windows-1256, ISO-8859-6 or
-UTF-16 is detected (BOM, then charset-normalizer) and decoded.
+and extracted); ``.pdf`` and ``.docx`` (``ingest.documents``); ``.zip`` archives of any of
+these. Text in Windows-1256, ISO-8859-6 or UTF-16 is detected (BOM, then charset-normalizer)
+and decoded.
 
 Every problem with one input becomes a ``Problem(source, reason)`` and reading goes on; a
 zip member that would escape (``../``, absolute paths, links), a zip bomb, an oversized
@@ -66,7 +67,9 @@ HTML_EXT = {".html", ".htm"}
 JSON_EXT = {".json", ".jsonl", ".ndjson"}
 FEED_EXT = {".xml", ".rss", ".atom"}
 ZIP_EXT = {".zip"}
-SUPPORTED = TEXT_EXT | HTML_EXT | JSON_EXT | FEED_EXT | ZIP_EXT
+PDF_EXT = {".pdf"}
+DOCX_EXT = {".docx"}
+SUPPORTED = TEXT_EXT | HTML_EXT | JSON_EXT | FEED_EXT | ZIP_EXT | PDF_EXT | DOCX_EXT
 
 MIN_HTML_WORDS = 8
 _TITLE_KEYS = ("title", "headline", "name")
@@ -485,6 +488,15 @@ def read_bytes(raw: bytes, source: str, ext: str, limits: Limits, fetch: Fetcher
             yield from from_feed(raw, source, limits, fetch)
         elif ext in ZIP_EXT:
             yield from from_zip(raw, source, limits)
+        elif ext in PDF_EXT:
+            from ingest.documents import from_pdf
+
+            for item in from_pdf(raw, source):
+                yield Note(source, item.removeprefix(f"{source}: ")) if isinstance(item, str) else item
+        elif ext in DOCX_EXT:
+            from ingest.documents import from_docx
+
+            yield from_docx(raw, source)
         else:
             yield Problem(source, f"unsupported format {ext or '(no extension)'}")
     except IngestError as e:

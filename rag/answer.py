@@ -39,7 +39,7 @@ from rag.reader import OPEN, check_span, complete_quantity, question_type, since
 from rag.retrieval import Filters
 from rag.support import SourceSentence, check
 from rag.text import clause_spans, detect_language, fold, normalize_for_embedding, sentence_spans
-from rag.types import Answer, Citation, Hit, SentenceSupport, Source
+from rag.types import Answer, Citation, Hit, SentenceSupport, Source, page_at
 
 
 class Retriever(Protocol):
@@ -206,6 +206,7 @@ class Responder:
                 date=first.date,
                 site=first.site,
                 url=first.url,
+                pages=first.pages,
             ))
         return sources, shown, closest
 
@@ -435,10 +436,12 @@ class Responder:
         extra: dict[str, object] = {"question_type": kind, "span": copied.text,
                                     "span_logprob": round(confidence, 4),
                                     "none_logprob": round(copied.none_logprob, 4),
+                                    "first_logprob": round(copied.logprobs[0], 4) if copied.logprobs else None,
                                     "closest_similarity": round(prep.closest.similarity, 4),
                                     "cross_language": detect_language(prep.closest.text) not in (lang, "other")}
         none_setting = self.cfg.answer.refuse_on_none
-        if (not problem and copied.logprobs and copied.none_logprob > copied.logprobs[0]
+        if (not problem and copied.logprobs
+                and copied.none_logprob - copied.logprobs[0] > self.cfg.answer.none_margin
                 and (none_setting == "on" or (none_setting == "auto" and getattr(self.llm, "adapter", None)))):
             problem = "none"  # the model's first choice was the refusal word, not this span
         if not problem and confidence < self.cfg.answer.min_span_logprob:
@@ -483,7 +486,8 @@ class Responder:
         citation = Citation(number=line.number, doc_id=source.doc_id, title=source.title,
                             source_path=source.source_path, quote=line.text, quote_start=line.start,
                             quote_end=line.end, byline=source.byline, date=source.date, site=source.site,
-                            url=source.url, span_start=span_start, span_end=span_end)
+                            url=source.url, span_start=span_start, span_end=span_end,
+                            page=page_at(source.pages, line.start))
         return Answer(question=prep.question, text=f"{text} [{line.number}].", language=lang,
                       citations=(citation,), sentences=(sentence,), sources=tuple(prep.sources),
                       backend=self.llm.backend, model=self.llm.model, prompt_tokens=stats.prompt_tokens,

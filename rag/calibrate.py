@@ -10,7 +10,10 @@ span's mean log-probability. Then, on those questions only:
 - ``answer.min_span_logprob`` is set where the most questions end right: answerable ones
   answered with the gold span, unanswerable ones refused (ties: the lower threshold);
 - ``answer.min_verify_margin`` the same way, over the spans that threshold keeps (the
-  verification question is asked of every span during calibration, refusing none).
+  verification question is asked of every span during calibration, refusing none);
+- ``answer.none_margin`` the same way, over the spans kept: how much more the model must
+  prefer starting the refusal word to the span's first token before the answer is refused
+  (``answer.refuse_on_none``; recorded, never refusing, during calibration).
 
 The figures to report come from another split (``akhbar eval --split report``); nothing
 here looks at it.
@@ -68,6 +71,19 @@ def fit(rows: Sequence[dict[str, Any]], floor_miss: float = 0.05) -> dict[str, f
             if right > best[0]:
                 best = (right, t)
         out["min_verify_margin"] = round(best[1] - 1e-4, 4) if best[1] > -99 else -99.0
+    prefs = {r["id"]: r["none_logprob"] - r["first_logprob"] for r in kept
+             if r.get("first_logprob") is not None and r.get("none_logprob") is not None}
+    if prefs:
+        # Refuse when the preference exceeds the margin; 99 = never.
+        best = (-1, 99.0)
+        for t in sorted({99.0, *(round(v - 1e-4, 4) for v in prefs.values())}, reverse=True):
+            right = 0
+            for r in kept:
+                refused = r["id"] in prefs and prefs[r["id"]] > t
+                right += int(not refused and bool(r["contained"])) if r["answerable"] else int(refused)
+            if right > best[0]:
+                best = (right, t)
+        out["none_margin"] = best[1]
     return out
 
 
@@ -77,7 +93,7 @@ def calibrate(config: Config, qa_files: list[Path], corpus: list[str], home: Pat
     from rag import eval as ev
 
     off = config.with_overrides(retrieval={"min_similarity": 0.0, "min_similarity_cross": 0.0},
-                                answer={"min_span_logprob": -99.0,
+                                answer={"min_span_logprob": -99.0, "refuse_on_none": "off",
                                         # asked (the margin recorded) but never refusing
                                         "min_verify_margin": -98.0 if verify else -99.0})
     result = ev.run_qa(off, qa_files, corpus, split="calibration", home=home, progress=progress, **components)
@@ -86,7 +102,7 @@ def calibrate(config: Config, qa_files: list[Path], corpus: list[str], home: Pat
 
 
 _SECTION = {"min_similarity": "retrieval", "min_similarity_cross": "retrieval", "min_span_logprob": "answer",
-            "min_verify_margin": "answer"}
+            "min_verify_margin": "answer", "none_margin": "answer"}
 
 
 def write_settings(path: Path, settings: dict[str, float]) -> None:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from rag.text import AR_UNIFY, EASTERN_DIGITS, normalize_for_embedding, strip_clitic
-from rag.types import Citation, SentenceSupport, Source
+from rag.types import Citation, SentenceSupport, Source, page_at
 
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،;]\s*[0-9٠-٩]+)*)\s*\]")
 _WORD = re.compile(r"\w+")
@@ -95,5 +95,5 @@ def build_citations(numbers: Sequence[int], sources: Sequence[Source], attribute
             quote = src.excerpt.split(" … ")[0]
         out.append(Citation(number=n, doc_id=src.doc_id, title=src.title, source_path=src.source_path, quote=quote,
                             attributed=attributed, quote_start=qs, quote_end=qe, byline=src.byline, date=src.date,
-                            site=src.site, url=src.url))
+                            site=src.site, url=src.url, page=page_at(src.pages, qs)))
     return tuple(out)

@@ -186,7 +186,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         print(f"{label}:")
         for c in answer.citations:
             flag = " (attributed by overlap: the model wrote no marker)" if c.attributed else ""
-            print(f"  [{c.number}] {c.title} — {c.source_path}{flag}")
+            page = (f", ص {c.page}" if answer.language == "ar" else f", p. {c.page}") if c.page else ""
+            print(f"  [{c.number}] {c.title} — {c.source_path}{page}{flag}")
     for note in answer.notes:
         print(f"({note})")
     if answer.invalid_markers:

@@ -203,6 +203,9 @@ class AnswerConfig:
     # log-probabilities), the answer is refused. "auto": only with the reader adapter, which
     # was taught to write it (rag/teach.py); "on"; "off".
     refuse_on_none: str = "auto"
+    # ... by at least this much (log P(refusal word) - log P(span's first token) > margin).
+    # Fitted by `akhbar calibrate` (with the adapter) on the calibration split.
+    none_margin: float = 0.0
     # The longest span, in model tokens.
     max_span_tokens: int = 24
     # Evidence for a copied answer: sentences cut into pieces of at most this many words

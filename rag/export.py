@@ -59,6 +59,7 @@ def entries(answers: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
                 "quote": c.get("quote", ""),
                 "attributed": bool(c.get("attributed", False)),
                 "also": also_text(c.get("also") or []),
+                "page": int(c.get("page") or 0),
             }
     return list(out.values())
 
@@ -114,6 +115,8 @@ def _csl(e: dict[str, Any]) -> dict[str, Any]:
         item["container-title"] = e["site"]
     if (parts := _date_parts(e["date"])) is not None:
         item["issued"] = {"date-parts": [parts]}
+    if e["page"]:
+        item["page"] = str(e["page"])
     if e["url"]:
         item["URL"] = e["url"]
     elif e["path"]:
@@ -147,6 +150,8 @@ def _bibtex(e: dict[str, Any]) -> str:
         fields.append(("year", str(parts[0])))
         if len(parts) > 1:
             fields.append(("month", str(parts[1])))
+    if e["page"]:
+        fields.append(("pages", str(e["page"])))
     if e["url"]:
         fields.append(("url", _bib(e["url"])))
     if e["path"]:
@@ -173,6 +178,8 @@ def _ris(e: dict[str, Any]) -> str:
     if (parts := _date_parts(e["date"])) is not None:
         lines.append(f"PY  - {parts[0]}")
         lines.append(f"DA  - {'/'.join(f'{p:02d}' if i else str(p) for i, p in enumerate(parts))}")
+    if e["page"]:
+        lines.append(f"SP  - {e['page']}")
     if e["url"]:
         lines.append(f"UR  - {_ris_value(e['url'])}")
     if e["path"]:
@@ -197,7 +204,7 @@ def safe_cell(value: object) -> str:
 
 
 CSV_COLUMNS = ("turn", "question", "number", "title", "author", "site", "date", "url", "path", "accessed",
-               "quote", "attributed", "also_reported_by")
+               "quote", "attributed", "also_reported_by", "page")
 
 
 def _csv(answers: Sequence[dict[str, Any]]) -> str:
@@ -210,7 +217,7 @@ def _csv(answers: Sequence[dict[str, Any]]) -> str:
             row = [turn, a.get("question", ""), c.get("number", 0), c.get("title", ""), c.get("byline", ""),
                    c.get("site", ""), c.get("date", ""), c.get("url", ""), c.get("source_path", ""), accessed,
                    c.get("quote", ""), "yes" if c.get("attributed") else "no",
-                   also_text(c.get("also") or []).removeprefix("Also reported by: ")]
+                   also_text(c.get("also") or []).removeprefix("Also reported by: "), c.get("page") or ""]
             w.writerow([safe_cell(v) for v in row])
     return buf.getvalue()
 
@@ -239,6 +246,8 @@ def _markdown(answers: Sequence[dict[str, Any]]) -> str:
         for c in a.get("citations", []):
             bits = [md_escape(c.get("title", "") or c.get("source_path", ""))]
             bits += [md_escape(v) for v in (c.get("byline", ""), c.get("site", ""), c.get("date", "")) if v]
+            if c.get("page"):
+                bits.append(f"p. {c['page']}")
             where = c.get("url") or c.get("source_path", "")
             if where:
                 bits.append(md_escape(where))

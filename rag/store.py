@@ -24,7 +24,7 @@ from rag.errors import StoreError
 from rag.types import Chunk, Hit
 
 _CHUNK_FIELDS = ("doc_id", "index", "start", "end", "title", "byline", "source_path", "content_hash",
-                 "date", "site", "url", "language")
+                 "date", "site", "url", "language", "pages")
 _INT_FIELDS = ("index", "start", "end")
 
 

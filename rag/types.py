@@ -12,6 +12,17 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 
+def page_at(pages: str, offset: int) -> int:
+    """The 1-based page holding character ``offset`` of a paged document (``Chunk.pages``),
+    or 0 when the document has no pages."""
+    if not pages:
+        return 0
+    starts = [int(p) for p in pages.split(",") if p.strip().isdigit()]
+    if not starts:
+        return 0
+    return max(1, sum(1 for s in starts if s <= offset))
+
+
 @dataclass(frozen=True)
 class Chunk:
     chunk_id: str
@@ -28,6 +39,9 @@ class Chunk:
     site: str = ""
     url: str = ""
     language: str = ""
+    # Paged sources (PDF): where each page starts in the document text, "0,1830,3650"
+    # (a string so the store keeps it as one metadata value); "" when unpaged.
+    pages: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +75,7 @@ class Source:
     url: str = ""
     # The other papers and dates that carried the same story (copies merged at ingest).
     also: tuple[SourceRef, ...] = ()
+    pages: str = ""  # page starts of a paged document (``Chunk.pages``)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -91,6 +106,7 @@ class Citation:
     span_end: int = 0
     # The other papers and dates that carried the same story (copies merged at ingest).
     also: tuple[SourceRef, ...] = ()
+    page: int = 0  # the page of ``quote`` in a paged document (PDF), 1-based; 0 when unpaged
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -141,7 +141,8 @@ def test_zip_of_formats_and_hostile_members() -> None:
         "/abs.txt": b"Title\nBody text here.",
         "bomb.txt": b"A" * 5_000_000,
         "inner.zip": b"PK",
-        "notes.docx": b"x",
+        "notes.doc": b"x",
+        "release.docx": b"PK not a document",
         ".hidden.txt": b"Title\nBody.",
     }, links=("link.txt",))
     items = list(read_bytes(raw, "/in/arch.zip", ".zip", Limits()))
@@ -149,7 +150,8 @@ def test_zip_of_formats_and_hostile_members() -> None:
     reasons = {p.source.split("!", 1)[1]: p.reason for p in problems(items)}
     assert "unsafe path" in reasons["../../escape.txt"] and "unsafe path" in reasons["/abs.txt"]
     assert "zip bomb" in reasons["bomb.txt"]
-    assert "nested" in reasons["inner.zip"] and "unsupported" in reasons["notes.docx"]
+    assert "nested" in reasons["inner.zip"] and "unsupported" in reasons["notes.doc"]
+    assert "not a readable Word" in reasons["release.docx"]
     assert "symbolic link" in reasons["link.txt"]
 
 
@@ -167,10 +169,10 @@ def test_oversized_and_unsupported_files(tmp_path: Path) -> None:
         f.truncate(200 * 1024 * 1024)  # sparse: 200 MB without writing it
     [p] = list(read_file(big, Limits()))
     assert isinstance(p, Problem) and "file too large (200.0 MB > 50.0 MB limit)" in p.reason
-    other = tmp_path / "x.pdf"
+    other = tmp_path / "x.doc"
     other.write_bytes(b"%PDF")
     [q] = list(read_file(other, Limits()))
-    assert isinstance(q, Problem) and "unsupported format .pdf" in q.reason
+    assert isinstance(q, Problem) and "unsupported format .doc" in q.reason
 
 
 @pytest.mark.parametrize(("raw", "iso"), [

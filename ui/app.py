@@ -44,7 +44,7 @@ from ui import render
 log = logging.getLogger("akhbar.ui")
 
 BACKEND_CHOICES = [("auto", "auto"), ("Ollama", "ollama"), ("embedded (llama.cpp)", "llamacpp")]
-UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".xml", ".rss", ".atom", ".zip"]
+UPLOAD_TYPES = [".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".xml", ".rss", ".atom", ".zip", ".pdf", ".docx"]
 _SAFE_NAME = re.compile(r"[^\w.\-\u0600-\u06FF]+")
 _DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
 # Gradio injects a tracker for a parameter whose default is a gr.Progress.

@@ -211,6 +211,8 @@ def source_cards(turns: Sequence[Answer], articles: Mapping[str, ArticleText | N
             title = c.title or (doc.title if doc else "") or c.source_path
             info = [v for v in (c.site or (doc.site if doc else ""), c.date or (doc.date if doc else ""),
                                 c.byline or (doc.byline if doc else "")) if v]
+            if c.page:
+                info.append(f"ص {c.page} · p. {c.page}")
             where = c.url or c.source_path
             badge = ' <span class="badge">attributed · منسوب</span>' if c.attributed else ""
             link = (f'<a href="{esc(c.url)}" target="_blank" rel="noopener noreferrer nofollow">{esc(c.url)}</a>'

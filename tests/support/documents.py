@@ -1,0 +1,103 @@
+"""PDF and DOCX fixtures written on the spot, never downloaded: PDFs printed from HTML by
+the Chromium the browser tests use (``page.pdf()``: the browser shapes Arabic the way
+publishers' tools do), DOCX written by python-docx. No pytest here, so ``bench/`` uses it too.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from pathlib import Path
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+STYLE = ("body{font-family:'DejaVu Sans',sans-serif;font-size:14px;line-height:1.5}"
+         ".cols{column-count:2;column-gap:2.5em}.page{break-before:page}"
+         "table{border-collapse:collapse}td,th{border:1px solid #444;padding:4px 10px}")
+
+
+def page_html(lang: str, title: str, sections: Sequence[Sequence[str]], headline: str = "", columns: bool = False,
+              table: Sequence[Sequence[str]] = (), doc_title: str = "") -> str:
+    """One HTML document: ``headline`` as an h1, then each section (a list of paragraphs)
+    on a page of its own; paragraphs in two columns with ``columns``; ``table`` rows after."""
+    d = "rtl" if lang == "ar" else "ltr"
+    body = f"<h1>{html.escape(headline)}</h1>" if headline else ""
+    for i, paras in enumerate(sections):
+        ps = "".join(f"<p>{html.escape(p)}</p>" for p in paras)
+        cls = ("cols " if columns else "") + ("page" if i else "")
+        body += f"<div class='{cls.strip()}'>{ps}</div>"
+    if table:
+        head, *rows = table
+        body += ("<table><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head) + "</tr>"
+                 + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+                 + "</table>")
+    head_title = f"<title>{html.escape(doc_title)}</title>" if doc_title else ""
+    return (f"<html lang='{lang}' dir='{d}'><head><meta charset='utf-8'>{head_title}<style>{STYLE}</style></head>"
+            f"<body>{body}</body></html>")
+
+
+def print_pdfs(pages: dict[Path, str], header: str = "", page_numbers: bool = False) -> None:
+    """Print each HTML document to its PDF path with Chromium; ``header`` is a running
+    header on every page and ``page_numbers`` a footer with the page number."""
+    from playwright.sync_api import sync_playwright
+
+    options: dict[str, object] = {"format": "A4", "print_background": True}
+    if header or page_numbers:
+        options |= {
+            "display_header_footer": True,
+            "header_template": f"<div style='font-size:10px;width:100%;text-align:center'>{html.escape(header)}</div>",
+            "footer_template": ("<div style='font-size:10px;width:100%;text-align:center'>"
+                                + ("<span class='pageNumber'></span>" if page_numbers else "") + "</div>"),
+            "margin": {"top": "60px", "bottom": "60px", "left": "40px", "right": "40px"},
+        }
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page()
+        for path, doc in pages.items():
+            page.set_content(doc, wait_until="load")
+            page.pdf(path=str(path), **options)  # type: ignore[arg-type]
+        browser.close()
+
+
+def write_docx(path: Path, title: str, author: str, heading: str, paragraphs: Sequence[str],
+               table: Sequence[Sequence[str]] = (), rtl: bool = True) -> None:
+    """A .docx with core properties, a heading, body paragraphs and a table."""
+    import datetime
+
+    import docx
+
+    document = docx.Document()
+    props = document.core_properties
+    props.title, props.author = title, author
+    props.created = datetime.datetime(2015, 8, 3, 9, 30, tzinfo=datetime.UTC)
+    document.add_heading(heading, level=1)
+    for p in paragraphs:
+        para = document.add_paragraph(p)
+        if rtl:
+            para.paragraph_format.alignment = 2  # right
+    if table:
+        t = document.add_table(rows=len(table), cols=len(table[0]))
+        for r, row in enumerate(table):
+            for c, value in enumerate(row):
+                t.cell(r, c).text = value
+    document.save(str(path))
+
+
+def image_only_pdf(source: Path, dest: Path) -> None:
+    """``source``'s pages as pictures only: a PDF with no text layer, like a scan."""
+    import pymupdf
+
+    with pymupdf.open(source) as src, pymupdf.open() as out:
+        for page in src:
+            pix = page.get_pixmap(dpi=100)
+            new = out.new_page(width=page.rect.width, height=page.rect.height)
+            new.insert_image(new.rect, pixmap=pix)
+        out.save(dest)
+
+
+def encrypted_pdf(source: Path, dest: Path, password: str = "akhbar") -> None:
+    import pymupdf
+
+    with pymupdf.open(source) as doc:
+        doc.save(dest, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=password, owner_pw=password + "-owner")

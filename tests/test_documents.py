@@ -1,0 +1,284 @@
+"""PDF and Word files (ingest.documents): Arabic in logical order from PDFs Chromium prints
+(one column, an e-paper's two columns, a table, several pages with running headers and
+page numbers), metadata, DOCX paragraphs and properties, one clear line for each PDF that
+cannot be read (image-only, encrypted, truncated) with nothing stored, and the page number
+in an answer's citation and in every export format, read back by the real parsers."""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import json
+import re
+import shutil
+import unicodedata
+import zipfile
+from pathlib import Path
+
+import bibtexparser
+import pytest
+import rispy
+
+from ingest.article import Article
+from ingest.documents import from_docx, from_pdf, line_text
+from ingest.formats import Limits, Note, Problem, read_file
+from rag import Akhbar, Config
+from rag.embedder import SentenceTransformerEmbedder
+from rag.llm import LlamaCppLLM
+from rag.types import page_at
+from tests.conftest import SEEDS
+from tests.support.documents import (
+    CHROMIUM,
+    encrypted_pdf,
+    image_only_pdf,
+    page_html,
+    print_pdfs,
+    write_docx,
+)
+
+_SEED = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8").splitlines()
+AR_TITLE = _SEED[0]
+AR = [line for line in _SEED[1:] if len(line.split()) > 20 and not line.startswith("كتب")][:4]
+EN = ["The Ministry of Finance said revenues reached 200 billion riyals in the first half of the year, "
+      "up from 171 billion a year earlier.",
+      "Officials added that spending rose by 12 percent compared with the same period last year, "
+      "driven by projects in health and education.",
+      "Analysts at the U.S. bank expect the deficit to narrow to 3.1% of GDP by 2016."]
+PORT_FACT = "The port of Jeddah handled 4,812 containers in March, its busiest month since the expansion opened."
+TABLE = [["المدينة", "العدد"], ["الرياض", "120"], ["جدة", "45"]]
+HEADER = "نشرة الموانئ الأسبوعية"
+
+
+def norm(text: str) -> str:
+    text = unicodedata.normalize("NFKC", text)
+    text = re.sub(r"[\u064b-\u0652\u0640]", "", text)
+    return " ".join(text.split())
+
+
+def similarity(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, norm(a), norm(b), autojunk=False).ratio()
+
+
+@pytest.fixture(scope="module")
+def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
+    """name → (PDF path, the text it was printed from)."""
+    assert Path(CHROMIUM).exists(), "Debian's chromium is needed (apt-get install chromium); .ci/run installs it"
+    d = tmp_path_factory.mktemp("pdfs")
+    specs: dict[str, tuple[str, str]] = {
+        "ar-one-column": (page_html("ar", "", [AR], headline=AR_TITLE), "\n".join([AR_TITLE, *AR])),
+        "ar-two-columns": (page_html("ar", "", [AR + AR[:2]], headline=AR_TITLE, columns=True),
+                           "\n".join([AR_TITLE, *AR, *AR[:2]])),
+        "ar-table": (page_html("ar", "", [AR[:2]], headline=AR_TITLE, table=TABLE),
+                     "\n".join([AR_TITLE, *AR[:2], *(" ".join(r) for r in TABLE)])),
+        "en-one-column": (page_html("en", "", [EN], headline="Revenues rise"), "\n".join(["Revenues rise", *EN])),
+    }
+    print_pdfs({d / f"{name}.pdf": doc for name, (doc, _) in specs.items()})
+    # Three pages, a running header and page numbers: the fact on page 2.
+    paged = page_html("ar", "", [AR[:2], [EN[0], PORT_FACT, EN[1]], AR[2:4]], headline=AR_TITLE,
+                      doc_title="Port bulletin")
+    print_pdfs({d / "paged.pdf": paged}, header=HEADER, page_numbers=True)
+    out = {name: (d / f"{name}.pdf", text) for name, (_, text) in specs.items()}
+    out["paged"] = (d / "paged.pdf", "\n".join([AR_TITLE, *AR[:2], EN[0], PORT_FACT, EN[1], *AR[2:4]]))
+    return out
+
+
+def _article(path: Path) -> tuple[Article, list[str]]:
+    items = list(from_pdf(path.read_bytes(), str(path)))
+    assert isinstance(items[0], Article)
+    return items[0], [i for i in items[1:] if isinstance(i, str)]
+
+
+# ------------------------------------------------------------------------ extraction
+
+
+@pytest.mark.parametrize("name", ["ar-one-column", "ar-two-columns", "ar-table", "en-one-column", "paged"])
+def test_pdf_text_is_the_text_it_was_printed_from(pdfs: dict[str, tuple[Path, str]], name: str) -> None:
+    path, source = pdfs[name]
+    article, notes = _article(path)
+    assert similarity(source, article.text) >= 0.98, article.text[:600]
+    assert not notes  # a text layer: no OCR
+    # Logical order, not visual: the Astana sentence with its number where it belongs.
+    if "22 اجتماع" in norm(source):
+        assert "ما مجموعه 22 اجتماع" in norm(article.text)
+    if name.startswith("ar"):
+        assert "(روسيا وتركيا وإيران)" in article.text
+        assert "\u200f" not in article.text and not re.search("[\ufb50-\ufdff\ufe70-\ufeff]", article.text)
+
+
+def test_two_columns_read_right_column_first(pdfs: dict[str, tuple[Path, str]]) -> None:
+    article, _ = _article(pdfs["ar-two-columns"][0])
+    text = norm(article.text)
+    # The columns hold AR, then AR[:2] again: each paragraph's first occurrence is in order.
+    firsts = [text.find(norm(p)[:60]) for p in AR]
+    assert all(f >= 0 for f in firsts) and firsts == sorted(firsts), firsts
+
+
+def test_pages_are_kept_and_running_headers_and_page_numbers_dropped(pdfs: dict[str, tuple[Path, str]]) -> None:
+    article, _ = _article(pdfs["paged"][0])
+    assert len(article.pages) == 3 and article.pages[0] == 0
+    assert HEADER not in article.text
+    assert not any(re.fullmatch(r"\s*\d+\s*", line) for line in article.text.splitlines())
+    pages = ",".join(map(str, article.pages))
+    assert page_at(pages, article.text.index("4,812")) == 2
+    assert page_at(pages, article.text.index(" ".join(AR[0].split()[:3]))) == 1
+    assert page_at(pages, article.text.rindex(" ".join(AR[3].split()[:3]))) == 3
+    assert article.title == "Port bulletin"  # the PDF's own title
+
+
+def test_metadata_from_the_pdf_info_else_the_first_heading(pdfs: dict[str, tuple[Path, str]],
+                                                           tmp_path: Path) -> None:
+    import pymupdf
+
+    # Chromium's title for a page without <title> is about:blank: not a title.
+    article, _ = _article(pdfs["ar-one-column"][0])
+    assert article.title == AR_TITLE
+    with pymupdf.open(pdfs["ar-one-column"][0]) as doc:
+        doc.set_metadata({"title": "بيان صحفي: روسيا وإيران وتركيا", "author": "وكالة الأنباء",
+                          "creationDate": "D:20150803093000+03'00'"})
+        doc.save(tmp_path / "meta.pdf")
+    article, _ = _article(tmp_path / "meta.pdf")
+    assert (article.title, article.byline, article.date[:10]) == ("بيان صحفي: روسيا وإيران وتركيا", "وكالة الأنباء",
+                                                                 "2015-08-03")
+
+
+def test_an_arabic_line_in_visual_order_comes_back_logical() -> None:
+    # Boxes right to left for "منذ يناير 2017 وعقد 22" as a PDF draws them: the Arabic
+    # glyphs from the right edge, each number's digits left to right inside its run.
+    boxes, x = [], 300.0
+    for word in ("منذ", "يناير"):
+        for ch in word:
+            boxes.append((x - 6, x, ch))
+            x -= 6
+        boxes.append((x - 3, x, " "))
+        x -= 3
+    digits_x = x - 24
+    boxes += [(digits_x + 6 * i, digits_x + 6 * (i + 1), d) for i, d in enumerate("2017")]
+    x = digits_x - 3
+    boxes.append((x, x + 3, " "))
+    for ch in "وعقد":
+        boxes.append((x - 6, x, ch))
+        x -= 6
+    boxes.append((x - 3, x, " "))
+    x -= 3
+    boxes += [(x - 12 + 6 * i, x - 12 + 6 * (i + 1), d) for i, d in enumerate("22")]
+    assert line_text(boxes, 12.0) == "منذ يناير 2017 وعقد 22"
+    # A lam-alef ligature as PyMuPDF gives it (a zero-width alef, then the lam): "لا".
+    assert line_text([(14, 20, "ث"), (14, 14, "ا"), (8, 14, "ل"), (2, 8, "ث")], 12.0) == "ثلاث"
+
+
+# ------------------------------------------------------------------------------ DOCX
+
+
+def test_docx_paragraphs_in_order_with_tables_and_core_properties(tmp_path: Path) -> None:
+    path = tmp_path / "release.docx"
+    write_docx(path, "بيان: اجتماع الدول الضامنة", "إدارة الإعلام", AR_TITLE, AR[:3], TABLE)
+    article = from_docx(path.read_bytes(), str(path))
+    assert (article.title, article.byline, article.date[:10]) == ("بيان: اجتماع الدول الضامنة", "إدارة الإعلام",
+                                                                 "2015-08-03")
+    text = article.text
+    positions = [text.index(p) for p in AR[:3]]
+    assert positions == sorted(positions)
+    assert "المدينة | العدد" in text and "الرياض | 120" in text and text.index("الرياض") > positions[-1]
+    assert similarity("\n".join([AR_TITLE, *AR[:3], *(" | ".join(r) for r in TABLE)]), text) >= 0.98
+    # Without a title property, the first heading is the title.
+    write_docx(path, "", "", "عنوان الخبر الرئيسي", AR[:1])
+    assert from_docx(path.read_bytes(), str(path)).title == "عنوان الخبر الرئيسي"
+
+
+# -------------------------------------------------------------------- what is refused
+
+
+def _bad_files(pdfs: dict[str, tuple[Path, str]], d: Path) -> dict[str, str]:
+    """file name → the words its one line must hold."""
+    d.mkdir(parents=True, exist_ok=True)
+    source = pdfs["ar-one-column"][0]
+    image_only_pdf(source, d / "scan.pdf")
+    encrypted_pdf(source, d / "locked.pdf")
+    raw = source.read_bytes()
+    (d / "cut.pdf").write_bytes(raw[: len(raw) // 2])
+    (d / "broken.docx").write_bytes(b"PK\x03\x04 not really a zip")
+    expect = {"locked.pdf": "encrypted", "cut.pdf": "truncated", "broken.docx": "not a readable Word"}
+    if not shutil.which("tesseract"):
+        expect["scan.pdf"] = "no text layer"
+    return expect
+
+
+def test_unreadable_files_each_get_one_clear_line(pdfs: dict[str, tuple[Path, str]], tmp_path: Path) -> None:
+    expect = _bad_files(pdfs, tmp_path / "bad")
+    for name, words in expect.items():
+        items = list(read_file(tmp_path / "bad" / name, Limits()))
+        assert len(items) == 1 and isinstance(items[0], Problem), (name, items)
+        assert words in items[0].reason and name in items[0].source and "\n" not in items[0].reason
+    if "scan.pdf" in expect:
+        assert "tesseract-ocr" in next(iter(read_file(tmp_path / "bad" / "scan.pdf", Limits()))).reason  # type: ignore[union-attr]
+    else:  # OCR installed: read, and said so
+        items = list(read_file(tmp_path / "bad" / "scan.pdf", Limits()))
+        assert any(isinstance(i, Article) for i in items) and any(isinstance(i, Note) and "OCR" in i.message
+                                                                  for i in items)
+
+
+def test_a_zip_of_pdf_and_docx_reads_both(pdfs: dict[str, tuple[Path, str]], tmp_path: Path) -> None:
+    write_docx(tmp_path / "release.docx", "بيان", "", AR_TITLE, AR[:2])
+    with zipfile.ZipFile(tmp_path / "bundle.zip", "w") as z:
+        z.write(pdfs["paged"][0], "bulletins/paged.pdf")
+        z.write(tmp_path / "release.docx", "release.docx")
+    items = list(read_file(tmp_path / "bundle.zip", Limits()))
+    arts = {Path(a.source_path.split("!")[1]).name: a for a in items if isinstance(a, Article)}
+    assert set(arts) == {"paged.pdf", "release.docx"} and len(arts["paged.pdf"].pages) == 3
+
+
+@pytest.mark.store
+def test_bad_pdfs_leave_the_store_as_it_was(pdfs: dict[str, tuple[Path, str]], bot: Akhbar, tmp_path: Path) -> None:
+    good = tmp_path / "good"
+    good.mkdir()
+    shutil.copy(pdfs["paged"][0], good / "paged.pdf")
+    first = bot.ingest(good)
+    assert first.documents == 1 and first.new_chunks > 0 and not first.errors, first.summary()
+    before = bot.stats()
+    ids = {d.doc_id for d in bot.documents()}
+    expect = _bad_files(pdfs, tmp_path / "bad")
+    if "scan.pdf" not in expect:
+        (tmp_path / "bad" / "scan.pdf").unlink()  # OCR would read it: not a refusal to check here
+    report = bot.ingest(tmp_path / "bad")
+    assert len(report.errors) == len(expect) and report.new_chunks == 0
+    for name, words in expect.items():
+        assert any(name in src and words in why for src, why in report.errors), report.errors
+    after = bot.stats()
+    assert (after.documents, after.chunks) == (before.documents, before.chunks)
+    assert {d.doc_id for d in bot.documents()} == ids
+    # Re-ingesting the good PDF unchanged stores nothing twice.
+    again = bot.ingest(good)
+    assert again.new_chunks == 0 and again.skipped == 1
+
+
+# --------------------------------------------------------- the page, end to end
+
+
+@pytest.mark.store
+@pytest.mark.models
+def test_an_answer_from_a_pdf_cites_its_page_in_every_export(pdfs: dict[str, tuple[Path, str]],
+                                                             prepared_config: Config, tmp_path: Path,
+                                                             embedder: SentenceTransformerEmbedder,
+                                                             llm_15b: LlamaCppLLM) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(pdfs["paged"][0], folder / "bulletin.pdf")
+    bot = Akhbar(prepared_config.with_overrides(home=tmp_path / "home"), embedder=embedder, llm=llm_15b)
+    assert bot.ingest(folder).documents == 1
+    answer = bot.ask("How many containers did the port of Jeddah handle in March?")
+    assert "4,812" in answer.text, answer.text
+    cite = next(c for c in answer.citations if c.source_path.endswith("bulletin.pdf"))
+    assert cite.page == 2 and "4,812" in cite.quote
+    assert answer.to_dict()["citations"][0]["page"] == 2
+
+    csl = json.loads(answer.export("csl-json"))
+    assert csl[0]["page"] == "2"
+    bib = bibtexparser.parse_string(answer.export("bibtex"))
+    assert bib.entries[0].fields_dict["pages"].value == "2"
+    ris = rispy.loads(answer.export("ris"))
+    assert ris[0]["start_page"] == "2"
+    rows = list(csv.DictReader(io.StringIO(answer.export("csv"))))
+    assert rows[0]["page"] == "2"
+    assert "p. 2" in answer.export("markdown")
+    assert json.loads(answer.export("json"))["citations"][0]["page"] == 2
