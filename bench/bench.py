@@ -8,6 +8,8 @@
    `akhbar ingest` in its own process: wall time, documents/s, chunks/s, peak RSS.
 4. Scale (bench/scale.py): hybrid and dense retrieval latency p50/p95 at 1k/10k/100k
    chunks, embedded and against a real `chroma run`, index size on disk, peak RSS.
+   PDF vs HTML (bench/documents.py): 100 ten-page PDFs printed by Chromium and the same
+   text as HTML, each through `akhbar ingest`: seconds, chunks/s, the ratio (target <= 2).
 5. Baseline: plain llama-index (VectorStoreIndex, default splitter and retriever, same
    mE5) vs Akhbar on XQuAD-ar: recall@5 and query latency.
 6. Load: 20 concurrent questions through one Akhbar: throughput, p50/p95, errors.
@@ -21,7 +23,7 @@ Uses the embedded defaults in throw-away data directories. Figures only; nothing
 asserts a target.
 
     python bench/bench.py [--questions N] [--archive-articles N] [--scale-sizes 1000,10000,100000]
-                          [--skip answer,embed,archive,scale,baseline,load,news]
+                          [--skip answer,embed,archive,documents,scale,baseline,load,news] [--pdf-docs N]
 """
 
 from __future__ import annotations
@@ -219,7 +221,9 @@ def main() -> int:
     ap.add_argument("--questions", type=int, default=3, help="XQuAD questions to answer with the LLM")
     ap.add_argument("--retrieval-queries", type=int, default=100)
     ap.add_argument("--archive-articles", type=int, default=10_000)
-    ap.add_argument("--skip", default="", help="comma-separated: answer, embed, archive, scale, baseline, load, news")
+    ap.add_argument("--skip", default="",
+                    help="comma-separated: answer, embed, archive, documents, scale, baseline, load, news")
+    ap.add_argument("--pdf-docs", type=int, default=100, help="ten-page PDFs (and the same as HTML) to ingest")
     ap.add_argument("--scale-sizes", default="1000,10000,100000")
     ap.add_argument("--load-questions", type=int, default=20)
     ap.add_argument("--xquad-reader", type=int, default=100,
@@ -234,6 +238,10 @@ def main() -> int:
         embedding_figures(base)
     if "archive" not in skip:
         archive_figures(args.archive_articles)
+    if "documents" not in skip:
+        from bench.documents import figures
+
+        figures(args.pdf_docs, 10)
     if not {"scale", "baseline"} <= skip:
         from bench.scale import baseline_figures, scale_figures
         from rag.embedder import SentenceTransformerEmbedder
