@@ -27,9 +27,13 @@ from rag import Akhbar, Config
 from rag.embedder import SentenceTransformerEmbedder
 from rag.llm import LlamaCppLLM
 from rag.types import page_at
-from tests.conftest import SEEDS
 from tests.support.documents import (
+    AR,
+    AR_TITLE,
     CHROMIUM,
+    EN,
+    HEADER,
+    bulletin_pdf,
     encrypted_pdf,
     image_only_pdf,
     page_html,
@@ -37,17 +41,7 @@ from tests.support.documents import (
     write_docx,
 )
 
-_SEED = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8").splitlines()
-AR_TITLE = _SEED[0]
-AR = [line for line in _SEED[1:] if len(line.split()) > 20 and not line.startswith("كتب")][:4]
-EN = ["The Ministry of Finance said revenues reached 200 billion riyals in the first half of the year, "
-      "up from 171 billion a year earlier.",
-      "Officials added that spending rose by 12 percent compared with the same period last year, "
-      "driven by projects in health and education.",
-      "Analysts at the U.S. bank expect the deficit to narrow to 3.1% of GDP by 2016."]
-PORT_FACT = "The port of Jeddah handled 4,812 containers in March, its busiest month since the expansion opened."
 TABLE = [["المدينة", "العدد"], ["الرياض", "120"], ["جدة", "45"]]
-HEADER = "نشرة الموانئ الأسبوعية"
 
 
 def norm(text: str) -> str:
@@ -74,12 +68,9 @@ def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]
         "en-one-column": (page_html("en", "", [EN], headline="Revenues rise"), "\n".join(["Revenues rise", *EN])),
     }
     print_pdfs({d / f"{name}.pdf": doc for name, (doc, _) in specs.items()})
-    # Three pages, a running header and page numbers: the fact on page 2.
-    paged = page_html("ar", "", [AR[:2], [EN[0], PORT_FACT, EN[1]], AR[2:4]], headline=AR_TITLE,
-                      doc_title="Port bulletin")
-    print_pdfs({d / "paged.pdf": paged}, header=HEADER, page_numbers=True)
     out = {name: (d / f"{name}.pdf", text) for name, (_, text) in specs.items()}
-    out["paged"] = (d / "paged.pdf", "\n".join([AR_TITLE, *AR[:2], EN[0], PORT_FACT, EN[1], *AR[2:4]]))
+    # Three pages, a running header and page numbers: the fact on page 2.
+    out["paged"] = (d / "paged.pdf", bulletin_pdf(d / "paged.pdf"))
     return out
 
 

@@ -256,6 +256,33 @@ def test_upload_lists_hostile_article_inert_and_remove(session: dict[str, Any], 
     assert "Removed 1 document" in page.inner_text("#akhbar-ingest-status")
 
 
+def test_an_uploaded_pdf_is_answered_with_its_page_on_the_card(session: dict[str, Any], tmp_path: Path) -> None:
+    from tests.support.documents import bulletin_pdf
+
+    page = session["page"]
+    pdf = tmp_path / "bulletin.pdf"
+    bulletin_pdf(pdf, browser=page.context.browser)
+    page.click("button[role=tab]:has-text('Corpus')")
+    page.set_input_files("#akhbar-upload input[type=file]", str(pdf))
+    page.wait_for_function("() => !document.querySelector('#akhbar-upload .uploading')", timeout=30_000)
+    page.click("#akhbar-ingest")
+    page.wait_for_function("() => document.querySelector('#akhbar-docs')?.innerText.includes('Port bulletin')",
+                           timeout=120_000)
+    assert "0 errors" in page.inner_text("#akhbar-ingest-status")
+    page.click("button[role=tab]:has-text('Chat')")
+    page.click("#akhbar-new")
+    page.wait_for_function("() => document.querySelectorAll('.akhbar-msg').length === 0")
+    msg = ask(page, "How many containers did the port of Jeddah handle in March?", 1)
+    assert "4,812" in msg.inner_text()
+    card = page.locator(".akhbar-card", has_text="Port bulletin").first
+    assert "p. 2" in card.locator(".byline").first.inner_text()
+    page.click("button[role=tab]:has-text('Corpus')")
+    _choose(page, "akhbar-doc-pick", "Port bulletin")
+    page.click("#akhbar-remove")
+    page.wait_for_function("() => !document.querySelector('#akhbar-docs')?.innerText.includes('Port bulletin')",
+                           timeout=60_000)
+
+
 def test_bad_input_shows_a_message_not_a_traceback(session: dict[str, Any]) -> None:
     page = session["page"]
     page.click("button[role=tab]:has-text('Chat')")

@@ -8,7 +8,19 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
+REPO = Path(__file__).resolve().parent.parent.parent
+_SEED = next((REPO / "seeds").glob("*.txt")).read_text(encoding="utf-8").splitlines()
+AR_TITLE = _SEED[0]
+AR = [line for line in _SEED[1:] if len(line.split()) > 20 and not line.startswith("كتب")][:4]
+EN = ["The Ministry of Finance said revenues reached 200 billion riyals in the first half of the year, "
+      "up from 171 billion a year earlier.",
+      "Officials added that spending rose by 12 percent compared with the same period last year, "
+      "driven by projects in health and education.",
+      "Analysts at the U.S. bank expect the deficit to narrow to 3.1% of GDP by 2016."]
+PORT_FACT = "The port of Jeddah handled 4,812 containers in March, its busiest month since the expansion opened."
+HEADER = "نشرة الموانئ الأسبوعية"
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -37,9 +49,10 @@ def page_html(lang: str, title: str, sections: Sequence[Sequence[str]], headline
             f"<body>{body}</body></html>")
 
 
-def print_pdfs(pages: dict[Path, str], header: str = "", page_numbers: bool = False) -> None:
-    """Print each HTML document to its PDF path with Chromium; ``header`` is a running
-    header on every page and ``page_numbers`` a footer with the page number."""
+def print_pdfs(pages: dict[Path, str], header: str = "", page_numbers: bool = False, browser: Any = None) -> None:
+    """Print each HTML document to its PDF path with Chromium (``browser``, a Playwright
+    browser already running, else one started here); ``header`` is a running header on
+    every page and ``page_numbers`` a footer with the page number."""
     from playwright.sync_api import sync_playwright
 
     options: dict[str, object] = {"format": "A4", "print_background": True}
@@ -51,13 +64,29 @@ def print_pdfs(pages: dict[Path, str], header: str = "", page_numbers: bool = Fa
                                 + ("<span class='pageNumber'></span>" if page_numbers else "") + "</div>"),
             "margin": {"top": "60px", "bottom": "60px", "left": "40px", "right": "40px"},
         }
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page()
+    def run(b: Any) -> None:
+        page = b.new_page()
         for path, doc in pages.items():
             page.set_content(doc, wait_until="load")
-            page.pdf(path=str(path), **options)  # type: ignore[arg-type]
-        browser.close()
+            page.pdf(path=str(path), **options)
+        page.close()
+
+    if browser is not None:
+        run(browser)
+        return
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        run(b)
+        b.close()
+
+
+def bulletin_pdf(path: Path, browser: Any = None) -> str:
+    """A three-page bulletin (Arabic, English, Arabic) with a running header and page
+    numbers, its title "Port bulletin", the port fact on page 2; returns its text."""
+    doc = page_html("ar", "", [AR[:2], [EN[0], PORT_FACT, EN[1]], AR[2:4]], headline=AR_TITLE,
+                    doc_title="Port bulletin")
+    print_pdfs({path: doc}, header=HEADER, page_numbers=True, browser=browser)
+    return "\n".join([AR_TITLE, *AR[:2], EN[0], PORT_FACT, EN[1], *AR[2:4]])
 
 
 def write_docx(path: Path, title: str, author: str, heading: str, paragraphs: Sequence[str],
@@ -100,4 +129,4 @@ def encrypted_pdf(source: Path, dest: Path, password: str = "akhbar") -> None:
     import pymupdf
 
     with pymupdf.open(source) as doc:
-        doc.save(dest, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=password, owner_pw=password + "-owner")
+        doc.save(dest, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=password, owner_pw=password + "-owner")  # type: ignore[attr-defined]
