@@ -71,15 +71,15 @@ def fit(rows: Sequence[dict[str, Any]], floor_miss: float = 0.05) -> dict[str, f
             if right > best[0]:
                 best = (right, t)
         out["min_verify_margin"] = round(best[1] - 1e-4, 4) if best[1] > -99 else -99.0
-    prefs = {r["id"]: r["none_logprob"] - r["first_logprob"] for r in kept
+    prefs = {i: r["none_logprob"] - r["first_logprob"] for i, r in enumerate(kept)
              if r.get("first_logprob") is not None and r.get("none_logprob") is not None}
     if prefs:
         # Refuse when the preference exceeds the margin; 99 = never.
         best = (-1, 99.0)
         for t in sorted({99.0, *(round(v - 1e-4, 4) for v in prefs.values())}, reverse=True):
             right = 0
-            for r in kept:
-                refused = r["id"] in prefs and prefs[r["id"]] > t
+            for i, r in enumerate(kept):
+                refused = i in prefs and prefs[i] > t
                 right += int(not refused and bool(r["contained"])) if r["answerable"] else int(refused)
             if right > best[0]:
                 best = (right, t)

@@ -26,6 +26,18 @@ def test_span_threshold_keeps_confident_right_answers_and_refuses_guesses() -> N
     assert -1.9 < t <= -0.5
 
 
+def test_none_margin_refuses_where_the_model_prefers_the_refusal_word() -> None:
+    def row(answerable: bool, contained: bool, pref: float) -> dict[str, object]:
+        return {**_row(answerable, contained, -0.1), "none_logprob": pref - 1.0, "first_logprob": -1.0}
+
+    rows = [row(True, True, -3.0), row(True, True, -2.0), row(True, False, 1.0),
+            row(False, False, 0.5), row(False, False, 2.0), row(False, False, -1.0)]
+    t = fit(rows)["none_margin"]
+    # Refusing above t keeps both right answers (-3, -2) and refuses all three unanswerable.
+    assert -2.0 <= t < -1.0
+    assert "none_margin" not in fit([_row(True, True, -0.1)] * 3)  # nothing recorded: nothing fitted
+
+
 def test_floors_refuse_at_most_the_allowed_share_of_answerable_questions() -> None:
     rows = [_row(True, True, -0.1, sim=0.80 + i / 100) for i in range(20)]
     rows += [_row(True, True, -0.1, sim=0.70 + i / 100, cross=True) for i in range(20)]
