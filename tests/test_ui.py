@@ -220,16 +220,21 @@ def test_sessions_do_not_share_history(browser: Any, session: dict[str, Any]) ->
         ctx.close()
 
 
+def _upload(page: Any, path: Path, shown: str) -> None:
+    """Upload ``path`` in the Corpus tab, ingest it, and wait until ``shown`` is listed."""
+    page.click("button[role=tab]:has-text('Corpus')")
+    page.set_input_files("#akhbar-upload input[type=file]", str(path))
+    page.wait_for_function("() => !document.querySelector('#akhbar-upload .uploading')", timeout=30_000)
+    page.click("#akhbar-ingest")
+    page.wait_for_function("s => document.querySelector('#akhbar-docs')?.innerText.includes(s)", arg=shown,
+                           timeout=120_000)
+
+
 def test_upload_lists_hostile_article_inert_and_remove(session: dict[str, Any], tmp_path: Path) -> None:
     page = session["page"]
     article = tmp_path / "tamr.txt"
     article.write_text(HOSTILE, encoding="utf-8")
-    page.click("button[role=tab]:has-text('Corpus')")
-    page.set_input_files("#akhbar-upload input[type=file]", str(article))
-    page.wait_for_function("() => !document.querySelector('#akhbar-upload .uploading')", timeout=30_000)
-    page.click("#akhbar-ingest")
-    page.wait_for_function("() => document.querySelector('#akhbar-docs')?.innerText.includes('بريدة')",
-                           timeout=120_000)
+    _upload(page, article, "بريدة")
     docs_text = page.inner_text("#akhbar-docs")
     assert "<script>" in docs_text  # shown as text
     assert "1 documents" in page.inner_text("#akhbar-ingest-status")
@@ -262,12 +267,7 @@ def test_an_uploaded_pdf_is_answered_with_its_page_on_the_card(session: dict[str
     page = session["page"]
     pdf = tmp_path / "bulletin.pdf"
     bulletin_pdf(pdf, browser=page.context.browser)
-    page.click("button[role=tab]:has-text('Corpus')")
-    page.set_input_files("#akhbar-upload input[type=file]", str(pdf))
-    page.wait_for_function("() => !document.querySelector('#akhbar-upload .uploading')", timeout=30_000)
-    page.click("#akhbar-ingest")
-    page.wait_for_function("() => document.querySelector('#akhbar-docs')?.innerText.includes('Port bulletin')",
-                           timeout=120_000)
+    _upload(page, pdf, "Port bulletin")
     assert "0 errors" in page.inner_text("#akhbar-ingest-status")
     page.click("button[role=tab]:has-text('Chat')")
     page.click("#akhbar-new")
