@@ -89,7 +89,7 @@ class Akhbar:
                         raise ModelError(f"embedding model not found at {path}; run `akhbar models prepare`")
                     self._embedder = SentenceTransformerEmbedder(
                         path, batch_size=self.config.embed.batch_size, name=self.config.embed.model,
-                        precision=self.config.embed.precision,
+                        precision=self.config.embed.precision, compile_after=self.config.embed.compile_after,
                     )
         return self._embedder
 

@@ -58,6 +58,10 @@ class EmbedConfig:
     # auto: bfloat16 where the CPU computes it natively (AMX / AVX512-BF16: ~4x faster than
     # float32, cosine ~1.0 to it), else float32. Or "float32" / "bfloat16" explicitly.
     precision: str = "auto"
+    # Compile the embedding model (torch.compile, inductor) once a process has embedded
+    # this many passages: a large ingest repays the compile's warm-up, a small one does not.
+    # 0 = never. Falls back to eager when compiling fails (no C++ compiler, say).
+    compile_after: int = 0
     # "sentence-transformers" (the packaged mE5, or any local folder in ``model``) or
     # "ollama": embeddings from Ollama's /api/embed with ``ollama_model`` (e.g. bge-m3).
     backend: str = "sentence-transformers"

@@ -61,13 +61,18 @@ def resolve_precision(precision: str) -> str:
 
 
 class SentenceTransformerEmbedder:
-    def __init__(self, path: Path, batch_size: int = 8, name: str | None = None, precision: str = "auto") -> None:
+    def __init__(self, path: Path, batch_size: int = 8, name: str | None = None, precision: str = "auto",
+                 compile_after: int = 0) -> None:
         self.path = Path(path)
         self.batch_size = batch_size
         self.name = name or self.path.name
         self.precision = resolve_precision(precision)
+        self.compile_after = compile_after
+        self.embedded = 0  # passages embedded by this process
+        self.compiled = False
         self._model: Any = None
         self._lock = threading.Lock()
+        self._encode_lock = threading.Lock()
 
     def _load(self) -> Any:
         if self._model is None:
@@ -97,20 +102,48 @@ class SentenceTransformerEmbedder:
         dim = model.get_sentence_embedding_dimension()
         return int(dim) if dim else 0
 
+    def _maybe_compile(self, model: Any) -> Any:
+        """The transformer compiled, once this process has embedded ``compile_after``
+        passages; the eager module to fall back to (None when nothing changed)."""
+        if self.compiled or not self.compile_after or self.embedded < self.compile_after:
+            return None
+        import torch
+
+        self.compiled = True
+        eager = model[0].model
+        try:
+            model[0].model = torch.compile(eager, dynamic=True)
+        except Exception:  # no inductor on this platform: stay eager
+            return None
+        return eager
+
     def _encode(self, texts: Sequence[str], prompt_name: str) -> list[list[float]]:
         model = self._load()
         prompts = getattr(model, "prompts", {}) or {}
         kwargs: dict[str, Any] = {"prompt_name": prompt_name} if prompt_name in prompts else {}
         import numpy as np
 
-        vecs = model.encode(
-            [normalize_for_embedding(t) for t in texts],
-            batch_size=self.batch_size,
-            normalize_embeddings=self.precision == "float32",
-            convert_to_tensor=True,
-            show_progress_bar=False,
-            **kwargs,
-        )
+        def encode() -> Any:
+            return model.encode(
+                [normalize_for_embedding(t) for t in texts],
+                batch_size=self.batch_size,
+                normalize_embeddings=self.precision == "float32",
+                convert_to_tensor=True,
+                show_progress_bar=False,
+                **kwargs,
+            )
+
+        with self._encode_lock:  # the swap below must not race another thread's encode
+            eager = self._maybe_compile(model)
+            try:
+                vecs = encode()
+            except Exception:
+                if eager is None:
+                    raise
+                # Compiling happens on the first call; if it fails (no C++ compiler), eager.
+                model[0].model = eager
+                vecs = encode()
+            self.embedded += len(texts)
         arr = vecs.float().cpu().numpy()
         if self.precision != "float32":
             # Normalise in float32: a bf16 norm is only good to ~3 digits.

@@ -47,6 +47,36 @@ def test_bfloat16_embeddings_match_float32(prepared_config: Config) -> None:
     assert np.allclose(np.linalg.norm(bf16, axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.slow
+def test_a_large_ingest_compiles_the_embedder_and_gets_the_same_vectors(prepared_config: Config) -> None:
+    eager = SentenceTransformerEmbedder(prepared_config.embed_model_path)
+    emb = SentenceTransformerEmbedder(prepared_config.embed_model_path, compile_after=len(TEXTS))
+    before = np.array(emb.embed_passages(TEXTS))
+    assert not emb.compiled
+    after = np.array(emb.embed_passages(TEXTS))  # past the threshold: compiled first
+    assert emb.compiled and emb._load()[0].model is not None
+    assert type(emb._load()[0].model).__name__ == "OptimizedModule"
+    ref = np.array(eager.embed_passages(TEXTS))
+    assert (before * ref).sum(1).min() > 0.9999 and (after * ref).sum(1).min() > 0.999
+
+
+def test_a_compile_that_fails_falls_back_to_eager(prepared_config: Config, monkeypatch: pytest.MonkeyPatch) -> None:
+    import torch
+
+    def broken(module: object, **_: object) -> object:
+        def fail(*a: object, **k: object) -> object:
+            raise RuntimeError("no C++ compiler")
+        return fail
+
+    monkeypatch.setattr(torch, "compile", broken)
+    emb = SentenceTransformerEmbedder(prepared_config.embed_model_path, compile_after=1)
+    emb.embed_passages(TEXTS[:1])
+    vecs = np.array(emb.embed_passages(TEXTS))  # the compiled call fails; eager answers
+    assert emb.compiled and type(emb._load()[0].model).__name__ != "function"
+    ref = np.array(SentenceTransformerEmbedder(prepared_config.embed_model_path).embed_passages(TEXTS))
+    assert (vecs * ref).sum(1).min() > 0.9999
+
+
 def test_converted_model_is_a_plain_offline_sentence_transformers_folder(prepared_config: Config) -> None:
     from sentence_transformers import SentenceTransformer
 
