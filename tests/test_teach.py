@@ -240,9 +240,9 @@ def test_adapter_setting(tmp_path: Path) -> None:
     base = Config().with_overrides(home=tmp_path)
     assert base.with_overrides(llm={"adapter": "off"}).llm_adapter_path is None
     assert base.with_overrides(llm={"adapter": str(tmp_path / "x.gguf")}).llm_adapter_path == tmp_path / "x.gguf"
-    assert base.llm_adapter_path is None  # off unless asked for
     auto = base.with_overrides(llm={"adapter": "auto"}).llm_adapter_path
     assert auto == (PACKAGED_ADAPTER if PACKAGED_ADAPTER.exists() else None)
+    assert base.llm_adapter_path == auto  # the taught reader by default
     with pytest.raises(ConfigError, match=r"llm\.adapter"):
         base.with_overrides(llm={"adapter": "yes please"})
     with pytest.raises(ConfigError, match="no adapter file"):
