@@ -148,9 +148,10 @@ class LLMConfig:
     # base GGUF (same sha256), "off" = none, or a path to a GGUF adapter. It applies only
     # while the reader copies a span (free answers are written without it: it was never
     # taught to write them). On the news report split it cut answered-but-wrong from 0.35
-    # to 0.13 and raised refusals of unanswerable questions from 0.21 to 0.76, for 8 points
-    # of answers containing the gold (0.52 -> 0.44); see the README.
-    adapter: str = "auto"
+    # to 0.13 and raised refusals of unanswerable questions from 0.21 to 0.76, but it also
+    # refused 0.42 of answerable ones (0.13 untaught), plain ones included ("120 حالة خلال
+    # أسبوع" for "last week"): opt-in until it refuses less; see the README.
+    adapter: str = "off"
 
 
 @dataclass(frozen=True)
