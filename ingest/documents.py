@@ -39,7 +39,7 @@ from ingest.article import Article, content_hash, parse_extracted
 from ingest.dates import parse_date
 from rag.errors import IngestError
 
-# ggml-style tolerance for "the same x" between character boxes, in points.
+# Tolerance for "the same x" between character boxes, in points.
 _EPS = 0.05
 _ALEFS = frozenset("اأإآ")
 # Titles producers write for every file: worse than none.
@@ -303,7 +303,7 @@ def _ocr(doc: Any, source: str) -> list[str]:
 def _open_pdf(raw: bytes, source: str) -> Any:
     import pymupdf
 
-    if not raw.lstrip()[:5] == b"%PDF-":
+    if b"%PDF-" not in raw[:1024]:  # the header may follow a little junk, as readers allow
         raise IngestError(f"{source}: not a PDF (no %PDF- header)")
     if b"%%EOF" not in raw[-4096:]:
         # A download cut short: what a repair would recover is part of the document.
