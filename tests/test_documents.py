@@ -19,6 +19,7 @@ from pathlib import Path
 import bibtexparser
 import pytest
 import rispy
+from citeproc.source.json import CiteProcJSON
 
 from ingest.article import Article
 from ingest.documents import from_docx, from_pdf, line_text
@@ -265,6 +266,7 @@ def test_an_answer_from_a_pdf_cites_its_page_in_every_export(pdfs: dict[str, tup
 
     csl = json.loads(answer.export("csl-json"))
     assert csl[0]["page"] == "2"
+    assert str(CiteProcJSON(csl)[csl[0]["id"]].page) == "2"  # citeproc-py reads it as the page
     bib = bibtexparser.parse_string(answer.export("bibtex"))
     assert bib.entries[0].fields_dict["pages"].value == "2"
     ris = rispy.loads(answer.export("ris"))
