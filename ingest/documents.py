@@ -152,11 +152,15 @@ def _block_text(block: dict[str, Any]) -> tuple[str, float]:
             lines.append(text)
     para = ""
     for text in lines:
-        if para.endswith("-") and text[:1].islower():  # an English word hyphenated at the line end
-            para = para[:-1] + text
-        else:
-            para = f"{para} {text}" if para else text
+        para = _join(para, text)
     return " ".join(para.split()), top
+
+
+def _join(para: str, text: str) -> str:
+    """``text`` continuing ``para``: an English word hyphenated at the line end is mended."""
+    if not para:
+        return text
+    return para[:-1] + text if para.endswith("-") and text[:1].islower() else f"{para} {text}"
 
 
 def _reading_order(blocks: list[dict[str, Any]], width: float, rtl: bool) -> list[dict[str, Any]]:
@@ -210,7 +214,7 @@ def _page_paragraphs(page: Any) -> tuple[list[str], list[tuple[float, str]]]:
             px0, _, px1, py1 = prev[2]
             if (abs(prev[1] - size) < 0.5 and -0.5 * size < y0 - py1 < 0.4 * size
                     and min(x1, px1) - max(x0, px0) > 0):
-                prev[0] = prev[0][:-1] + text if prev[0].endswith("-") and text[:1].islower() else f"{prev[0]} {text}"
+                prev[0] = _join(prev[0], text)
                 prev[2] = (min(x0, px0), prev[2][1], max(x1, px1), y1)
                 continue
         merged.append([text, size, (x0, y0, x1, y1)])
