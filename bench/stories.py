@@ -53,6 +53,24 @@ def _open() -> Akhbar:
     return bot
 
 
+class Rule:
+    """``Akhbar.same_story``'s rule: cosine ≥ ``high``, or cosine ≥ ``low`` with a BM25
+    share ≥ ``lexical`` (0: cosine only)."""
+
+    def __init__(self, high: float, low: float = 1.0, lexical: float = 0.0) -> None:
+        self.high, self.low, self.lexical = high, low, lexical
+
+    def links(self, cosine: float, share: float) -> bool:
+        return cosine >= self.high or (self.lexical > 0 and cosine >= self.low and share >= self.lexical)
+
+    def config(self) -> dict[str, float]:
+        return {"story_similarity": self.high, "story_similarity_low": self.low, "story_lexical": self.lexical}
+
+    def __str__(self) -> str:
+        return (f"cosine ≥ {self.high}" + (f", or cosine ≥ {self.low} and BM25 share ≥ {self.lexical}"
+                                           if self.lexical > 0 else ""))
+
+
 class Story:
     def __init__(self, raw: dict, bot: Akhbar, doc_of_url: dict[str, str]) -> None:
         self.id, self.label, self.query = raw["id"], raw["label_en"], raw["query_ar"]
@@ -64,27 +82,29 @@ class Story:
         row = bot.manifest.doc(self.main)
         self.main_site = row.site if row else ""
         self.merged = {a.site for a in bot.also_reported(self.main, stories=False)}
-        # The main document's neighbours on any floor: (doc, cosine, its papers).
+        # The main document's candidates on any floor: (doc, cosine, BM25 share, its papers).
         self.neighbours = []
-        for other, score in bot.same_story(self.main, floor=-1.0):
+        for other, score, lex in bot.story_links(self.main, floor=-1.0, lexical=True):
             o = bot.manifest.doc(other)
             sites = {o.site} if o else set()
             sites |= {a.site for a in bot.also_reported(other, stories=False)}
-            self.neighbours.append((other, score, sites))
+            self.neighbours.append((other, score, lex, sites))
 
-    def named(self, floor: float) -> set[str]:
+    def linked(self, rule: Rule) -> list[tuple[str, set[str]]]:
+        return [(d, sites) for d, score, lex, sites in self.neighbours if rule.links(score, lex)]
+
+    def named(self, rule: Rule) -> set[str]:
         out = {self.main_site} | self.merged
-        for _, score, sites in self.neighbours:
-            if score >= floor:
-                out |= sites
+        for _, sites in self.linked(rule):
+            out |= sites
         return out
 
-    def coverage(self, floor: float) -> float:
-        return len(self.named(floor) & self.papers) / len(self.papers)
+    def coverage(self, rule: Rule) -> float:
+        return len(self.named(rule) & self.papers) / len(self.papers)
 
-    def precision(self, floor: float) -> float:
+    def precision(self, rule: Rule) -> float:
         """Of the other documents the line adds, the share that are this story's."""
-        added = [d for d, score, _ in self.neighbours if score >= floor]
+        added = [d for d, _ in self.linked(rule)]
         return sum(d in self.docs for d in added) / len(added) if added else 1.0
 
 
@@ -105,22 +125,40 @@ def main() -> int:
     stories = [Story(r, bot, doc_of_url) for r in raw]
     calibration = [s for i, s in enumerate(stories) if i % 2 == 0]
     report = [s for i, s in enumerate(stories) if i % 2 == 1]
-    story_floor = bot.config.retrieval.story_similarity
-    timeline_floor = bot.config.retrieval.timeline_similarity
+    rc = bot.config.retrieval
+    rule = Rule(rc.story_similarity, rc.story_similarity_low, rc.story_lexical)
+    timeline_floor = rc.timeline_similarity
     if args.fit:
-        grid = [round(0.85 + 0.005 * i, 3) for i in range(25)]
-        print("\ncalibration half (" + ", ".join(s.id for s in calibration) + "): also-reported-by")
+        highs = [round(0.85 + 0.005 * i, 3) for i in range(25)]
+        print("\ncalibration half (" + ", ".join(s.id for s in calibration) + "): also-reported-by, cosine only")
         print(f"{'floor':>7}{'papers named':>14}{'precision':>11}")
-        good = []
-        for f in grid:
-            cov = sum(s.coverage(f) for s in calibration) / len(calibration)
-            prec = sum(s.precision(f) for s in calibration) / len(calibration)
+        for f in highs:
+            cov = sum(s.coverage(Rule(f)) for s in calibration) / len(calibration)
+            prec = sum(s.precision(Rule(f)) for s in calibration) / len(calibration)
             print(f"{f:>7.3f}{cov:>14.2f}{prec:>11.2f}")
+        # Every rule on the grid; of those naming ≥ 90% of the papers on the calibration
+        # stories, the one adding the fewest documents from other stories, then the one naming
+        # the most papers (room for the report half), then the stricter.
+        rules: list[Rule] = []
+        for h in highs:
+            rules.append(Rule(h))
+            for low in [round(0.85 + 0.01 * i, 2) for i in range(9)]:
+                if low < h:
+                    rules.extend(Rule(h, low, round(0.05 * j, 2)) for j in range(1, 13))
+        scored = []
+        for r in rules:
+            cov = sum(s.coverage(r) for s in calibration) / len(calibration)
+            prec = sum(s.precision(r) for s in calibration) / len(calibration)
             if cov >= TARGET:
-                good.append(f)
-        story_floor = max(good) if good else min(grid)
-        print(f"fitted retrieval.story_similarity = {story_floor}")
-        bot = Akhbar(bot.config.with_overrides(retrieval={"story_similarity": story_floor}), embedder=bot.embedder)
+                scored.append((round(prec, 4), round(cov, 4), r.high, r.lexical, r.low, r))
+        if scored:
+            prec, cov, _, _, _, rule = max(scored, key=lambda t: t[:5])
+            print(f"fitted: {rule} (calibration: papers named {cov:.2f}, precision {prec:.2f}; "
+                  f"{len(scored)} of {len(rules)} rules name ≥ {TARGET:.0%})")
+        else:
+            rule = Rule(min(highs))
+            print(f"no rule names ≥ {TARGET:.0%} of the papers on the calibration half; {rule}")
+        bot = Akhbar(bot.config.with_overrides(retrieval=rule.config()), embedder=bot.embedder)
         print("\ncalibration half: timeline of each story's query (articles past the floor and their stories)")
         print(f"{'floor':>7}{'precision':>11}{'recall':>8}{'listed':>8}")
         ok = []
@@ -134,15 +172,15 @@ def main() -> int:
         timeline_floor = min(ok) if ok else 0.95
         print(f"fitted retrieval.timeline_similarity = {timeline_floor}")
 
-    bot = Akhbar(bot.config.with_overrides(retrieval={"story_similarity": story_floor,
-                                                      "timeline_similarity": timeline_floor}), embedder=bot.embedder)
-    print("\nreport half (" + ", ".join(s.id for s in report) + f"), story floor {story_floor}, "
+    bot = Akhbar(bot.config.with_overrides(retrieval={**rule.config(), "timeline_similarity": timeline_floor}),
+                 embedder=bot.embedder)
+    print("\nreport half (" + ", ".join(s.id for s in report) + f"), same story: {rule}, "
           f"timeline floor {timeline_floor}:")
     covs, precs, tprecs, trecs = [], [], [], []
     for s in report:
-        named = s.named(story_floor)
-        covs.append(s.coverage(story_floor))
-        precs.append(s.precision(story_floor))
+        named = s.named(rule)
+        covs.append(s.coverage(rule))
+        precs.append(s.precision(rule))
         t = bot.timeline(s.query, floor=timeline_floor)
         listed = {e.doc_id for e in t.entries}
         tp = sum(d in s.docs for d in listed) / len(listed) if listed else float("nan")
@@ -155,7 +193,7 @@ def main() -> int:
               f"merging copies)" + (f"; {len(s.missing)} urls not in the collection" if s.missing else ""))
         print(f"  also reported by (main document) names {len(named & s.papers)}/{len(s.papers)} papers; "
               f"missing {'، '.join(sorted(s.papers - named)) or '-'}; added documents on the story "
-              f"{s.precision(story_floor):.2f}")
+              f"{s.precision(rule):.2f}")
         print(f"  timeline of {s.query!r}: {len(listed)} articles in {t.stories} stories, precision {tp:.2f}, "
               f"recall {tr:.2f}")
     n = len(report)

@@ -56,6 +56,7 @@ class Akhbar:
         # Re-entrant: building the retriever builds the store and manifest under the same lock.
         self._lock = threading.RLock()
         self._slots = threading.BoundedSemaphore(config.llm.queue_size)
+        self._preload: threading.Thread | None = None
 
     @classmethod
     def open(cls, config: Config | str | os.PathLike[str] | None = None, *, collection: str | None = None,
@@ -229,6 +230,27 @@ class Akhbar:
             prime(self._responder().prefix(language))
         return time.perf_counter() - t0
 
+    def preload(self) -> None:
+        """Start loading the LLM (model weights, copy vocabulary) on a thread of its own,
+        once, when the collection has documents. The first question then loads the model
+        while it loads the embedding model and retrieves, rather than after: on 2 cores a
+        cold `akhbar ask` overlaps the two loads. Errors are left to the question itself,
+        which loads again and reports them."""
+        if self._preload is not None or self.manifest.date_counts()[1] == 0:
+            return
+
+        def load() -> None:
+            try:
+                loader = getattr(self.llm, "load", None)
+                if loader is not None:
+                    loader()
+            except Exception:  # the question loads again and reports the failure with context
+                pass
+
+        # Not a daemon: llama.cpp must not be torn down halfway through a load at exit.
+        self._preload = threading.Thread(target=load, name="akhbar-preload")
+        self._preload.start()
+
     def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None,
                  mode: str | None = None) -> list[Hit]:
         return self.retriever.search(question, top_k or self.config.retrieval.top_k, filters, mode=mode)
@@ -276,6 +298,7 @@ class Akhbar:
             raise BackendError(f"busy: {self.config.llm.queue_size} questions are already being answered or "
                                "waiting (llm.queue_size); try again shortly")
         try:
+            self.preload()
             window, note = None, ""
             if time_filter and self.config.answer.time_filters and not (filters and (filters.date_from
                                                                                       or filters.date_to)):
@@ -323,20 +346,40 @@ class Akhbar:
             self._slots.release()
 
     def same_story(self, doc_id: str, floor: float | None = None) -> list[tuple[str, float]]:
-        """Other documents on the same story, best first: their chunk nearest to this
-        document's lead has a cosine of at least ``floor`` (``retrieval.story_similarity``)
-        and they were published within ``retrieval.story_days`` of it (any date when it has
-        none). Rewrites of one event by several papers, which ingest keeps apart."""
+        """Other documents on the same story, best first, published within
+        ``retrieval.story_days`` of this one (any date when it has none): their chunk
+        nearest to this document's lead has a cosine of at least ``floor``
+        (``retrieval.story_similarity``), or of at least ``retrieval.story_similarity_low``
+        while sharing at least ``retrieval.story_lexical`` of the lead's BM25 weight (the
+        rare names, places and figures: two papers' rewrites of one match report word it
+        differently but name the same players). Rewrites of one event by several papers,
+        which ingest keeps apart."""
+        rc = self.config.retrieval
+        floor = rc.story_similarity if floor is None else floor
+        lexical = rc.story_lexical > 0
+        low = min(floor, rc.story_similarity_low) if lexical else floor
+        return [(d, cos) for d, cos, lex in self.story_links(doc_id, floor=low)
+                if cos >= floor or (lexical and cos >= rc.story_similarity_low and lex >= rc.story_lexical)]
+
+    def story_links(self, doc_id: str, floor: float | None = None,
+                    lexical: bool | None = None) -> list[tuple[str, float, float]]:
+        """The candidates ``same_story`` judges: (document, cosine of its chunk nearest to
+        this document's lead, that chunk's BM25 share of the lead), best cosine first, for
+        the 40 chunks nearest the lead within ``story_days`` whose cosine is at least
+        ``floor`` (default: the lower of the two story floors). The BM25 share is computed
+        when ``lexical`` (default: when ``story_lexical`` is on), else 0."""
         from datetime import timedelta
 
         from rag.retrieval import date_num
 
+        rc = self.config.retrieval
         row = self.manifest.doc(doc_id)
         if row is None or not row.chunk_ids:
             return []
-        floor = self.config.retrieval.story_similarity if floor is None else floor
+        if floor is None:
+            floor = min(rc.story_similarity, rc.story_similarity_low if rc.story_lexical > 0 else 1.0)
         lead = row.chunk_ids[0]
-        _, vectors = self.store.get_chunks_with_vectors([lead])
+        chunks, vectors = self.store.get_chunks_with_vectors([lead])
         if lead not in vectors:
             return []
         where = None
@@ -346,15 +389,19 @@ class Akhbar:
             except ValueError:
                 day = None
             if day is not None:
-                span = timedelta(days=self.config.retrieval.story_days)
+                span = timedelta(days=rc.story_days)
                 where = {"$and": [{"date_num": {"$gte": date_num((day - span).isoformat())}},
                                   {"date_num": {"$lte": date_num((day + span).isoformat())}}]}
-        best: dict[str, float] = {}
+        best: dict[str, tuple[float, str]] = {}
         for hit in self.store.query(vectors[lead], 40, where):
             other = hit.chunk.doc_id
-            if other != doc_id and hit.score >= floor:
-                best[other] = max(best.get(other, hit.score), hit.score)
-        return sorted(best.items(), key=lambda kv: -kv[1])
+            if other != doc_id and hit.score >= floor and hit.score > best.get(other, (-2.0, ""))[0]:
+                best[other] = (hit.score, hit.chunk.chunk_id)
+        shares: dict[str, float] = {}
+        if best and (rc.story_lexical > 0 if lexical is None else lexical):
+            shares = self.retriever.lexical_similarity(chunks[lead].text, lead, [c for _, c in best.values()])
+        out = [(d, cos, shares.get(cid, 0.0)) for d, (cos, cid) in best.items()]
+        return sorted(out, key=lambda t: -t[1])
 
     def also_reported(self, doc_id: str, stories: bool = True) -> tuple[SourceRef, ...]:
         """The other papers and dates that carried a stored story: the copies merged into

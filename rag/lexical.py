@@ -64,6 +64,7 @@ class BM25Index:
         self._lock = threading.Lock()
         self._retriever: Any = None
         self._ids: list[str] = []
+        self._index_of: dict[str, int] | None = None
         self._generation: int | None = None
 
     def _load_or_build(self, generation: int, fetch: Callable[[], tuple[list[str], list[str]]]) -> None:
@@ -83,6 +84,7 @@ class BM25Index:
 
                     self._retriever = bm25s.BM25.load(str(self.dir / "index"))
                     self._ids = json.loads((self.dir / "ids.json").read_text())
+                    self._index_of = None
                     self._generation = generation
                     return
                 except Exception:
@@ -94,6 +96,7 @@ class BM25Index:
         import bm25s
 
         self._ids = list(ids)
+        self._index_of = None
         self._generation = generation
         if not ids:
             self._retriever = None
@@ -123,6 +126,23 @@ class BM25Index:
         k = min(top_k, len(self._ids))
         docs, scores = self._retriever.retrieve([terms], k=k, show_progress=False, n_threads=1)
         return [(self._ids[int(i)], float(s)) for i, s in zip(docs[0], scores[0]) if s > 0]
+
+    def similarity(self, text: str, own: str, chunk_ids: Sequence[str], generation: int,
+                   fetch: Callable[[], tuple[list[str], list[str]]]) -> dict[str, float]:
+        """BM25 of each of ``chunk_ids`` for ``text`` as the query, as a share of the score
+        of ``own`` (the stored chunk holding ``text``): how much of a chunk's rare words
+        another chunk shares, 1.0 for itself. Chunks not indexed are left out."""
+        self._load_or_build(generation, fetch)
+        terms = analyze(text)
+        if self._retriever is None or not terms:
+            return {}
+        if self._index_of is None:
+            self._index_of = {cid: i for i, cid in enumerate(self._ids)}
+        scores = self._retriever.get_scores(terms)
+        top = float(scores[self._index_of[own]]) if own in self._index_of else float(scores.max())
+        if top <= 0:
+            return {}
+        return {c: float(scores[self._index_of[c]]) / top for c in chunk_ids if c in self._index_of}
 
 
 def rrf(rankings: Sequence[Sequence[str]], k: int = 10) -> dict[str, float]:

@@ -79,6 +79,13 @@ class Retriever:
     def count(self) -> int:
         return self.store.count()
 
+    def lexical_similarity(self, text: str, own: str, chunk_ids: Sequence[str]) -> dict[str, float]:
+        """BM25 of each chunk for ``text`` as a share of ``own``'s (rag.lexical); empty
+        without a lexical index."""
+        if self.bm25 is None or not chunk_ids:
+            return {}
+        return self.bm25.similarity(text, own, chunk_ids, self.generation(), self.store.all_texts)
+
     def search(self, question: str, top_k: int, filters: Filters | None = None,
                query_vec: Sequence[float] | None = None, mode: str | None = None) -> list[Hit]:
         mode = mode or self.mode

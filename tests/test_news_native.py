@@ -200,3 +200,41 @@ def test_time_words_that_date_the_event_do_not_hide_the_article_that_reports_it(
     answer = _asking(bot, reply=reply).ask("كم بلغت إيرادات الميزانية في يوليو 2015؟", as_of="2015-08-10")
     assert answer.window is None and "فبُحث في كل التواريخ" in answer.notes[0] and "«في يوليو 2015»" in answer.notes[0]
     assert any("الميزانية" in s.title or "مليار" in s.title for s in answer.sources)
+
+
+MATCH = [  # one match reported by two papers in their own words, and another match that day
+    {"source": "okaz", "url": "http://okaz.com.sa/m/1", "date_extracted": "2015-08-02 21:00:00",
+     "title": "أرسنال يتوج بالدرع الخيرية",
+     "content": "توج أرسنال بلقب الدرع الخيرية بعد فوزه على تشيلسي بهدف دون رد على ملعب ويمبلي، سجله "
+                "أوكسليد تشامبرلين في الدقيقة 24، في أول فوز لأرسين فينجر على جوزيه مورينيو."},
+    {"source": "alriyadh", "url": "http://alriyadh.com/m/2", "date_extracted": "2015-08-03 08:00:00",
+     "title": "فينجر يكسر عقدة مورينيو",
+     "content": "نجح المدرب أرسين فينجر أخيرا في التغلب على جوزيه مورينيو، إذ قاد أرسنال إلى انتصار "
+                "على تشيلسي في مباراة الدرع الخيرية بملعب ويمبلي بهدف تشامبرلين الرائع."},
+    {"source": "sabq", "url": "http://sabq.org/m/3", "date_extracted": "2015-08-02 22:00:00",
+     "title": "برشلونة يفوز على إشبيلية",
+     "content": "فاز برشلونة على إشبيلية بخمسة أهداف مقابل أربعة في كأس السوبر الأوروبي بملعب تبليسي، "
+                "وسجل بيدرو هدف الفوز في الوقت الإضافي للمدرب لويس إنريكي."},
+]
+
+
+def test_a_rewrite_of_the_story_is_linked_by_the_names_it_shares(bot: Akhbar, tmp_path: Path) -> None:
+    folder = tmp_path / "match"
+    folder.mkdir()
+    (folder / "match.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in MATCH) + "\n",
+                                        encoding="utf-8")
+    bot.ingest(folder)
+    doc = {d.title: d.doc_id for d in bot.documents()}
+    okaz, riyadh, barca = (doc[r["title"]] for r in MATCH)
+    links = {d: (cos, share) for d, cos, share in bot.story_links(okaz, floor=-1.0, lexical=True)}
+    # The rewrite shares the match's names (a third of the lead's BM25 weight here), the
+    # other match only the football words.
+    assert links[riyadh][1] > 2 * links[barca][1], links
+    low = min(links[riyadh][0], links[barca][0]) - 0.01
+    share = (links[riyadh][1] + links[barca][1]) / 2
+    cosine_only = Akhbar(bot.config.with_overrides(retrieval={"story_similarity": 0.999}), embedder=bot.embedder)
+    assert cosine_only.same_story(okaz) == []
+    named = Akhbar(bot.config.with_overrides(retrieval={"story_similarity": 0.999, "story_similarity_low": low,
+                                                        "story_lexical": share}), embedder=bot.embedder)
+    assert [d for d, _ in named.same_story(okaz)] == [riyadh]
+    assert {a.site for a in named.also_reported(okaz)} == {"الرياض"}
