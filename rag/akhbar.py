@@ -56,7 +56,6 @@ class Akhbar:
         # Re-entrant: building the retriever builds the store and manifest under the same lock.
         self._lock = threading.RLock()
         self._slots = threading.BoundedSemaphore(config.llm.queue_size)
-        self._preload: threading.Thread | None = None
 
     @classmethod
     def open(cls, config: Config | str | os.PathLike[str] | None = None, *, collection: str | None = None,
@@ -230,27 +229,6 @@ class Akhbar:
             prime(self._responder().prefix(language))
         return time.perf_counter() - t0
 
-    def preload(self) -> None:
-        """Start loading the LLM (model weights, copy vocabulary) on a thread of its own,
-        once, when the collection has documents. The first question then loads the model
-        while it loads the embedding model and retrieves, rather than after: on 2 cores a
-        cold `akhbar ask` overlaps the two loads. Errors are left to the question itself,
-        which loads again and reports them."""
-        if self._preload is not None or self.manifest.date_counts()[1] == 0:
-            return
-
-        def load() -> None:
-            try:
-                loader = getattr(self.llm, "load", None)
-                if loader is not None:
-                    loader()
-            except Exception:  # the question loads again and reports the failure with context
-                pass
-
-        # Not a daemon: llama.cpp must not be torn down halfway through a load at exit.
-        self._preload = threading.Thread(target=load, name="akhbar-preload")
-        self._preload.start()
-
     def retrieve(self, question: str, top_k: int | None = None, filters: Filters | None = None,
                  mode: str | None = None) -> list[Hit]:
         return self.retriever.search(question, top_k or self.config.retrieval.top_k, filters, mode=mode)
@@ -298,7 +276,6 @@ class Akhbar:
             raise BackendError(f"busy: {self.config.llm.queue_size} questions are already being answered or "
                                "waiting (llm.queue_size); try again shortly")
         try:
-            self.preload()
             window, note = None, ""
             if time_filter and self.config.answer.time_filters and not (filters and (filters.date_from
                                                                                       or filters.date_to)):

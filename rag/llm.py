@@ -201,11 +201,6 @@ class LlamaCppLLM:
                 raise BackendError(f"llama.cpp generation failed: {e}") from e
 
 
-    def load(self) -> None:
-        """Load the model and build the copy vocabulary now rather than at the first
-        question (``Akhbar`` does this in the background while it retrieves)."""
-        self._vocab()
-
     def _vocab(self) -> tuple[dict[bytes, list[int]], list[bytes]]:
         if self._vocab_cache is None:
             llm = self._load()

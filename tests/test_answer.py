@@ -1,7 +1,6 @@
 """End to end on the embedded defaults: real Chroma, real mE5, the real 1.5B GGUF."""
 
 import json
-import threading
 
 import pytest
 
@@ -393,45 +392,3 @@ def test_an_english_rendering_must_keep_the_span_s_numbers() -> None:
     changed = _extract(_Copier([("22 اجتماعًا", (-0.1,))], ["twenty-three meetings"]), q, "how_many")
     assert changed.text == "22 اجتماعًا [2]." and "span_rendered" not in changed.extra  # the span itself
 
-
-class _LoadsBesideRetrieval(ScriptedLLM):
-    """An LLM whose ``load`` finishes only once retrieval has begun, and an embedder whose
-    first query waits for the load to have begun: both see the other only when the model
-    loads on its own thread while the question is retrieved."""
-
-    def __init__(self, *replies: list[str]) -> None:
-        super().__init__(*replies)
-        self.load_started, self.retrieving = threading.Event(), threading.Event()
-        self.saw_retrieval: bool | None = None
-        self.loads = 0
-
-    def load(self) -> None:
-        self.loads += 1
-        self.load_started.set()
-        self.saw_retrieval = self.retrieving.wait(10)
-
-
-class _WaitsForLoad:
-    def __init__(self, inner: object, llm: _LoadsBesideRetrieval) -> None:
-        self.inner, self.llm, self.saw_load = inner, llm, None
-
-    def embed_query(self, text: str) -> object:
-        if self.saw_load is None:
-            self.saw_load = self.llm.load_started.wait(10)
-            self.llm.retrieving.set()
-        return self.inner.embed_query(text)  # type: ignore[attr-defined]
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self.inner, name)
-
-
-def test_the_first_question_loads_the_model_while_it_retrieves(seeded_bot: Akhbar) -> None:
-    llm = _LoadsBesideRetrieval(["منذ", " يناير 2017", " [1]", "."], ["منذ", " يناير 2017", " [1]", "."])
-    embedder = _WaitsForLoad(seeded_bot.embedder, llm)
-    bot = Akhbar(seeded_bot.config, embedder=embedder, llm=llm)  # type: ignore[arg-type]
-    answer = bot.ask(AR_QUESTION)
-    assert "2017" in answer.text and answer.citations
-    assert embedder.saw_load and llm.saw_retrieval
-    # Once per Akhbar: the second question finds the model loaded.
-    bot.ask(AR_QUESTION)
-    assert llm.loads == 1
