@@ -174,56 +174,32 @@ class Ingestor:
 
     def _consume(self, items: Iterable[Item], report: IngestReport, state: Progress,
                  progress: ProgressFn | None) -> None:
-        """Plan each article (skip, link as duplicate, or write) and write in batches. A
-        batch is embedded on a worker thread while the next one is planned (parsing,
-        cleaning, dedupe and chunking are single-threaded Python; the model's matrix work
-        releases the GIL), and written on this thread once the next batch is full: every
-        manifest and store call stays on the calling thread, in order."""
-        from concurrent.futures import Future, ThreadPoolExecutor
-
+        """Plan each article (skip, link as duplicate, or write) and write in batches."""
         self._build_lsh()
         batch: list[_Planned] = []
         in_run: dict[str, str] = {}  # body hash → doc id planned in this run, not yet complete
-        embedding: list[tuple[list[_Planned], Future[list[list[float]]]]] = []  # at most one
-
-        def flush(pool: ThreadPoolExecutor) -> None:
-            planned = batch[:]
-            batch.clear()
-            if planned:
-                # The title is embedded with each chunk so a chunk is found by what the
-                # story is about, not only by its own sentences; the stored text stays.
-                texts = [f"{c.title}\n{c.text}" for p in planned for c in p.chunks]
-                embedding.append((planned, pool.submit(self.embedder.embed_passages, texts)))
-            if len(embedding) > 1 or (embedding and not planned):
-                done, future = embedding.pop(0)
-                self._write(done, future.result(), report, state, progress)
-
-        with ThreadPoolExecutor(1, thread_name_prefix="akhbar-embed") as pool:
-            try:
-                for item in items:
-                    if isinstance(item, Problem):
-                        report.errors.append((item.source, item.reason))
-                        continue
-                    if isinstance(item, Note):
-                        report.notes.append((item.source, item.message))
-                        continue
-                    if item.site:
-                        item = replace(item, site=site_name(item.site, self.sites))
-                    report.documents += 1
-                    report.dated += bool(item.date)
-                    state.documents = report.documents
-                    planned = self._plan(item, report, in_run)
-                    if planned is None:
-                        continue
-                    in_run[planned.body_hash] = planned.doc_id
-                    batch.append(planned)
-                    if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
-                        flush(pool)
-                flush(pool)
-                flush(pool)
-            finally:
-                for _, future in embedding:  # an error: the batch in flight is not written
-                    future.cancel()
+        for item in items:
+            if isinstance(item, Problem):
+                report.errors.append((item.source, item.reason))
+                continue
+            if isinstance(item, Note):
+                report.notes.append((item.source, item.message))
+                continue
+            if item.site:
+                item = replace(item, site=site_name(item.site, self.sites))
+            report.documents += 1
+            report.dated += bool(item.date)
+            state.documents = report.documents
+            planned = self._plan(item, report, in_run)
+            if planned is None:
+                continue
+            in_run[planned.body_hash] = planned.doc_id
+            batch.append(planned)
+            if sum(len(p.chunks) for p in batch) >= self.batch_chunks:
+                self._write(batch, report, state, progress)
+                batch = []
+        if batch:
+            self._write(batch, report, state, progress)
         if report.documents and not report.dated:
             report.notes.append(("", f"none of the {report.documents} documents has a date: date filters "
                                      "(--since/--until, the chat's date range) will not find them"))
@@ -413,8 +389,12 @@ class Ingestor:
         self._lsh.insert(doc_id, mh)
         self._lsh_sigs[doc_id] = mh
 
-    def _write(self, batch: list[_Planned], vectors: list[list[float]], report: IngestReport, state: Progress,
+    def _write(self, batch: list[_Planned], report: IngestReport, state: Progress,
                progress: ProgressFn | None) -> None:
+        texts = [f"{c.title}\n{c.text}" for p in batch for c in p.chunks]
+        # The title is embedded with each chunk so a chunk is found by what the story is
+        # about, not only by its own sentences; the stored text stays the original.
+        vectors = self.embedder.embed_passages(texts)
         # One batch, three steps, each atomic: rows go in as pending, then the vectors (one
         # store call: a Chroma write costs ~40 ms however small), then the rows turn complete.
         with self.manifest.tx() as db:

@@ -71,7 +71,6 @@ class SentenceTransformerEmbedder:
         self.embedded = 0  # passages embedded by this process
         self.compiled = False
         self._model: Any = None
-        self._counter: Any = None
         self._lock = threading.Lock()
         self._encode_lock = threading.Lock()
 
@@ -162,19 +161,13 @@ class SentenceTransformerEmbedder:
     def count_tokens(self, text: str) -> int:
         """Tokens the model reads for ``text`` as a passage, specials included."""
         model = self._load()
-        if self._counter is None:
-            with self._lock:
-                if self._counter is None:
-                    import copy
-
-                    # A tokenizer of its own: encode() sets padding and truncation on the
-                    # model's (Rust state), and ingest counts the next batch's chunks while
-                    # another thread embeds this one.
-                    self._counter = copy.deepcopy(model.tokenizer)
         prompt = (getattr(model, "prompts", {}) or {}).get("passage", "")
-        # verbose=False: the chunker counts whole segments, which may exceed 512 on purpose.
-        ids = self._counter(prompt + normalize_for_embedding(text), add_special_tokens=True,
-                            verbose=False)["input_ids"]
+        # Under the encode lock: encode() sets padding and truncation on the same (Rust)
+        # tokenizer, and the UI ingests on one thread while a question is embedded on another.
+        with self._encode_lock:
+            # verbose=False: the chunker counts whole segments, which may exceed 512 on purpose.
+            ids = model.tokenizer(prompt + normalize_for_embedding(text), add_special_tokens=True,
+                                  verbose=False)["input_ids"]
         return len(ids)
 
 

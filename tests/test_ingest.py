@@ -1,6 +1,5 @@
 """Ingest against real Chroma and the real embedding model."""
 
-import threading
 from pathlib import Path
 
 import pytest
@@ -74,29 +73,17 @@ def test_bad_files_are_reported_and_the_rest_goes_on(bot: Akhbar, tmp_path: Path
     assert bot.store.count() == stored + report.new_chunks  # nothing already stored was lost
 
 
-class _Overlapping:
-    """An embedder whose first batch finishes only once the ingest has counted the tokens
-    of a later article (it planned the next batch meanwhile); it fails on ``fail_on``."""
+class _FailsOn:
+    """The real embedder, failing on its ``fail_on``-th batch."""
 
-    def __init__(self, inner: object, fail_on: int = 0) -> None:
+    def __init__(self, inner: object, fail_on: int) -> None:
         self.inner, self.fail_on, self.calls = inner, fail_on, 0
-        self.embedding = threading.Event()
-        self.planned_meanwhile = threading.Event()
-        self.saw_planning: bool | None = None
 
     def embed_passages(self, texts: list[str]) -> object:
         self.calls += 1
         if self.calls == self.fail_on:
             raise BackendError("embedding failed on purpose")
-        if self.saw_planning is None:
-            self.embedding.set()
-            self.saw_planning = self.planned_meanwhile.wait(10)
         return self.inner.embed_passages(texts)  # type: ignore[attr-defined]
-
-    def count_tokens(self, text: str) -> int:
-        if self.embedding.is_set():
-            self.planned_meanwhile.set()
-        return self.inner.count_tokens(text)  # type: ignore[attr-defined]
 
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
@@ -107,18 +94,8 @@ def _articles(n: int) -> list[Article]:
                             f"mem://story/{i}", title=f"خبر {i}") for i in range(n)]
 
 
-def test_a_batch_is_embedded_while_the_next_is_planned(bot: Akhbar) -> None:
-    embedder = _Overlapping(bot.embedder)
-    ingestor = Ingestor(bot.store, embedder, bot.manifest, 350, batch_chunks=2)  # type: ignore[arg-type]
-    report = ingestor.ingest_articles(_articles(7))
-    assert embedder.saw_planning
-    assert report.new_chunks == 7 and bot.store.count() == 7
-    assert all(d.status == "complete" for d in bot.manifest.docs()) and len(bot.manifest.docs()) == 7
-    assert bot.doctor(repair=False).consistent
-
-
 def test_an_embedding_failure_keeps_what_was_written_and_a_rerun_completes(bot: Akhbar) -> None:
-    embedder = _Overlapping(bot.embedder, fail_on=3)
+    embedder = _FailsOn(bot.embedder, fail_on=3)
     ingestor = Ingestor(bot.store, embedder, bot.manifest, 350, batch_chunks=2)  # type: ignore[arg-type]
     with pytest.raises(BackendError, match="on purpose"):
         ingestor.ingest_articles(_articles(9))
