@@ -4,9 +4,11 @@ of SaudiNewsNet, every article of each found and read by hand.
 
 The list is split in two: the odd stories (s01, s03, …) are the calibration half, the even
 ones the report half. ``--fit`` chooses, on the calibration half only,
-- ``retrieval.story_similarity``: the highest cosine floor at which the also-reported-by
-  line of a story's main document (the one holding most of its articles) names ≥ 90% of the
-  papers that carried it;
+- the same-story rule (``retrieval.story_similarity``, ``story_similarity_low``,
+  ``story_lexical``: cosine ≥ high, or cosine ≥ low with a BM25 share ≥ lexical), from a grid:
+  of the rules whose also-reported-by line of a story's main document (the one holding most
+  of its articles) names ≥ 90% of the papers that carried it, the one whose added documents
+  are most often on the story, then the one naming most papers, then the stricter;
 - ``retrieval.timeline_similarity``: the lowest query floor at which the timeline of the
   story's query keeps a precision ≥ 0.9 against the story's articles;
 then the figures are printed for the report half at the configured (or fitted) values:
