@@ -326,6 +326,7 @@ def test_sigkill_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, prep
     expected = _snapshot(clean)
     n_docs = len(expected["docs"])
     assert n_docs >= 30, n_docs
+    assert len(expected["chunks"]) > 64, "the archive must fill more than one write batch"
 
     crashed = tmp_path / "crashed"
     kills = []

@@ -55,6 +55,7 @@ def test_sigkill_inside_a_chroma_write_then_doctor_repairs(tmp_path: Path, prepa
     clean = tmp_path / "clean"
     assert not ingest_here(clean, corpus, embedder).errors
     expected = _snapshot(clean)
+    assert len(expected["chunks"]) > 64, "the archive must fill more than one write batch"
 
     crashed = tmp_path / "crashed"
     proc = subprocess.run([sys.executable, "-c", KILL_IN_UPSERT, str(corpus)], cwd=REPO, timeout=600,
