@@ -37,6 +37,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from rag import Akhbar, Config  # noqa: E402
+from rag.akhbar import story_linked  # noqa: E402
 from rag.sites import site_name, site_table  # noqa: E402
 
 STORIES = REPO / "bench" / "stories" / "stories.json"
@@ -70,7 +71,7 @@ class Rule:
         self.high, self.low, self.lexical = high, low, lexical
 
     def links(self, cosine: float, share: float) -> bool:
-        return cosine >= self.high or (self.lexical > 0 and cosine >= self.low and share >= self.lexical)
+        return story_linked(cosine, share, self.high, self.low, self.lexical)
 
     def config(self) -> dict[str, float]:
         return {"story_similarity": self.high, "story_similarity_low": self.low, "story_lexical": self.lexical}

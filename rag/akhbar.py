@@ -45,6 +45,12 @@ from rag.types import (
 from rag.when import Window
 
 
+def story_linked(cosine: float, share: float, high: float, low: float, lexical: float) -> bool:
+    """The same-story rule: a cosine of at least ``high``, or of at least ``low`` with a BM25
+    share of at least ``lexical`` (0: the cosine alone). ``bench/stories.py`` fits it."""
+    return cosine >= high or (lexical > 0 and cosine >= low and share >= lexical)
+
+
 class Akhbar:
     def __init__(self, config: Config, embedder: Embedder | None = None, llm: LLM | None = None) -> None:
         self.config = config
@@ -333,10 +339,10 @@ class Akhbar:
         which ingest keeps apart. ``lexical=False``: the cosine alone."""
         rc = self.config.retrieval
         floor = rc.story_similarity if floor is None else floor
-        lexical = lexical and rc.story_lexical > 0
-        low = min(floor, rc.story_similarity_low) if lexical else floor
+        share = rc.story_lexical if lexical else 0.0
+        low = min(floor, rc.story_similarity_low) if share > 0 else floor
         return [(d, cos) for d, cos, lex in self.story_links(doc_id, floor=low)
-                if cos >= floor or (lexical and cos >= rc.story_similarity_low and lex >= rc.story_lexical)]
+                if story_linked(cos, lex, floor, rc.story_similarity_low, share)]
 
     def story_links(self, doc_id: str, floor: float | None = None,
                     lexical: bool | None = None) -> list[tuple[str, float, float]]:

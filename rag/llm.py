@@ -117,7 +117,6 @@ class LlamaCppLLM:
         # (llama.cpp's loader is not thread-safe, and each copy costs its KV cache).
         self._load_lock = threading.Lock()
         self._vocab_cache: tuple[dict[bytes, list[int]], list[bytes]] | None = None
-        self._vocab_lock = threading.Lock()
         # Whether the context applies the adapter now. It was taught to copy a span of the
         # evidence, never to write a free answer, so only the copying calls (copy_span,
         # choice_logprobs, prime) read with it; stream_chat reads without.
@@ -203,13 +202,11 @@ class LlamaCppLLM:
 
     def _vocab(self) -> tuple[dict[bytes, list[int]], list[bytes]]:
         if self._vocab_cache is None:
-            llm = self._load()
-            with self._vocab_lock:
-                if self._vocab_cache is None:
-                    from rag.constrain import vocabulary
+            from rag.constrain import vocabulary
 
-                    pieces = [llm.detokenize([i]) for i in range(llm.n_vocab())]
-                    self._vocab_cache = (vocabulary(enumerate(pieces)), pieces)
+            llm = self._load()
+            pieces = [llm.detokenize([i]) for i in range(llm.n_vocab())]
+            self._vocab_cache = (vocabulary(enumerate(pieces)), pieces)
         return self._vocab_cache
 
     def _chatml(self, messages: Sequence[Message]) -> str:
