@@ -395,7 +395,8 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
     data = [Path(f) for f in args.data] if args.data is not None else sorted(teach.DATA_DIR.glob("*.jsonl"))
     arcd = None if args.no_arcd else Path(args.arcd)
     info = teach.run(cfg, Path(args.out), data_files=data, corpus_dir=Path(args.corpus), arcd=arcd,
-                     arcd_limit=args.arcd_limit, epochs=args.epochs, limit=args.limit, rank=args.rank,
+                     arcd_limit=args.arcd_limit, cloze=args.cloze, withhold_share=args.withhold,
+                     epochs=args.epochs, limit=args.limit, rank=args.rank,
                      alpha=args.alpha, lr=args.lr, accumulate=args.accumulate, seed=args.seed,
                      base=Path(args.base) if args.base else None, examples_only=args.examples_only, log=_err)
     if info is None:
@@ -526,7 +527,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the SaudiNewsNet zips the records point into (default: %(default)s)")
     s.add_argument("--arcd", default=str(REPO_READER.parent.parent / "shared" / "eval" / "arcd" / "arcd-train.json"))
     s.add_argument("--no-arcd", action="store_true", help="train on our news records only")
-    s.add_argument("--arcd-limit", type=int, default=0, help="a seeded sample of this many ARCD records (0 = all)")
+    s.add_argument("--arcd-limit", type=int, default=150, help="a seeded sample of this many ARCD records (0 = all)")
+    s.add_argument("--cloze", type=int, default=120, help="cloze records over SaudiNewsNet: a sentence's number or "
+                                                          "date is the answer (0 = none)")
+    s.add_argument("--withhold", type=float, default=0.05, help="share of answerable records also shown with the "
+                                                                "answer's sentences withheld, taught as refusals")
     s.add_argument("--base", help="base GGUF (default: the configured llm.model)")
     s.add_argument("--epochs", type=float, default=1.0)
     s.add_argument("--limit", type=int, default=0, help="train on a seeded sample of this many records (0 = all)")

@@ -191,6 +191,131 @@ def newsqa_records(files: Iterable[Path], corpus_dir: Path, seed: int = 0) -> li
     return out
 
 
+# Cloze: a number or a date of a news sentence becomes the answer, and the rest of the
+# sentence around it the question ("استهدفت الحملة 120 منزلا في حي النسيم" → "كم منزلا
+# استهدفت الحملة في حي النسيم؟"). The untaught reader's commonest news error is another
+# number of the same evidence; these teach which number the question's words point at.
+_AR_MONTH_NAMES = ("يناير|فبراير|مارس|أبريل|ابريل|إبريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|"
+                   "نوفمبر|ديسمبر|كانون الثاني|شباط|آذار|اذار|نيسان|أيار|ايار|حزيران|تموز|آب|أيلول|ايلول|"
+                   "تشرين الأول|تشرين الثاني|كانون الأول|محرم|صفر|ربيع الأول|ربيع الثاني|جمادى الأولى|"
+                   "جمادى الآخرة|رجب|شعبان|رمضان|شوال|ذو القعدة|ذو الحجة")
+CLOZE_DATE = re.compile(
+    rf"(?<![\w])(?:(?:[12][0-9]|3[01]|0?[1-9])\s+(?:من\s+)?(?:شهر\s+)?(?:{_AR_MONTH_NAMES})(?:\s+(?:عام\s+)?"
+    rf"(?:1[34][0-9][0-9]|20[0-9][0-9]|19[0-9][0-9])(?:\s?(?:هـ|م)(?!\w))?)?"
+    rf"|(?:عام|سنة)\s+(?:1[34][0-9][0-9]|20[0-9][0-9]|19[0-9][0-9])(?:\s?(?:هـ|م)(?!\w))?"
+    rf"|(?:1[34][0-9][0-9]|20[0-9][0-9]|19[0-9][0-9])\s?(?:هـ|م)(?!\w))")
+# A number (not a year, a phone or an id) and the word it counts, when that word is a noun.
+_CLOZE_NUMBER = re.compile(r"(?<![\w.,/:-])([0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,6}(?:\.[0-9]+)?"
+                           r"(?:\s+(?:ألف|آلاف|مليون|ملايين|مليار|مليارات))?)"
+                           r"(?:\s*(%|٪)|\s+([\u0621-\u064a]{3,}))?(?![\w.,/:-]|\s*-)")
+_NOT_COUNTED = frozenset(
+    "في من إلى الى على عن مع منذ خلال حتى أو او ثم بين عند لدى قبل بعد الف ألف مليون مليار ملايين آلاف "  # noqa: SIM905
+    "الاف بالمئة بالمائة المائة منها منهم منهن بينها بينهم فيها فيهم عليها لها لهم له".split())
+_DROP_BEFORE_DATE = frozenset(("في", "خلال", "يوم", "بتاريخ", "وفي"))
+
+
+def _cloze_words(text: str) -> list[str]:
+    # Punctuation out, except a point or comma inside a number ("14.78", "2,120").
+    text = re.sub(r"[«»\"“”()\[\]:؛;!؟?/]+|(?<![0-9])[.,]|[.,](?![0-9])", " ", text)
+    return [w for w in text.split() if w]
+
+
+def _clause(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """The clause of ``sentence`` around ``[start, end)``: between the commas and
+    semicolons either side, so the question asks about the answer's own event."""
+    a = max((m.end() for m in re.finditer(r"[،,؛;:]\s", sentence[:start])), default=0)
+    m = re.search(r"[،,؛;:]\s", sentence[end:])
+    return a, end + m.start() if m else len(sentence)
+
+
+def cloze_question(sentence: str, start: int, end: int, kind: str, counted: str = "") -> str | None:
+    """The question a cloze answer at ``sentence[start:end]`` answers: its question word,
+    then up to 9 words before the answer and 7 after, or None when too little is left."""
+    a, b = _clause(sentence, start, end)
+    before, after = _cloze_words(sentence[a:start])[-9:], _cloze_words(sentence[end:b])[:7]
+    if kind == "when":
+        lead = "متى"
+        while before and before[-1] in _DROP_BEFORE_DATE:
+            before.pop()
+        if before and before[-1] in ("منذ", "ومنذ"):
+            before.pop()
+            lead = "منذ متى"
+        words = [lead, *before, *after]
+    else:
+        words = ["كم", *([counted] if counted else []), *before, *after]
+    if len(before) + len(after) < 5 or any(re.search(r"[0-9٠-٩]", w) for w in before + after):
+        return None  # too little left to ask by, or another figure in the question
+    return " ".join(words) + "؟"
+
+
+def _grams(text: str, n: int = 12) -> set[int]:
+    words = text.split()
+    return {hash(tuple(words[i:i + n])) for i in range(len(words) - n + 1)}
+
+
+def cloze_records(corpus_dir: Path, days: Sequence[str], n: int, seed: int = 0) -> list[Record]:
+    """``n`` cloze records (two numbers to each date) over SaudiNewsNet ``days``, at most
+    one per article; each answer occurs once in its article, whose other number or date
+    is then the near-miss the question has to tell apart."""
+    rng = random.Random(seed)
+    for day in days:
+        if day in HELD_DAYS:
+            raise TrainError(f"day {day} is the news development set; it is never trained on")
+    # A story runs over several days: an article that shares a 12-word run with an article of
+    # the development days may hold a reported answer, so it is never a cloze article.
+    held = {g for day in sorted(HELD_DAYS) if (Path(corpus_dir) / f"{day}.zip").exists()
+            for a in _articles(corpus_dir, day) for g in _grams(str(a.get("content", "")))}
+    pool: list[Record] = []
+    for day in days:
+        articles = [a for a in _articles(corpus_dir, day) if len(str(a.get("content", "")).split()) >= 60
+                    and not (_grams(str(a["content"])) & held)]
+        rng.shuffle(articles)
+        for article in articles:
+            content = str(article["content"])
+            found: list[tuple[str, str, str, str]] = []  # (kind, answer, question, sentence)
+            for a, b in sentence_spans(content):
+                sentence = content[a:b]
+                if not 10 <= len(sentence.split()) <= 60:
+                    continue
+                for m in CLOZE_DATE.finditer(sentence):
+                    if re.match(r"\s*[/\-0-9٠-٩]", sentence[m.end():]):
+                        continue  # "29 أغسطس/ آب 1987": the date goes on
+                    q = cloze_question(sentence, m.start(), m.end(), "when")
+                    if q:
+                        found.append(("when", m.group(0).strip(), q, sentence))
+                for m in _CLOZE_NUMBER.finditer(sentence):
+                    number, percent, noun = m.group(1), m.group(2), m.group(3)
+                    near = sentence[max(0, m.start() - 30):m.end() + 12]
+                    if re.fullmatch(r"(?:1[34]|19|20)[0-9][0-9]", number) or CLOZE_DATE.search(near):
+                        continue  # a year or part of a date
+                    if noun and (noun in _NOT_COUNTED or noun.startswith(("ال", "و", "ف", "ب", "ل"))):
+                        noun = None
+                    end = m.end() if (noun or percent) else m.start(1) + len(number)
+                    answer = sentence[m.start():end].strip()
+                    q = cloze_question(sentence, m.start(), end, "how_many", noun or "")
+                    if q:
+                        found.append(("how_many", answer, q, sentence))
+            # The answer once in the article, and at least one other candidate beside it.
+            found = [f for f in found if content.count(f[1]) == 1 and question_type(f[2]) == f[0]]
+            if len(found) < 2:
+                continue
+            _, answer, question, _ = rng.choice(found)
+            pool.append(Record(f"cloze-{day}-{hashlib.sha256(question.encode()).hexdigest()[:10]}", "cloze", "ar",
+                               question, answer, content, str(article.get("title", ""))))
+    numbers = [r for r in pool if not CLOZE_DATE.fullmatch(r.answer or "")]
+    dates = [r for r in pool if CLOZE_DATE.fullmatch(r.answer or "")]
+    want_dates = min(len(dates), n // 3)
+    out = rng.sample(dates, want_dates) + rng.sample(numbers, min(len(numbers), n - want_dates))
+    # Another news article beside it, as retrieval would show one.
+    result = []
+    for r in out:
+        others = [o for o in pool if o is not r]
+        other = rng.choice(others) if others else None
+        result.append(Record(r.id, r.origin, r.language, r.question, r.answer, r.context, r.title,
+                             distractor=other.context if other else "", distractor_title=other.title if other else ""))
+    return result
+
+
 def withhold(record: Record) -> Record:
     """The record with every sentence that holds its answer taken out of the article:
     the evidence then lacks the fact, and the taught reply is the refusal."""
@@ -528,10 +653,18 @@ def model_card(result: TrainResult, data: dict[str, Any], held: dict[str, Any], 
 # ---------------------------------------------------------------------------- command
 
 
+def cloze_days(corpus_dir: Path) -> list[str]:
+    """The SaudiNewsNet days cloze examples may come from: every one but the development days."""
+    return sorted(p.stem for p in Path(corpus_dir).glob("*.zip") if p.stem not in HELD_DAYS)
+
+
 def records(data_files: Sequence[Path], corpus_dir: Path, arcd: Path | None, arcd_limit: int = 0,
-            seed: int = 0) -> list[Record]:
-    """Our news records, then ARCD's (a seeded sample of ``arcd_limit`` when given)."""
+            seed: int = 0, cloze: int = 0) -> list[Record]:
+    """Our news records, ``cloze`` cloze records, then ARCD's (a seeded sample of
+    ``arcd_limit`` when given)."""
     out = newsqa_records(data_files, corpus_dir, seed) if data_files else []
+    if cloze:
+        out += cloze_records(corpus_dir, cloze_days(corpus_dir), cloze, seed)
     if arcd is not None:
         more = arcd_records(arcd)
         if arcd_limit and len(more) > arcd_limit:
@@ -543,7 +676,8 @@ def records(data_files: Sequence[Path], corpus_dir: Path, arcd: Path | None, arc
 
 
 def run(config: Config, out: Path, *, data_files: Sequence[Path], corpus_dir: Path, arcd: Path | None,
-        arcd_limit: int = 0, epochs: float = 1.0, limit: int = 0, held_share: float = 0.1, rank: int = 16,
+        arcd_limit: int = 0, cloze: int = 0, withhold_share: float = 0.05, epochs: float = 1.0, limit: int = 0,
+        held_share: float = 0.1, rank: int = 16,
         alpha: int = 32, lr: float = 2e-4, accumulate: int = 8, seed: int = 0, base: Path | None = None,
         examples_only: bool = False, log: Callable[[str], None] = print) -> AdapterInfo | None:
     """Build the examples, train, write the adapter, its card and the examples it saw
@@ -555,13 +689,13 @@ def run(config: Config, out: Path, *, data_files: Sequence[Path], corpus_dir: Pa
     if not base_path.is_file():
         raise TrainError(f"base model not found at {base_path}; run `akhbar models prepare`")
     t0 = time.perf_counter()
-    recs = records(data_files, corpus_dir, arcd, arcd_limit, seed)
+    recs = records(data_files, corpus_dir, arcd, arcd_limit, seed, cloze)
     if limit:  # a small run (the test suite's): a seeded sample of the records
         recs = random.Random(seed).sample(recs, min(limit, len(recs)))
     embedder = SentenceTransformerEmbedder(config.embed_model_path, batch_size=config.embed.batch_size,
                                            name=config.embed.model, precision=config.embed.precision)
     counter = LlamaCppLLM(base_path, config)
-    examples = build_examples(config, recs, embedder, counter.count_tokens, seed=seed)
+    examples = build_examples(config, recs, embedder, counter.count_tokens, withhold_share=withhold_share, seed=seed)
     train_set, held = split_examples(examples, held_share, seed)
     if not train_set:
         raise TrainError("no training examples after evidence selection")

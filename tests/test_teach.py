@@ -23,6 +23,7 @@ from rag.llm import GenerationStats
 from rag.models import active_adapter, adapter_info, known_sha256, modelfile
 from rag.prompts import Prompts, chatml
 from rag.teach import (
+    CLOZE_DATE,
     DATA_DIR,
     HELD_DAYS,
     Example,
@@ -31,6 +32,9 @@ from rag.teach import (
     arcd_records,
     chat_parts,
     clean_arcd_question,
+    cloze_days,
+    cloze_question,
+    cloze_records,
     lora_tensors,
     newsqa_records,
     split_examples,
@@ -126,6 +130,77 @@ def test_a_record_from_the_reported_days_is_refused(tmp_path: Path) -> None:
                              "aliases": [], "type": "who", "url": "u", "day": day, "split": "train"}) + "\n")
     with pytest.raises(TrainError, match=f"{day} is the news development set"):
         newsqa_records([f], tmp_path)
+
+
+def _news_zip(path: Path, articles: list[str]) -> None:
+    rows = [{"url": f"http://paper.example/{i}", "title": f"t{i}", "content": text, "source": "okaz",
+             "date_extracted": "2015-07-21 10:00:00"} for i, text in enumerate(articles)]
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(path.stem + ".json", json.dumps(rows, ensure_ascii=False))
+
+
+_FILLER = ("وأكد المتحدث الرسمي باسم الجهة المعنية أن العمل يسير وفق الخطة الموضوعة سلفا وأن المراحل المقبلة "
+           "ستشهد تطورا ملحوظا في مستوى الخدمات المقدمة للمواطنين والمقيمين على حد سواء. ") * 4
+
+
+def test_a_cloze_question_asks_for_the_figure_its_clause_surrounds() -> None:
+    sentence = "وقال المدير، إن الحملة استهدفت 120 منزلا في حي النسيم بالرياض خلال الأسبوع الجاري، وفق الخطة."
+    start = sentence.index("120")
+    end = start + len("120 منزلا")
+    q = cloze_question(sentence, start, end, "how_many", "منزلا")
+    # The clause's own words, the counted noun after "كم", nothing of the other clauses.
+    assert q == "كم منزلا إن الحملة استهدفت في حي النسيم بالرياض خلال الأسبوع الجاري؟"
+    date = "وافتتح الأمير المعرض في عام 2014 بحضور عدد كبير من المسؤولين ورجال الأعمال في المنطقة"
+    d = CLOZE_DATE.search(date)
+    assert d and d.group(0) == "عام 2014"
+    assert cloze_question(date, d.start(), d.end(), "when") == (
+        "متى وافتتح الأمير المعرض بحضور عدد كبير من المسؤولين ورجال الأعمال؟")
+    # Another figure left in the question would give the answer's neighbour away: none.
+    assert cloze_question("وبلغ عدد الزوار 500 زائر و300 طالب في المعرض الذي أقيم أمس في جدة", 16, 25,
+                          "how_many", "زائر") is None
+
+
+def test_cloze_records_are_verbatim_figures_away_from_the_reported_days(tmp_path: Path) -> None:
+    held_day = sorted(HELD_DAYS)[0]
+    reported = ("وأعلنت الوزارة أن عدد المستفيدين من البرنامج الوطني للإسكان بلغ 4500 مستفيد في المنطقة الشرقية "
+                "خلال الربع الأول من العام الجاري بحسب التقرير الصادر عنها أمس")
+    _news_zip(tmp_path / f"{held_day}.zip", [reported + " وأوضح البيان أن الوزارة ستواصل تنفيذ خططها الرامية "
+                                             "إلى توفير المساكن للمواطنين في جميع مناطق المملكة خلال السنوات المقبلة"])
+    fresh = [_FILLER + "وأوضح مدير الشرطة أن الدوريات ضبطت 35 متهما في حي العزيزية بجدة خلال حملة أمنية "
+             "استمرت أسبوعا كاملا. وبلغ عدد البلاغات 12 بلاغا عن سرقة المركبات في المحافظة خلال الشهر الماضي.",
+             _FILLER + "وافتتح أمير المنطقة المستشفى الجديد في عام 2014 بحضور عدد كبير من المسؤولين والأهالي في "
+             "المحافظة. وتبلغ سعة المستشفى 300 سرير لخدمة سكان القرى والمراكز التابعة للمحافظة."]
+    # The same story re-run on a training day: it shares the reported sentence, so it is never used.
+    rerun = _FILLER.replace("وأكد", "وذكر") + reported + " وأضاف المسؤول أن 20 مشروعا آخر ستطرح قريبا للمواطنين."
+    _news_zip(tmp_path / "2015-07-21.zip", [*fresh, rerun])
+    assert cloze_days(tmp_path) == ["2015-07-21"]
+    records = cloze_records(tmp_path, ["2015-07-21"], 10, seed=0)
+    assert len(records) == 2
+    for r in records:
+        assert r.origin == "cloze" and r.answer and r.context.count(r.answer) == 1
+        assert not re.search(r"[0-9]", r.question) and r.answer not in r.question
+        assert r.context != rerun and "4500" not in r.context
+        assert r.distractor and r.distractor != r.context
+    with pytest.raises(TrainError, match=f"{held_day} is the news development set"):
+        cloze_records(tmp_path, [held_day], 10)
+
+
+@needs_shared
+def test_cloze_records_over_saudinews_never_touch_the_reported_stories() -> None:
+    from rag.reader import question_type
+
+    corpus = SHARED / "saudinews"
+    records = cloze_records(corpus, cloze_days(corpus), 120, seed=0)
+    assert len(records) == 120
+    assert 30 <= sum(1 for r in records if CLOZE_DATE.fullmatch(r.answer or "")) <= 40
+    dev = _rows(DEV_FILES)
+    dev_text = "\n".join(_articles(d)[r["url"]] for d in HELD_DAYS for r in dev if r["day"] == d)
+    dev_grams = {" ".join(w[i:i + 12]) for w in [dev_text.split()] for i in range(len(w) - 11)}
+    for r in records:
+        assert r.answer and r.context.count(r.answer) == 1, r.id
+        assert question_type(r.question) in ("how_many", "when"), r.id
+        words = r.context.split()
+        assert not any(" ".join(words[i:i + 12]) in dev_grams for i in range(len(words) - 11)), r.id
 
 
 def test_withholding_takes_out_every_sentence_that_holds_the_answer() -> None:
