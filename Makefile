@@ -4,7 +4,7 @@
 #   make bench  set up, print the performance figures
 #   make bench-scale  the same for all of SaudiNewsNet (20,329 real articles; tens of minutes)
 #   make check  the inner loop: ruff, mypy and the unit tests (no model is loaded), under a minute
-#   make train-reader  teach the reader: rebuild reader/akhbar-reader.gguf (about an hour on 2 cores)
+#   make train-reader  teach the reader: rebuild reader/akhbar-reader.gguf (about 90 min on 2 cores)
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv

@@ -1,4 +1,4 @@
-"""`python bench/reader_ab.py [--n 40]`: the reader with and without its LoRA adapter on the same
+"""`python bench/reader_ab.py [--n 40] [--adapter PATH]`: the reader with and without its LoRA adapter on the same
 prompts, side by side: the held-out examples of the adapter's own training run
 (reader/akhbar-reader.examples.jsonl, held_out = true: never trained on), read by
 copy-constrained decoding exactly as at run time.
@@ -31,16 +31,19 @@ EXAMPLES = REPO / "reader" / "akhbar-reader.examples.jsonl"
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=40, help="held-out examples to read (0 = all)")
+    ap.add_argument("--adapter", default="auto", help="the adapter: auto (the packaged one) or a .gguf path "
+                                                      "(its run's examples are read beside it)")
     args = ap.parse_args()
-    if not EXAMPLES.exists():
-        print(f"(no {EXAMPLES}: run make train-reader)")
+    examples = EXAMPLES if args.adapter == "auto" else Path(args.adapter).with_suffix(".examples.jsonl")
+    if not examples.exists():
+        print(f"(no {examples}: run make train-reader)")
         return 0
-    rows = [json.loads(line) for line in EXAMPLES.read_text(encoding="utf-8").splitlines() if line.strip()]
+    rows = [json.loads(line) for line in examples.read_text(encoding="utf-8").splitlines() if line.strip()]
     held = [r for r in rows if r["held_out"]][: args.n or None]
     base = Config.load().with_overrides(llm={"backend": "llamacpp"})
     prompts = Prompts(base.prompts_dir)
     readers = {name: LlamaCppLLM(base.llm_model_path, base.with_overrides(llm={"adapter": setting}))
-               for name, setting in (("untaught", "off"), ("adapter", "auto"))}
+               for name, setting in (("untaught", "off"), ("adapter", args.adapter))}
     if readers["adapter"].adapter is None:
         print("(the packaged adapter does not apply to the configured GGUF)")
         return 0

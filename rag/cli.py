@@ -398,7 +398,8 @@ def cmd_train_reader(args: argparse.Namespace) -> int:
                      arcd_limit=args.arcd_limit, cloze=args.cloze, withhold_share=args.withhold,
                      epochs=args.epochs, limit=args.limit, rank=args.rank,
                      alpha=args.alpha, lr=args.lr, accumulate=args.accumulate, seed=args.seed,
-                     base=Path(args.base) if args.base else None, examples_only=args.examples_only, log=_err)
+                     base=Path(args.base) if args.base else None, examples_only=args.examples_only,
+                     dtype=args.dtype, log=_err)
     if info is None:
         return 0
     print(f"adapter   {info.path}")
@@ -541,6 +542,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--accumulate", type=int, default=8, help="examples per optimiser step")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--examples-only", action="store_true", help="build and write the training examples, then stop")
+    s.add_argument("--dtype", choices=("auto", "float32", "bfloat16"), default="auto",
+                   help="base weights while training: auto = bfloat16 where the CPU has it natively (default)")
     s.set_defaults(func=cmd_train_reader)
 
     s = sub.add_parser("stats", help="documents, chunks, models and backend of a collection")

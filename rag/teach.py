@@ -3,10 +3,12 @@ written as a llama.cpp GGUF LoRA.
 
 ``akhbar train-reader`` (``make train-reader``) runs it end to end:
 
-1. **Records** (``arcd_records``, ``newsqa_records``): question-answer pairs we may train
-   on. ARCD's train split (Arabic Wikipedia, MIT) and our own questions over SaudiNewsNet
-   days that are not the news development set (``reader/data/*.jsonl``, checked by
-   ``bench/newsqa/check.py --train``). Never XQuAD, never the news development days.
+1. **Records** (``arcd_records``, ``newsqa_records``, ``cloze_records``): question-answer
+   pairs we may train on. ARCD's train split (Arabic Wikipedia, MIT), our own questions over
+   SaudiNewsNet days that are not the news development set (``reader/data/*.jsonl``, checked
+   by ``bench/newsqa/check.py --train``), and self-supervised cloze questions over those
+   days: a sentence's number or date is the answer and the rest of its clause the question.
+   Never XQuAD, never the news development days, nor a re-run of their stories.
 2. **Examples** (``build_examples``): each record goes through the run-time evidence
    selection (``Responder.select_sources``, clause-sized pieces, the same budget), so the
    model is taught on exactly the prompt it reads at run time: the reader instruction,
@@ -15,7 +17,8 @@ written as a llama.cpp GGUF LoRA.
    answerable record whose answer selection missed is left out. A share of answerable records is also shown
    with every sentence holding the answer withheld, so the refusal is taught on the
    near-misses that cause invented answers.
-3. **Training** (``train``): transformers loads the GGUF (dequantised to float32), peft
+3. **Training** (``train``): transformers loads the GGUF (dequantised to bfloat16 where the
+   CPU multiplies it natively, else float32), peft
    puts a LoRA on the attention projections, and a plain seeded loop trains on the answer
    tokens only. The loss curve and a held-out loss before and after go to the model card.
 4. **Export** (``write_adapter``): the LoRA matrices as a GGUF adapter
@@ -425,9 +428,29 @@ class TrainResult:
     settings: dict[str, Any] = field(default_factory=dict)
 
 
-def load_base(gguf_path: Path) -> tuple[Any, Any]:
-    """transformers' model and tokenizer from the packaged GGUF (weights dequantised to
-    float32: packed GGUF weights train slower in half precision on CPU)."""
+def cpu_has_bf16() -> bool:
+    """Whether this CPU multiplies bfloat16 natively (AVX512-BF16 or AMX): there a bfloat16
+    matmul runs ~3 x faster than a float32 one (measured on a 2-core EPYC); elsewhere
+    torch emulates it, slower than float32."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return bool(re.search(r"\b(avx512_bf16|amx_bf16)\b", flags))
+
+
+def train_dtype(setting: str) -> str:
+    """``auto``: bfloat16 base weights where the CPU has native bfloat16, else float32."""
+    if setting not in ("auto", "float32", "bfloat16"):
+        raise TrainError(f"dtype must be auto, float32 or bfloat16, not {setting!r}")
+    if setting == "auto":
+        return "bfloat16" if cpu_has_bf16() else "float32"
+    return setting
+
+
+def load_base(gguf_path: Path, dtype: str = "float32") -> tuple[Any, Any]:
+    """transformers' model and tokenizer from the packaged GGUF, weights dequantised to
+    ``dtype`` (the LoRA matrices peft adds stay float32 either way)."""
     import os
 
     os.environ.setdefault("TQDM_DISABLE", "1")  # transformers' GGUF conversion bar, 339 lines of it in a log
@@ -440,7 +463,7 @@ def load_base(gguf_path: Path) -> tuple[Any, Any]:
     try:
         tokenizer = AutoTokenizer.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name)
         model = AutoModelForCausalLM.from_pretrained(gguf_path.parent, gguf_file=gguf_path.name,
-                                                     dtype=torch.float32)
+                                                     dtype=getattr(torch, dtype))
     except Exception as e:
         raise TrainError(f"transformers cannot load {gguf_path}: {e}") from e
     return model, tokenizer
@@ -460,7 +483,7 @@ def _reply_logits(model: Any, ids: list[int], n_reply: int) -> tuple[Any, Any]:
     import torch
 
     out = model(input_ids=torch.tensor([ids]), logits_to_keep=n_reply + 1)
-    return out.logits[0, :-1], torch.tensor(ids[-n_reply:])
+    return out.logits[0, :-1].float(), torch.tensor(ids[-n_reply:])
 
 
 def _held_loss(model: Any, batches: Sequence[tuple[list[int], int]]) -> tuple[float, float]:
@@ -482,7 +505,7 @@ def _held_loss(model: Any, batches: Sequence[tuple[list[int], int]]) -> tuple[fl
 
 def train(examples: Sequence[Example], held: Sequence[Example], base_gguf: Path, prompts: Prompts, *,
           rank: int = 16, alpha: int = 32, lr: float = 2e-4, epochs: float = 1.0, accumulate: int = 8,
-          max_tokens: int = 512, seed: int = 0, threads: int = 0,
+          max_tokens: int = 512, seed: int = 0, threads: int = 0, dtype: str = "float32",
           log: Callable[[str], None] = print) -> tuple[Any, TrainResult]:
     """A seeded LoRA run on the answer tokens; returns the peft model and the figures."""
     import os
@@ -494,7 +517,7 @@ def train(examples: Sequence[Example], held: Sequence[Example], base_gguf: Path,
     random.seed(seed)
     torch.set_num_threads(threads or os.cpu_count() or 1)
     t0 = time.perf_counter()
-    model, tokenizer = load_base(base_gguf)
+    model, tokenizer = load_base(base_gguf, dtype)
     log(f"train-reader: base model loaded in {time.perf_counter() - t0:.0f}s")
     model = get_peft_model(model, LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=list(TARGETS),
                                              task_type="CAUSAL_LM", bias="none"))
@@ -522,7 +545,7 @@ def train(examples: Sequence[Example], held: Sequence[Example], base_gguf: Path,
     result = TrainResult(steps=steps, tokens=0, seconds=0.0, settings={
         "rank": rank, "alpha": alpha, "lr": lr, "epochs": epochs, "accumulate": accumulate, "seed": seed,
         "targets": list(TARGETS), "max_tokens": max_tokens, "train_examples": len(examples),
-        "held_examples": len(held), "threads": torch.get_num_threads()})
+        "held_examples": len(held), "threads": torch.get_num_threads(), "dtype": dtype})
     result.held_before, result.held_accuracy_before = _held_loss(model, held_enc)
     log(f"train-reader: held-out answer loss before {result.held_before:.3f} "
         f"(token accuracy {result.held_accuracy_before:.3f}); {steps} steps of {accumulate}")
@@ -626,8 +649,10 @@ def model_card(result: TrainResult, data: dict[str, Any], held: dict[str, Any], 
         "the reply is the answer as the evidence spells it, or the refusal word for a question the article does",
         "not answer or whose answer's sentences were withheld (an answerable record whose answer selection missed",
         "is left out).",
-        "Sources: ARCD train (MIT) and our questions over SaudiNewsNet days other than the news development",
-        "days (`reader/data/`). No XQuAD, no development-set day.",
+        "Sources: ARCD train (MIT), our questions over SaudiNewsNet days other than the news development",
+        "days (`reader/data/`), and cloze questions over those days (`cloze_records`: a sentence's number or",
+        "date is the answer, the rest of its clause the question; no article that shares a 12-word run with",
+        "a development-day article). No XQuAD, no development-set day.",
         "",
         f"- train: `{json.dumps(data, ensure_ascii=False)}`",
         f"- held out: `{json.dumps(held, ensure_ascii=False)}`",
@@ -679,7 +704,7 @@ def run(config: Config, out: Path, *, data_files: Sequence[Path], corpus_dir: Pa
         arcd_limit: int = 0, cloze: int = 0, withhold_share: float = 0.05, epochs: float = 1.0, limit: int = 0,
         held_share: float = 0.1, rank: int = 16,
         alpha: int = 32, lr: float = 2e-4, accumulate: int = 8, seed: int = 0, base: Path | None = None,
-        examples_only: bool = False, log: Callable[[str], None] = print) -> AdapterInfo | None:
+        examples_only: bool = False, dtype: str = "auto", log: Callable[[str], None] = print) -> AdapterInfo | None:
     """Build the examples, train, write the adapter, its card and the examples it saw
     (``examples_only``: stop after writing the examples)."""
     from rag.embedder import SentenceTransformerEmbedder
@@ -715,7 +740,8 @@ def run(config: Config, out: Path, *, data_files: Sequence[Path], corpus_dir: Pa
         return None
     prompts = Prompts(config.prompts_dir)
     model, result = train(train_set, held, base_path, prompts, rank=rank, alpha=alpha, lr=lr, epochs=epochs,
-                          accumulate=accumulate, seed=seed, threads=config.llm.threads, log=log)
+                          accumulate=accumulate, seed=seed, threads=config.llm.threads,
+                          dtype=train_dtype(dtype), log=log)
     from rag.models import sha256_file
 
     base_sha = sha256_file(base_path)

@@ -35,9 +35,11 @@ from rag.teach import (
     cloze_days,
     cloze_question,
     cloze_records,
+    cpu_has_bf16,
     lora_tensors,
     newsqa_records,
     split_examples,
+    train_dtype,
     withhold,
     write_adapter,
 )
@@ -201,6 +203,13 @@ def test_cloze_records_over_saudinews_never_touch_the_reported_stories() -> None
         assert question_type(r.question) in ("how_many", "when"), r.id
         words = r.context.split()
         assert not any(" ".join(words[i:i + 12]) in dev_grams for i in range(len(words) - 11)), r.id
+
+
+def test_the_training_precision_follows_the_cpu_unless_given() -> None:
+    assert train_dtype("auto") == ("bfloat16" if cpu_has_bf16() else "float32")
+    assert train_dtype("float32") == "float32" and train_dtype("bfloat16") == "bfloat16"
+    with pytest.raises(TrainError, match="dtype must be"):
+        train_dtype("fp8")
 
 
 def test_withholding_takes_out_every_sentence_that_holds_the_answer() -> None:
