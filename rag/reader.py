@@ -18,11 +18,12 @@ Pure functions over strings; the model call is the LLM adapter's ``copy_span``.
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Callable
 
 from rag.constrain import word_starts
-from rag.text import EASTERN_DIGITS, fold, strip_clitic
+from rag.text import EASTERN_DIGITS, GREGORIAN_MONTHS, HIJRI_MONTHS, fold, strip_clitic
 
 OPEN = "open"
 
@@ -58,10 +59,11 @@ _EN_TYPES: tuple[tuple[str, str], ...] = (
     ("what", r"^(what|name)"),
 )
 
-_MONTHS = ("يناير فبراير مارس ابريل مايو يونيو يوليو اغسطس سبتمبر اكتوبر نوفمبر ديسمبر "
-           "كانون شباط اذار نيسان ايار حزيران تموز اب ايلول تشرين "
-           "محرم صفر ربيع جمادى رجب شعبان رمضان شوال القعده الحجه ذي ذو "
-           "january february march april may june july august september october november december")
+# A month's words, less the ordinals of the two-word names ("كانون الثاني", "ربيع الأول"),
+# which are everyday words.
+_ORDINALS = frozenset(fold("الأول الثاني الآخر الأولى الآخرة الثانية").split())
+_MONTHS = " ".join({w for name in (*GREGORIAN_MONTHS, *HIJRI_MONTHS) for w in name.split() if w not in _ORDINALS}
+                   | {m.lower() for m in calendar.month_name if m})
 _DAYS = ("السبت الاحد الاثنين الثلاثاء الاربعاء الخميس الجمعه saturday sunday monday tuesday wednesday "
          "thursday friday")
 _RELATIVE = ("امس اليوم غدا الليله صباح مساء ظهر فجر عصر الاسبوع الشهر العام عام سنه اسبوع شهر يوم ساعه "

@@ -50,7 +50,7 @@ from rag.errors import AkhbarError
 from rag.models import AdapterInfo, adapter_info
 from rag.prompts import Prompts, chatml, neutralize
 from rag.reader import OPEN, is_echo, question_type
-from rag.text import detect_language, sentence_spans
+from rag.text import GREGORIAN_MONTHS, HIJRI_MONTHS, detect_language, sentence_spans, spelled_pattern
 
 REPO = Path(__file__).resolve().parent.parent
 DATA_DIR = REPO / "reader" / "data"
@@ -198,12 +198,11 @@ def newsqa_records(files: Iterable[Path], corpus_dir: Path, seed: int = 0) -> li
 # sentence around it the question ("استهدفت الحملة 120 منزلا في حي النسيم" → "كم منزلا
 # استهدفت الحملة في حي النسيم؟"). The untaught reader's commonest news error is another
 # number of the same evidence; these teach which number the question's words point at.
-_AR_MONTH_NAMES = ("يناير|فبراير|مارس|أبريل|ابريل|إبريل|مايو|يونيو|يوليو|أغسطس|اغسطس|سبتمبر|أكتوبر|اكتوبر|"
-                   "نوفمبر|ديسمبر|كانون الثاني|شباط|آذار|اذار|نيسان|أيار|ايار|حزيران|تموز|آب|أيلول|ايلول|"
-                   "تشرين الأول|تشرين الثاني|كانون الأول|محرم|صفر|ربيع الأول|ربيع الثاني|جمادى الأولى|"
-                   "جمادى الآخرة|رجب|شعبان|رمضان|شوال|ذو القعدة|ذو الحجة")
+# Every spelling of the month table; the Levantine August only as "آب": "3 من أب" is more often
+# "3 from a father" than a date.
+_AR_MONTH_NAMES = spelled_pattern([m for m in (*GREGORIAN_MONTHS, *HIJRI_MONTHS) if m != "اب"]) + "|آب"
 CLOZE_DATE = re.compile(
-    rf"(?<![\w])(?:(?:[12][0-9]|3[01]|0?[1-9])\s+(?:من\s+)?(?:شهر\s+)?(?:{_AR_MONTH_NAMES})(?:\s+(?:عام\s+)?"
+    rf"(?<![\w])(?:(?:[12][0-9]|3[01]|0?[1-9])\s+(?:من\s+)?(?:شهر\s+)?(?:{_AR_MONTH_NAMES})(?!\w)(?:\s+(?:عام\s+)?"
     rf"(?:1[34][0-9][0-9]|20[0-9][0-9]|19[0-9][0-9])(?:\s?(?:هـ|م)(?!\w))?)?"
     rf"|(?:عام|سنة)\s+(?:1[34][0-9][0-9]|20[0-9][0-9]|19[0-9][0-9])(?:\s?(?:هـ|م)(?!\w))?"
     rf"|(?:1[34][0-9][0-9]|20[0-9][0-9]|19[0-9][0-9])\s?(?:هـ|م)(?!\w))")

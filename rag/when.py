@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from rag.text import EASTERN_DIGITS, fold
+from rag.text import EASTERN_DIGITS, GREGORIAN_MONTHS, fold
 
 # An open start ("until 5 August"): no article is older.
 OPEN_START = date(1, 1, 1)
@@ -59,14 +59,7 @@ class Window:
         return d
 
 
-# Month names, folded (rag.text.fold), to their number. The Levantine "آب" (August) is also
-# the word "father": it only counts inside a date construct with a year or "شهر".
-_AR_MONTHS = {
-    "يناير": 1, "فبراير": 2, "مارس": 3, "ابريل": 4, "مايو": 5, "ماي": 5, "يونيو": 6, "يونيه": 6,
-    "يوليو": 7, "يوليه": 7, "اغسطس": 8, "غشت": 8, "سبتمبر": 9, "اكتوبر": 10, "نوفمبر": 11, "ديسمبر": 12,
-    "كانون الثاني": 1, "شباط": 2, "اذار": 3, "نيسان": 4, "ايار": 5, "حزيران": 6, "تموز": 7, "اب": 8,
-    "ايلول": 9, "تشرين الاول": 10, "تشرين الثاني": 11, "كانون الاول": 12,
-}
+_AR_MONTHS = GREGORIAN_MONTHS  # folded; the Levantine آب only inside a date construct
 _EN_MONTHS = {name.lower(): i for i, name in enumerate(calendar.month_name) if name}
 _EN_MONTHS |= {name.lower(): i for i, name in enumerate(calendar.month_abbr) if name}
 _EN_MONTHS["sept"] = 9

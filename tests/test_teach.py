@@ -162,6 +162,24 @@ def test_a_cloze_question_asks_for_the_figure_its_clause_surrounds() -> None:
                           "how_many", "زائر") is None
 
 
+def test_a_cloze_date_is_the_whole_date_in_every_spelling_of_the_month_table() -> None:
+    # Hijri dates with their genitive "ذي", the Egyptian "يوليه", hamza and taa-marbuta
+    # variants: the whole date is the answer, not the bare year after it.
+    for text, whole in [
+        ("وتبدأ الرحلات في 8 ذي القعدة 1436هـ من مطار جدة", "8 ذي القعدة 1436هـ"),
+        ("وذلك يوم 25 من شهر يوليه عام 2015 م في القاهرة", "25 من شهر يوليه عام 2015 م"),
+        ("حتى 3 ربيع الآخر 1436 وفق الجدول", "3 ربيع الآخر 1436"),
+        ("منذ 4 جمادى الاولى الماضي", "4 جمادى الاولى"),
+        ("في 17 كانون الاول الماضي", "17 كانون الاول"),
+        ("في 3 آب الماضي", "3 آب"),
+    ]:
+        found = CLOZE_DATE.search(text)
+        assert found and found.group(0) == whole, (text, found and found.group(0))
+    # A month's name is a whole word, and "أب" is "a father" here, not the Levantine August.
+    for text in ["وباع 12 مايكروفونا في المعرض", "طفل 3 من أب سعودي وأم مصرية"]:
+        assert CLOZE_DATE.search(text) is None, text
+
+
 def test_cloze_records_are_verbatim_figures_away_from_the_reported_days(tmp_path: Path) -> None:
     held_day = sorted(HELD_DAYS)[0]
     reported = ("وأعلنت الوزارة أن عدد المستفيدين من البرنامج الوطني للإسكان بلغ 4500 مستفيد في المنطقة الشرقية "
