@@ -344,7 +344,7 @@ def test_adapter_setting(tmp_path: Path) -> None:
     assert base.with_overrides(llm={"adapter": str(tmp_path / "x.gguf")}).llm_adapter_path == tmp_path / "x.gguf"
     auto = base.with_overrides(llm={"adapter": "auto"}).llm_adapter_path
     assert auto == (PACKAGED_ADAPTER if PACKAGED_ADAPTER.exists() else None)
-    assert base.llm_adapter_path is None  # opt-in: it over-refuses (README)
+    assert base.llm.adapter == "auto" and base.llm_adapter_path == auto  # on by default, on its own base
     with pytest.raises(ConfigError, match=r"llm\.adapter"):
         base.with_overrides(llm={"adapter": "yes please"})
     with pytest.raises(ConfigError, match="no adapter file"):
