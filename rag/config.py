@@ -187,12 +187,8 @@ class RetrievalConfig:
     story_similarity_low: float = 0.92
     story_lexical: float = 0.35
     # The timeline lists every article whose best chunk has at least this cosine with the
-    # query (fitted the same way, on the calibration stories' queries)…
+    # query (fitted the same way, on the calibration stories' queries).
     timeline_similarity: float = 0.905
-    # …within timeline_margin of the best article's cosine (0 = off), and holding at least
-    # timeline_overlap of the query's content words in that chunk or its title (0 = off).
-    timeline_margin: float = 0.0
-    timeline_overlap: float = 0.0
 
 
 @dataclass(frozen=True)
