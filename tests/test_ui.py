@@ -71,8 +71,17 @@ def app_url(tmp_path_factory: pytest.TempPathFactory, prepared_config: Config) -
             STARTUP.append(line)
         yield m.group(1)
     finally:
-        stop(proc, timeout=15)
+        # Stopped as `timeout` stops it: TERM to the app and, at once, to its process group,
+        # so the second arrives while the first is shutting it down.
+        proc.terminate()
+        proc.terminate()
+        try:
+            rest = proc.communicate(timeout=15)[0] or ""
+        except subprocess.TimeoutExpired:
+            stop(proc)
+            rest = ""
         no_ollama.close()
+    assert "Traceback" not in rest, rest
     # The app's export folder goes with it (the tests download exports, so it existed).
     left = list(Path(env["TMPDIR"]).glob("akhbar-exports-*"))
     assert proc.returncode == 0 and not left, (proc.returncode, left)

@@ -405,6 +405,14 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+
+def _stop(*_: object) -> None:
+    """SIGTERM (a service manager, `timeout`, `docker stop`) stops the chat as Ctrl+C does. A
+    second TERM while the server shuts down is the same request: ignored, or it would raise
+    inside the interpreter's shutdown and print a traceback."""
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.exit(0)
+
 def launch(bot: Akhbar, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
            block: bool = True, announce: Any = print, prepare: Any = None) -> Any:
     """Start the app; ``prepare`` (loading the models) runs once the port is held, so a
@@ -429,6 +437,6 @@ def launch(bot: Akhbar, host: str = "127.0.0.1", port: int = 7860, auth: tuple[s
     announce(f"Akhbar chat running on http://{shown}:{demo.server_port}/  (Ctrl+C to stop)")
     if block:
         if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+            signal.signal(signal.SIGTERM, _stop)
         demo.block_thread()
     return demo
