@@ -52,7 +52,7 @@ _HIJRI = {
 }
 
 
-def fold_table(table: dict[str, int]) -> dict[str, int]:
+def _fold_table(table: dict[str, int]) -> dict[str, int]:
     return {fold(name): number for name, number in table.items()}
 
 
@@ -85,8 +85,8 @@ def strip_diacritics(text: str) -> str:
     return _DIACRITICS.sub("", text).replace(_TATWEEL, "")
 
 
-GREGORIAN_MONTHS = fold_table(_GREGORIAN)
-HIJRI_MONTHS = fold_table(_HIJRI)
+GREGORIAN_MONTHS = _fold_table(_GREGORIAN)
+HIJRI_MONTHS = _fold_table(_HIJRI)
 
 
 def normalize_for_embedding(text: str) -> str:

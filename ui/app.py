@@ -405,13 +405,13 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-
 def _stop(*_: object) -> None:
     """SIGTERM (a service manager, `timeout`, `docker stop`) stops the chat as Ctrl+C does. A
     second TERM while the server shuts down is the same request: ignored, or it would raise
     inside the interpreter's shutdown and print a traceback."""
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     sys.exit(0)
+
 
 def launch(bot: Akhbar, host: str = "127.0.0.1", port: int = 7860, auth: tuple[str, str] | None = None,
            block: bool = True, announce: Any = print, prepare: Any = None) -> Any:
