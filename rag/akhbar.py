@@ -55,6 +55,7 @@ class Akhbar:
     def __init__(self, config: Config, embedder: Embedder | None = None, llm: LLM | None = None) -> None:
         self.config = config
         self._embedder = embedder
+        self._query_embedder: Embedder | None = embedder
         self._selection = Selection(llm, "given by the caller") if llm is not None else None
         self._store: ChromaStore | None = None
         self._manifest: Any = None
@@ -98,6 +99,31 @@ class Akhbar:
                         precision=self.config.embed.precision, compile_after=self.config.embed.compile_after,
                     )
         return self._embedder
+
+    @property
+    def query_embedder(self) -> Embedder:
+        """What embeds questions and evidence at answer time: ``embedder`` itself when the
+        caller gave one, Ollama embeds, or ``embed.query_engine`` says so; else the NumPy
+        engine over the same local model (same vectors, no torch import)."""
+        if self._query_embedder is None:
+            with self._lock:
+                if self._query_embedder is None:
+                    engine = self.config.embed.query_engine
+                    path = self.config.embed_model_path
+                    if (self.config.embed.backend != "ollama" and engine != "sentence-transformers"
+                            and path.exists()):
+                        from rag.bert import supports
+
+                        if engine == "numpy" and not supports(path):
+                            raise ModelError(f"embed.query_engine = numpy cannot run {path}: "
+                                             "it computes mean-pooled BERT sentence-transformers folders only")
+                        if supports(path):
+                            from rag.embedder import NumpyEmbedder
+
+                            self._query_embedder = NumpyEmbedder(path, name=self.config.embed.model)
+                            return self._query_embedder
+                    self._query_embedder = self.embedder
+        return self._query_embedder
 
     @property
     def store(self) -> ChromaStore:
@@ -144,7 +170,7 @@ class Akhbar:
                     from rag.lexical import BM25Index
 
                     bm25 = BM25Index(self.config.home / "bm25" / self.config.store.collection)
-                    self._retriever = Retriever(self.store, self.embedder, bm25, self.manifest.generation,
+                    self._retriever = Retriever(self.store, self.query_embedder, bm25, self.manifest.generation,
                                                 mode=self.config.retrieval.mode,
                                                 candidates=self.config.retrieval.candidates,
                                                 sites=self.config.ingest.site_map)
@@ -159,13 +185,20 @@ class Akhbar:
             llm["backend"] = backend
         if model:
             llm["model" if (backend or self.config.llm.backend) == "llamacpp" else "ollama_model"] = model
-        other = Akhbar(self.config.with_overrides(llm=llm) if llm else self.config, embedder=self.embedder)
+        other = Akhbar(self.config.with_overrides(llm=llm) if llm else self.config)
+        other._embedder, other._query_embedder = self._embedder, self.query_embedder
         other._store, other._manifest, other._retriever = self.store, self.manifest, self.retriever
         other._lock, other._slots = self._lock, self._slots
         return other
 
     def _responder(self) -> Responder:
-        return Responder(self.config, self.retriever, self.embedder, self.llm)
+        llm = self.llm
+        # llama.cpp loads a model in C without holding the GIL: started first, the load
+        # overlaps opening the store and the lexical index (~1.4 s of a cold `akhbar ask`).
+        preload = getattr(llm, "preload", None)
+        if preload is not None and not os.environ.get('NOPRE'):
+            preload()
+        return Responder(self.config, self.retriever, self.query_embedder, llm)
 
     # ---------------------------------------------------------------- ingest
 
@@ -229,7 +262,7 @@ class Akhbar:
         if self.retriever.count():
             self.retrieve("warm", top_k=1)
         else:
-            self.embedder.embed_query("warm")
+            self.query_embedder.embed_query("warm")
         prime = getattr(self.llm, "prime", None)
         if prime is not None:
             prime(self._responder().prefix(language))
@@ -434,7 +467,7 @@ class Akhbar:
         allowed = None
         if where is not None:  # what the filters let through, for the articles the stories add
             allowed = {str(m.get("doc_id", "")) for m in self.store.doc_chunk_meta(where).values()}
-        vector = self.embedder.embed_query(query)
+        vector = self.query_embedder.embed_query(query)
         text_of: dict[str, str] = {}
         score_of: dict[str, float] = {}
         for hit in self.store.query(vector, most, where):
@@ -496,7 +529,7 @@ class Akhbar:
         """Whether the best article inside a question's date window is further from the
         question than ``retrieval.source_margin`` behind the best one overall: then the
         time words date the event asked about, not when it was reported."""
-        vector = self.embedder.embed_query(text)
+        vector = self.query_embedder.embed_query(text)
         sites = self.config.ingest.site_map
         every = [h.score for h in self.store.query(vector, 5, filters.where(sites) if filters else None)]
         inside = [h.score for h in self.store.query(vector, 5, windowed.where(sites))]

@@ -66,6 +66,11 @@ class EmbedConfig:
     # "ollama": embeddings from Ollama's /api/embed with ``ollama_model`` (e.g. bge-m3).
     backend: str = "sentence-transformers"
     ollama_model: str = "bge-m3"
+    # What embeds questions and evidence sentences at answer time (ingest always uses the
+    # backend above). "auto": rag.bert's NumPy forward pass of the same model when the
+    # folder is a mean-pooled BERT (the packaged mE5 is): the same float32 vectors without
+    # importing torch, ~10 s off a cold `akhbar ask`. "sentence-transformers": always that.
+    query_engine: str = "auto"
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,9 @@ class LLMConfig:
     # 0 means "all cores"; OMP_WAIT_POLICY=PASSIVE keeps that safe under contention.
     threads: int = 0
     n_ctx: int = 2048
+    # llama.cpp: keep the KV state of the reader's instruction under home/cache/llm-state,
+    # so a new process reads only the evidence and the question (~1 s of a cold ask).
+    prefix_cache: bool = True
     max_tokens: int = 200
     # Greedy decoding: a grounded answer should not change from one run to the next.
     temperature: float = 0.0
@@ -332,6 +340,9 @@ class Config:
             )
         if self.embed.backend not in ("sentence-transformers", "ollama"):
             raise ConfigError(f"embed.backend must be sentence-transformers or ollama, not {self.embed.backend!r}")
+        if self.embed.query_engine not in ("auto", "numpy", "sentence-transformers"):
+            raise ConfigError("embed.query_engine must be auto, numpy or sentence-transformers, "
+                              f"not {self.embed.query_engine!r}")
         if self.store.url and not self.store.url.startswith(("http://", "https://")):
             raise ConfigError(f"store.url must start with http:// or https://, not {self.store.url!r}")
         if self.store.headers:

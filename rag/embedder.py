@@ -171,6 +171,46 @@ class SentenceTransformerEmbedder:
         return len(ids)
 
 
+class NumpyEmbedder:
+    """The question side of retrieval (``embed.query_engine``): the same model and vectors as
+    :class:`SentenceTransformerEmbedder` in float32 (max difference ~2e-7), computed by
+    :mod:`rag.bert` without importing torch or sentence-transformers, which is most of a cold
+    ``akhbar ask``. Slower per text than torch on long batches, so ingest does not use it."""
+
+    def __init__(self, path: Path, name: str | None = None, batch_size: int = 16) -> None:
+        self.path = Path(path)
+        self.name = name or self.path.name
+        self.batch_size = batch_size
+        self._encoder: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        if self._encoder is None:
+            with self._lock:
+                if self._encoder is None:
+                    from rag.bert import BertEncoder
+
+                    self._encoder = BertEncoder(self.path, batch_size=self.batch_size)
+        return self._encoder
+
+    @property
+    def dim(self) -> int:
+        return int(self._load().dim)
+
+    def _encode(self, texts: Sequence[str], prompt_name: str) -> list[list[float]]:
+        arr = self._load().encode([normalize_for_embedding(t) for t in texts], prompt_name)
+        return [list(map(float, v)) for v in arr]
+
+    def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
+        return self._encode(texts, "passage") if texts else []
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._encode([text], "query")[0]
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._load().token_ids(normalize_for_embedding(text), "passage", truncate=False))
+
+
 class OllamaEmbedder:
     """Embeddings from Ollama's ``/api/embed`` (``embed.backend = "ollama"``), for users who
     serve e.g. bge-m3 there. The collection records ``ollama:<model>`` and refuses vectors

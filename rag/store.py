@@ -74,11 +74,11 @@ class ChromaStore:
         self.collection_name = collection
         self.embed_model = embed_model
         self._dim = dim
+        self._vs: Any = None
         where = f"the Chroma server at {url} (database {database!r})" if url else f"the Chroma store at {self.path}"
         try:
             import chromadb
             from chromadb.config import Settings
-            from llama_index.vector_stores.chroma import ChromaVectorStore
 
             if url:
                 self._client = _http_client(url, token, headers, tenant, database)
@@ -92,7 +92,6 @@ class ChromaStore:
                 metadata={"hnsw:space": "cosine", "embed_model": embed_model},
                 embedding_function=None,
             )
-            self._vs = ChromaVectorStore(chroma_collection=self._collection)
         except StoreError:
             raise
         except Exception as e:
@@ -105,6 +104,16 @@ class ChromaStore:
             )
 
     # ------------------------------------------------------------------ writes
+
+    @property
+    def vs(self) -> Any:
+        """llama-index's ``ChromaVectorStore`` over the collection, made on the first write:
+        importing llama-index costs ~1.5 s that a process which only asks never needs."""
+        if self._vs is None:
+            from llama_index.vector_stores.chroma import ChromaVectorStore
+
+            self._vs = ChromaVectorStore(chroma_collection=self._collection)
+        return self._vs
 
     @staticmethod
     def _nodes(chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> list[BaseNode]:
@@ -130,7 +139,7 @@ class ChromaStore:
         if not nodes:
             return
         try:
-            self._vs.add(nodes)
+            self.vs.add(nodes)
         except Exception as e:
             raise StoreError(f"cannot write {len(nodes)} chunks to collection {self.collection_name!r}: {e}") from e
 
@@ -171,7 +180,7 @@ class ChromaStore:
 
     def delete_doc(self, doc_id: str) -> None:
         try:
-            self._vs.delete(ref_doc_id=doc_id)
+            self.vs.delete(ref_doc_id=doc_id)
         except Exception as e:
             raise StoreError(f"cannot delete document {doc_id}: {e}") from e
 
@@ -179,7 +188,7 @@ class ChromaStore:
         ids = list(chunk_ids)
         if ids:
             try:
-                self._vs.delete_nodes(node_ids=ids)
+                self.vs.delete_nodes(node_ids=ids)
             except Exception as e:
                 raise StoreError(f"cannot delete {len(ids)} chunks: {e}") from e
 

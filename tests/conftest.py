@@ -119,7 +119,7 @@ def _guard_store_openings() -> None:
 
 
 def _forbid_model_loads() -> None:
-    from rag.embedder import SentenceTransformerEmbedder
+    from rag.embedder import NumpyEmbedder, SentenceTransformerEmbedder
     from rag.llm import LlamaCppLLM
 
     def refuse(self: object, *args: object, **kwargs: object) -> None:
@@ -127,6 +127,7 @@ def _forbid_model_loads() -> None:
                            "(marked models) so that `make check` leaves it out")
 
     SentenceTransformerEmbedder.__init__ = refuse  # type: ignore[method-assign]
+    NumpyEmbedder.__init__ = refuse  # type: ignore[method-assign]
     LlamaCppLLM.__init__ = refuse  # type: ignore[method-assign]
 
 

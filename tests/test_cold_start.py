@@ -1,0 +1,168 @@
+"""A cold `akhbar ask` (issue 14): the question side embeds without torch, and a new process
+starts from the reader instruction's saved KV state. Both must give what the slow path gives."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import Akhbar, Config
+from rag.bert import supports
+from rag.embedder import NumpyEmbedder, SentenceTransformerEmbedder
+from rag.errors import ConfigError, ModelError
+from rag.llm import GenerationStats, LlamaCppLLM
+from rag.prompts import Prompts
+from tests.conftest import REPO
+
+TEXTS = [
+    "كم عدد المزارعين المشاركين في مهرجان بريدة للتمور؟",
+    "وبلغ عدد الطلاب المقبولين 450 طالبا من أصل 900 متقدم في جامعة الملك سعود.",
+    "How many Astana-format meetings have been held?",
+    "The ceasefire talks resumed in Geneva on Monday, the UN envoy said.",
+    "قصير",
+]
+
+
+@pytest.mark.models
+def test_the_numpy_engine_computes_the_sentence_transformers_vectors(
+        prepared_config: Config, embedder: SentenceTransformerEmbedder) -> None:
+    numpy = NumpyEmbedder(prepared_config.embed_model_path, name=prepared_config.embed.model)
+    long = " ".join(["ارتفعت أسعار النفط في الأسواق العالمية اليوم بعد قرار أوبك."] * 80)  # > 512 tokens
+    texts = [*TEXTS, long]
+    if embedder.precision == "float32":
+        tolerance = 1e-5  # the same arithmetic up to summation order
+    else:  # the suite's embedder runs bfloat16 on CPUs that have it; this engine is float32
+        tolerance = 0.05
+    for a, b in zip(numpy.embed_passages(texts), embedder.embed_passages(texts)):
+        assert max(abs(x - y) for x, y in zip(a, b)) < tolerance
+    for t in TEXTS:
+        q_np, q_st = numpy.embed_query(t), embedder.embed_query(t)
+        assert sum(x * y for x, y in zip(q_np, q_st)) > (0.99999 if tolerance < 1e-3 else 0.995)
+        # The query prompt is applied: a query's vector is not its passage vector.
+        assert max(abs(x - y) for x, y in zip(q_np, numpy.embed_passages([t])[0])) > 1e-3
+    # Token counts (what the chunker cuts by) agree, past the model's 512 too.
+    for t in texts:
+        assert numpy.count_tokens(t) == embedder.count_tokens(t)
+    assert numpy.count_tokens(long) > 512 and numpy.dim == embedder.dim == 384
+
+
+@pytest.mark.store
+def test_retrieval_with_the_numpy_engine_finds_what_sentence_transformers_finds(
+        prepared_config: Config, seeded_home: Path, embedder: SentenceTransformerEmbedder) -> None:
+    cfg = prepared_config.with_overrides(home=seeded_home)
+    fast = Akhbar(cfg)  # nothing given: the query side is the NumPy engine over the same folder
+    slow = Akhbar(cfg, embedder=embedder)
+    assert isinstance(fast.query_embedder, NumpyEmbedder) and slow.query_embedder is embedder
+    for q in ("How many Astana-format meetings have been held?", "ما هي نتائج اجتماع أستانا؟"):
+        a = fast.retrieve(q, top_k=4, mode="dense")
+        b = slow.retrieve(q, top_k=4, mode="dense")
+        assert [h.chunk.chunk_id for h in a] == [h.chunk.chunk_id for h in b]
+        tolerance = 1e-4 if embedder.precision == "float32" else 0.02
+        assert all(abs(x.score - y.score) < tolerance for x, y in zip(a, b))
+
+
+@pytest.mark.store
+@pytest.mark.slow
+def test_a_cold_ask_never_imports_torch(prepared_config: Config, seeded_home: Path, tmp_path: Path) -> None:
+    """The point of the engine: a process that only asks answers from the stored vectors
+    without importing torch or sentence-transformers (~10 s of a cold start)."""
+    script = (
+        "import json, sys\n"
+        "from rag import Akhbar, Config\n"
+        "cfg = Config.load().with_overrides(home=sys.argv[1], models_dir=sys.argv[2],\n"
+        "    llm={'backend': 'llamacpp', 'model': 'qwen2.5-0.5b', 'max_tokens': 40})\n"
+        "bot = Akhbar.open(cfg)\n"
+        "a = bot.ask('How many Astana-format meetings have been held?')\n"
+        "print(json.dumps({'torch': 'torch' in sys.modules,\n"
+        "    'st': 'sentence_transformers' in sys.modules, 'llama_index': 'llama_index.core' in sys.modules,\n"
+        "    'engine': type(bot.query_embedder).__name__,\n"
+        "    'source': a.sources[0].source_path if a.sources else ''}))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AKHBAR_")}
+    env["PYTHONPATH"] = str(REPO)
+    r = subprocess.run([sys.executable, "-c", script, str(seeded_home), str(prepared_config.models_dir)],
+                       capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["engine"] == "NumpyEmbedder" and out["source"].endswith("000_dcd787653053976f.txt"), out
+    assert not out["torch"] and not out["st"] and not out["llama_index"], out
+
+
+def _not_bert(tmp_path: Path) -> Config:
+    """A config whose model folder is a sentence-transformers folder the engine cannot
+    compute exactly (an XLM-R encoder)."""
+    folder = tmp_path / "models" / "multilingual-e5-small"
+    folder.mkdir(parents=True)
+    (folder / "modules.json").write_text(json.dumps([{"type": "sentence_transformers.models.Transformer"},
+                                                      {"type": "sentence_transformers.models.Pooling",
+                                                       "path": "1_Pooling"}]))
+    (folder / "config.json").write_text(json.dumps({"model_type": "xlm-roberta", "hidden_act": "gelu"}))
+    return Config(home=tmp_path / "home", models_dir=tmp_path / "models")
+
+
+def test_query_engine_setting(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"embed\.query_engine"):
+        Config().with_overrides(embed={"query_engine": "onnx"})
+    cfg = _not_bert(tmp_path)
+    assert not supports(cfg.embed_model_path)
+    with pytest.raises(ModelError, match="mean-pooled BERT"):
+        _ = Akhbar(cfg.with_overrides(embed={"query_engine": "numpy"})).query_embedder
+
+
+@pytest.mark.models
+def test_a_model_the_numpy_engine_cannot_compute_is_asked_through_sentence_transformers(
+        prepared_config: Config, tmp_path: Path) -> None:
+    assert supports(prepared_config.embed_model_path)
+    assert isinstance(Akhbar(_not_bert(tmp_path)).query_embedder, SentenceTransformerEmbedder)
+    st = Akhbar(prepared_config.with_overrides(embed={"query_engine": "sentence-transformers"}))
+    assert isinstance(st.query_embedder, SentenceTransformerEmbedder)
+    assert isinstance(Akhbar(prepared_config).query_embedder, NumpyEmbedder)
+
+
+def _read(llm: LlamaCppLLM, prompts: Prompts) -> tuple[str, tuple[float, ...], list[int]]:
+    """The span the reader copies, its log-probabilities, and how many tokens each
+    evaluation of this fresh model read."""
+    evidence = "وبلغ عدد الطلاب المقبولين 450 طالبا من أصل 900 متقدم."
+    model = llm._load()
+    evaluated: list[int] = []
+    real_eval = model.eval
+
+    def counting_eval(tokens):  # type: ignore[no-untyped-def]
+        evaluated.append(len(tokens))
+        return real_eval(tokens)
+
+    model.eval = counting_eval
+    out = llm.copy_span(prompts.reader_messages("ar", evidence, "كم عدد الطلاب المقبولين؟"), evidence,
+                        GenerationStats())
+    return out.text, out.logprobs, evaluated
+
+
+@pytest.mark.models
+def test_a_new_process_reads_from_the_saved_instruction_state_as_it_would_from_scratch(
+        prepared_config: Config, tmp_path: Path) -> None:
+    prompts = Prompts(prepared_config.prompts_dir)
+    cfg = prepared_config.with_overrides(home=tmp_path / "home")
+    off = _read(LlamaCppLLM(cfg.llm_model_path, cfg.with_overrides(llm={"prefix_cache": False})), prompts)
+    states = tmp_path / "home" / "cache" / "llm-state"
+    assert not states.exists()
+    first = _read(LlamaCppLLM(cfg.llm_model_path, cfg), prompts)  # reads the instruction, saves it
+    saved = list(states.glob("prefix-*.llama-state"))
+    assert len(saved) == 1
+    second = _read(LlamaCppLLM(cfg.llm_model_path, cfg), prompts)  # a fresh model starts from it
+    assert "450" in off[0]
+    assert first[0] == second[0] == off[0]
+    assert all(abs(a - b) < 1e-3 for a, b in zip(off[1], second[1])) and len(off[1]) == len(second[1])
+    # The fresh model did not read the instruction: its prompt evaluation was shorter by it.
+    instruction = first[2][0]
+    assert second[2][0] == first[2][1] and off[2][0] == first[2][0] + first[2][1] and instruction > 40
+    # A broken state file is read past (the prompt is read whole) and written anew.
+    saved[0].write_bytes(b"not a llama.cpp state")
+    third = _read(LlamaCppLLM(cfg.llm_model_path, cfg), prompts)
+    assert third[0] == off[0] and third[2][0] == instruction
+    assert saved[0].stat().st_size > 100_000
+    # Another adapter setting is another state.
+    _read(LlamaCppLLM(cfg.llm_model_path, cfg.with_overrides(llm={"adapter": "off"})), prompts)
+    assert len(list(states.glob("prefix-*.llama-state"))) == 2
