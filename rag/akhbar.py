@@ -196,7 +196,7 @@ class Akhbar:
         # llama.cpp loads a model in C without holding the GIL: started first, the load
         # overlaps opening the store and the lexical index (~1.4 s of a cold `akhbar ask`).
         preload = getattr(llm, "preload", None)
-        if preload is not None and not os.environ.get('NOPRE'):
+        if preload is not None:
             preload()
         return Responder(self.config, self.retriever, self.query_embedder, llm)
 
