@@ -15,11 +15,17 @@ export GRADIO_ANALYTICS_ENABLED := False
 export OMP_WAIT_POLICY := PASSIVE
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-# llama-cpp-python is compiled from source. GGML_NATIVE=OFF with an explicit AVX2 baseline:
+# llama-cpp-python is compiled from source. GGML_NATIVE=OFF with explicit instruction sets:
 # a -march=native build enables ggml's AMX kernels on these Xeons, which segfault in a VM.
+# AVX512 (with VNNI and VBMI) is turned on where this CPU has it: prompts are read ~1.35x
+# faster than with AVX2 alone on a 2-core Xeon. The wheel cache is keyed by these flags, so a
+# machine without AVX512 builds (and never loads) its own AVX2 wheel.
 # LLAVA (multimodal) is skipped; tools/examples/tests are off for a subproject build.
 LLAMA_VERSION := 0.3.36
-LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
+CPU_FLAGS := $(shell grep -m1 '^flags' /proc/cpuinfo 2>/dev/null)
+has = $(filter $(1),$(CPU_FLAGS))
+LLAMA_AVX512 := $(if $(and $(call has,avx512f),$(call has,avx512bw),$(call has,avx512dq),$(call has,avx512vl)),-DGGML_AVX512=ON $(if $(call has,avx512vbmi),-DGGML_AVX512_VBMI=ON) $(if $(call has,avx512_vnni),-DGGML_AVX512_VNNI=ON),-DGGML_AVX512=OFF)
+LLAMA_CMAKE_ARGS := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON $(strip $(LLAMA_AVX512)) -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF
 LLAMA_KEY := $(shell echo "$(LLAMA_VERSION) $(LLAMA_CMAKE_ARGS)" | sha256sum | cut -c1-12)
 WHEEL_CACHE := $(HOME)/.cache/akhbar/wheels/llama-$(LLAMA_KEY)
 # uv installs the pinned lock in seconds where pip takes minutes. It ignores pip's config, so

@@ -37,6 +37,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
@@ -97,7 +98,7 @@ def embedding_figures(base: Config) -> None:
     """float32 vs the fast path on XQuAD-ar: speed and dense retrieval recall."""
     import numpy as np
 
-    from rag.embedder import SentenceTransformerEmbedder, resolve_precision
+    from rag.embedder import NumpyEmbedder, SentenceTransformerEmbedder, resolve_precision
 
     if not XQUAD_AR.exists():
         print(f"(skipping embeddings: {XQUAD_AR} not found)")
@@ -123,6 +124,13 @@ def embedding_figures(base: Config) -> None:
             times.append(time.perf_counter() - t)
         return len(paras) / min(times)
 
+    def recall(Q: Any, P: Any, gold: list[int]) -> dict[str, float]:
+        ranks = np.argsort(-(Q @ P.T), axis=1)
+        pos = np.array([int(np.where(ranks[i] == g)[0][0]) for i, g in enumerate(gold)])
+        return {f"recall@{k}": float((pos < k).mean()) for k in (1, 5, 10)}
+
+    numpy_q: Any = None
+    engine_rows: dict[str, dict[str, float]] = {}
     for precision in dict.fromkeys(["float32", fast]):
         emb = SentenceTransformerEmbedder(base.embed_model_path, batch_size=base.embed.batch_size,
                                           precision=precision)
@@ -130,10 +138,13 @@ def embedding_figures(base: Config) -> None:
         speed = rate(emb)
         P = np.array(emb.embed_passages(paras))
         Q = np.array([emb.embed_query(q) for q in questions])
-        ranks = np.argsort(-(Q @ P.T), axis=1)
-        pos = np.array([int(np.where(ranks[i] == g)[0][0]) for i, g in enumerate(gold)])
-        rows[precision] = {"passages_per_s": speed, "recall@1": float((pos < 1).mean()),
-                           "recall@5": float((pos < 5).mean()), "recall@10": float((pos < 10).mean())}
+        rows[precision] = {"passages_per_s": speed, **recall(Q, P, gold)}
+        # What `ask` embeds questions with (embed.query_engine = auto): the NumPy engine,
+        # float32, against passages stored at this precision.
+        if numpy_q is None:
+            engine = NumpyEmbedder(base.embed_model_path)
+            numpy_q = np.array([engine.embed_query(q) for q in questions])
+        engine_rows[precision] = recall(numpy_q, P, gold)
     # The baseline at sentence-transformers' own default batch size (32), as a user would run it.
     plain = SentenceTransformerEmbedder(base.embed_model_path, batch_size=32, precision="float32")
     plain.embed_passages(["warm-up"])
@@ -144,6 +155,9 @@ def embedding_figures(base: Config) -> None:
     for name, r in rows.items():
         print(f"{name:12}{r['passages_per_s']:>12.1f}{r['passages_per_s'] / baseline:>9.2f}x"
               f"{r['recall@1']:>10.3f}{r['recall@5']:>10.3f}{r['recall@10']:>11.3f}")
+    print("Questions embedded by the NumPy engine (what `ask` uses), against passages of each precision:")
+    for name, r in engine_rows.items():
+        print(f"{name + ' + numpy':22}{'':>10}{r['recall@1']:>10.3f}{r['recall@5']:>10.3f}{r['recall@10']:>11.3f}")
 
 
 def archive_figures(n: int) -> None:

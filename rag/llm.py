@@ -220,12 +220,36 @@ class LlamaCppLLM:
 
 
     def _vocab(self) -> tuple[dict[bytes, list[int]], list[bytes]]:
+        """Every token's bytes and the copy constraint's index of them: ~0.4 s of Python
+        over 150k tokens, so kept beside the prefix states for the next process."""
         if self._vocab_cache is None:
+            import marshal
+            import sys
+
             from rag.constrain import vocabulary
 
             llm = self._load()
+            path = None
+            if self._state_dir is not None:
+                try:
+                    path = self._state_file(llm, [], kind=f"vocab-py{sys.version_info[0]}.{sys.version_info[1]}")
+                    if path is not None and path.exists():
+                        index, pieces = marshal.loads(path.read_bytes())
+                        if isinstance(index, dict) and isinstance(pieces, list) and len(pieces) == llm.n_vocab():
+                            self._vocab_cache = (index, pieces)
+                            return self._vocab_cache
+                except (OSError, ValueError, EOFError, TypeError):
+                    pass  # unreadable: rebuilt and written again below
             pieces = [llm.detokenize([i]) for i in range(llm.n_vocab())]
             self._vocab_cache = (vocabulary(enumerate(pieces)), pieces)
+            if path is not None:
+                try:
+                    path.parent.mkdir(parents=True, exist_ok=True)
+                    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+                    tmp.write_bytes(marshal.dumps(self._vocab_cache))
+                    os.replace(tmp, path)
+                except OSError:
+                    pass
         return self._vocab_cache
 
     def _chatml(self, messages: Sequence[Message]) -> str:
@@ -246,7 +270,7 @@ class LlamaCppLLM:
                 self._with_adapter(llm, True)
                 tokens = llm.tokenize(body.encode("utf-8"), add_bos=False, special=True)
                 llm.reset()
-                llm.eval(tokens)
+                self._restore_prefix(llm, tokens)
             except Exception as e:
                 raise BackendError(f"llama.cpp could not read the prompt prefix: {e}") from e
 
@@ -256,8 +280,12 @@ class LlamaCppLLM:
         A fresh process starts from the system message's state saved on disk by an earlier
         one (``_restore_prefix``)."""
         tokens = llm.tokenize(self._chatml(messages).encode("utf-8"), add_bos=False, special=True)
-        if llm.n_tokens == 0:
-            self._restore_prefix(llm, tokens)
+        if llm.n_tokens == 0 and self._state_dir is not None:
+            end = llm.tokenize(b"<|im_end|>", add_bos=False, special=True)
+            if len(end) == 1 and end[0] in tokens:
+                cut = tokens.index(end[0]) + 2  # the system message's <|im_end|> and its newline
+                if cut < len(tokens):
+                    self._restore_prefix(llm, tokens[:cut])
         cached = 0
         for a, b in zip(llm.input_ids[:llm.n_tokens], tokens[:-1]):
             if a != b:
@@ -267,47 +295,48 @@ class LlamaCppLLM:
         llm.eval(tokens[cached:])
         return len(tokens)
 
-    def _state_file(self, llm: Any, prefix: Sequence[int]) -> Path | None:
+    def _state_file(self, llm: Any, prefix: Sequence[int], kind: str = "prefix") -> Path | None:
         """Where the KV state after ``prefix`` is kept: named by everything it depends on
-        (model and adapter files, whether the adapter applies, context size, llama.cpp
-        version, the tokens). None when there is no cache directory."""
+        (model and adapter files, whether the adapter applies, context size, llama.cpp's
+        version and CPU build, the tokens); for another ``kind`` (the vocabulary), by the model file and
+        llama.cpp's version alone. None when there is no cache directory."""
         if self._state_dir is None:
             return None
         import hashlib
 
         import llama_cpp
 
-        parts = [llama_cpp.__version__, str(self.cfg.n_ctx), str(self._adapter_on)]
-        for f in (self.path, self.adapter):
-            if f is not None:
+        parts = [llama_cpp.__version__, *((str(self.cfg.n_ctx), str(self._adapter_on)) if kind == "prefix" else ())]
+        # The build too: another instruction set computes (slightly) other numbers.
+        cpu_lib = Path(llama_cpp.__file__).parent / "lib" / "libggml-cpu.so"
+        for f in (self.path, self.adapter, cpu_lib) if kind == "prefix" else (self.path,):
+            if f is not None and f.exists():
                 st = f.stat()
                 parts += [str(f.resolve()), str(st.st_size), str(st.st_mtime_ns)]
         digest = hashlib.sha256("\n".join(parts).encode() + bytes(str(list(prefix)), "ascii")).hexdigest()[:24]
-        return self._state_dir / f"prefix-{digest}.llama-state"
+        return self._state_dir / (f"{kind}-{digest}.llama-state" if kind == "prefix" else f"{kind}-{digest}.marshal")
 
     def _restore_prefix(self, llm: Any, tokens: Sequence[int]) -> None:
-        """Start an empty context from the saved state of the prompt's system message (its
-        tokens up to the first ``<|im_end|>`` and newline), or read that message and save
-        its state for the next process. The instruction is ~70 of a ~300-token prompt: ~1 s
-        of a cold `akhbar ask` on 2 cores. Any failure just reads the prompt as before."""
+        """Start an empty context with ``tokens`` (a prompt's system message) read: from the
+        state an earlier process saved, or by reading them and saving the state for the next
+        one. The instruction is ~70 of a ~300-token prompt: ~1 s of a cold `akhbar ask` on
+        2 cores. A missing or broken file just means the tokens are read."""
         import ctypes
 
         import llama_cpp
 
-        end = llm.tokenize(b"<|im_end|>", add_bos=False, special=True)
-        if len(end) != 1 or end[0] not in tokens:
-            return
-        cut = tokens.index(end[0]) + 2  # the message's <|im_end|> and the newline after it
-        if cut >= len(tokens):
-            return
-        prefix = list(tokens[:cut])
+        prefix = list(tokens)
+        cut = len(prefix)
         try:
             path = self._state_file(llm, prefix)
         except OSError:
-            return
+            path = None
         if path is None:
+            llm.eval(prefix)
             return
+        memory = llama_cpp.llama_get_memory(llm._ctx.ctx)
         if path.exists():
+            llama_cpp.llama_memory_clear(memory, True)  # cells of an earlier prompt must not linger
             out = (llama_cpp.llama_token * cut)()
             n = ctypes.c_size_t(0)
             ok = llama_cpp.llama_state_load_file(llm._ctx.ctx, str(path).encode(), out, cut, ctypes.byref(n))
@@ -316,7 +345,7 @@ class LlamaCppLLM:
                 llm.n_tokens = cut
                 return
             llm.reset()  # a stale or broken file: read the prompt whole, and write it anew
-            llama_cpp.llama_memory_clear(llama_cpp.llama_get_memory(llm._ctx.ctx), True)
+            llama_cpp.llama_memory_clear(memory, True)
         llm.eval(prefix)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

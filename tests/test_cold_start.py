@@ -148,9 +148,14 @@ def test_a_new_process_reads_from_the_saved_instruction_state_as_it_would_from_s
     off = _read(LlamaCppLLM(cfg.llm_model_path, cfg.with_overrides(llm={"prefix_cache": False})), prompts)
     states = tmp_path / "home" / "cache" / "llm-state"
     assert not states.exists()
-    first = _read(LlamaCppLLM(cfg.llm_model_path, cfg), prompts)  # reads the instruction, saves it
+    writer = LlamaCppLLM(cfg.llm_model_path, cfg)
+    first = _read(writer, prompts)  # reads the instruction, saves it (and the copy vocabulary)
     saved = list(states.glob("prefix-*.llama-state"))
     assert len(saved) == 1
+    vocab = list(states.glob("vocab-*.marshal"))
+    assert len(vocab) == 1 and LlamaCppLLM(cfg.llm_model_path, cfg)._vocab() == writer._vocab()
+    vocab[0].write_bytes(b"\x00broken")
+    assert LlamaCppLLM(cfg.llm_model_path, cfg)._vocab() == writer._vocab()  # rebuilt, not trusted
     second = _read(LlamaCppLLM(cfg.llm_model_path, cfg), prompts)  # a fresh model starts from it
     assert "450" in off[0]
     assert first[0] == second[0] == off[0]
@@ -158,6 +163,14 @@ def test_a_new_process_reads_from_the_saved_instruction_state_as_it_would_from_s
     # The fresh model did not read the instruction: its prompt evaluation was shorter by it.
     instruction = first[2][0]
     assert second[2][0] == first[2][1] and off[2][0] == first[2][0] + first[2][1] and instruction > 40
+    # `akhbar chat` primes the same instruction before it prints its URL: from the file too.
+    chat = LlamaCppLLM(cfg.llm_model_path, cfg)
+    primed: list[int] = []
+    model = chat._load()
+    real_eval = model.eval
+    model.eval = lambda tokens: (primed.append(len(tokens)), real_eval(tokens))[1]
+    chat.prime(prompts.reader_messages("ar", "-", "-")[:1])
+    assert primed == [] and model.n_tokens == instruction
     # A broken state file is read past (the prompt is read whole) and written anew.
     saved[0].write_bytes(b"not a llama.cpp state")
     third = _read(LlamaCppLLM(cfg.llm_model_path, cfg), prompts)
