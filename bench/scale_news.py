@@ -223,10 +223,17 @@ def run_steps(home: Path, zips: list[Path], skip: set[str], queries: int,
             print(f"   {mode:7} p50 {r2[mode]['p50']:.0f} ms, p95 {r2[mode]['p95']:.0f} ms")
         row |= {"hybrid_p50": r2["hybrid"]["p50"], "hybrid_p95": r2["hybrid"]["p95"]}
     if "ask" not in skip:
-        a = cold_ask(home, ASK, extra)
-        print(f"\n3. Cold `akhbar ask`: first byte of the answer after {a['first_byte_s']:.1f} s, "
-              f"exit after {a['exit_s']:.1f} s ({a['answer'][:60]})")
-        row["ask_first_byte_s"] = a["first_byte_s"]
+        # Four new processes: the first may write the caches a cold start reads (the reader
+        # instruction's KV state, the copy vocabulary); the figure is the median of the rest.
+        runs = [cold_ask(home, ASK, extra) for _ in range(4)]
+        a = runs[0]
+        later = statistics.median(r["first_byte_s"] for r in runs[1:])
+        each = ", ".join(f"{r['first_byte_s']:.1f}" for r in runs[1:])
+        print(f"\n3. Cold `akhbar ask`: first byte of the answer after {later:.1f} s (median of 3 new "
+              f"processes: {each}; the first one "
+              f"{a['first_byte_s']:.1f} s), exit after {statistics.median(r['exit_s'] for r in runs[1:]):.1f} s "
+              f"({a['answer'][:60]})")
+        row["ask_first_byte_s"] = later
     if "chat" not in skip:
         c = cold_chat(home, extra)
         if c:
