@@ -20,8 +20,10 @@ in float32 and several times faster in bfloat16 where the CPU has it.
 from __future__ import annotations
 
 import json
+import os
 import struct
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -93,7 +95,7 @@ def _tensors(file: Path) -> dict[str, Any]:
     return out
 
 
-def _gelu(h: Any) -> Any:
+def _gelu(h: Any) -> None:
     """Exact (erf) GELU, in place. erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7, below
     float32's resolution here): SciPy's erf is ~30x slower than these vectorised passes."""
     import numpy as np
@@ -117,7 +119,6 @@ def _gelu(h: Any) -> Any:
     np.copysign(poly, h, out=poly)
     poly += np.float32(0.5)
     h *= poly
-    return h
 
 
 class BertEncoder:
@@ -153,6 +154,9 @@ class BertEncoder:
         self._small = {k: np.asarray(v, dtype=np.float32) for k, v in self.w.items()
                        if not k.endswith("word_embeddings.weight")}
         self._layer_cache: dict[int, tuple[Any, ...]] = {}
+        self._pool: ThreadPoolExecutor | None = None
+        if (os.cpu_count() or 1) > 1:
+            self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="akhbar-bert")
 
     def _t(self, name: str) -> Any:
         return self._small[self._p + name]
@@ -194,6 +198,18 @@ class BertEncoder:
             )
         return self._layer_cache[i]
 
+    def _split(self, work: Any, rows: int) -> None:
+        """``work(lo, hi)`` over ``range(rows)`` in two halves on two threads. NumPy runs an
+        element-wise pass on one core (its matrix products use every core already), and it
+        releases the GIL inside one: GELU and softmax, ~45% of a forward pass, take half
+        the time."""
+        if self._pool is None or rows < 2:
+            work(0, rows)
+            return
+        half = rows // 2
+        for f in [self._pool.submit(work, 0, half), self._pool.submit(work, half, rows)]:
+            f.result()
+
     def _forward(self, batch: list[list[int]]) -> Any:
         import numpy as np
 
@@ -213,12 +229,16 @@ class BertEncoder:
         for i in range(self.layers):
             w_qkv, b_qkv, w_o, b_o, w_in, b_in, w_out, b_out = self._weights(i)
             qkv = (x @ w_qkv + b_qkv).reshape(n, length, 3, self.heads, hd).transpose(2, 0, 3, 1, 4)
-            scores = qkv[0] @ qkv[1].transpose(0, 1, 3, 2)
-            scores *= scale
-            scores += bias
-            scores -= scores.max(-1, keepdims=True)
-            np.exp(scores, out=scores)
-            scores /= scores.sum(-1, keepdims=True)
+            scores = (qkv[0] * scale) @ qkv[1].transpose(0, 1, 3, 2)
+
+            def softmax(lo: int, hi: int, scores: Any = scores) -> None:
+                s = scores[lo:hi]
+                s += bias[lo:hi]
+                s -= s.max(-1, keepdims=True)
+                np.exp(s, out=s)
+                s /= s.sum(-1, keepdims=True)
+
+            self._split(softmax, n)
             att = (scores @ qkv[2]).transpose(0, 2, 1, 3).reshape(n * length, self.dim)
             h = att @ w_o
             h += b_o
@@ -226,7 +246,7 @@ class BertEncoder:
             x = self._layer_norm(h, f"encoder.layer.{i}.attention.output.LayerNorm")
             h = x @ w_in
             h += b_in
-            h = _gelu(h)
+            self._split(lambda lo, hi, h=h: _gelu(h[lo:hi]), n * length)
             h = h @ w_out
             h += b_out
             h += x
