@@ -343,6 +343,8 @@ class LlamaCppLLM:
             if ok and n.value == cut and list(out) == prefix:
                 llm.input_ids[:cut] = prefix
                 llm.n_tokens = cut
+                with contextlib.suppress(OSError):
+                    os.utime(path)  # in use: the pruning below keeps the recently used
                 return
             llm.reset()  # a stale or broken file: read the prompt whole, and write it anew
             llama_cpp.llama_memory_clear(memory, True)
@@ -355,6 +357,11 @@ class LlamaCppLLM:
                 os.replace(tmp, path)
             else:
                 tmp.unlink(missing_ok=True)
+            # ~2 MB each, one per model, adapter, language and prompt wording: the eight
+            # used last stay, so edited prompts and swapped models do not pile up.
+            states = sorted(path.parent.glob("prefix-*.llama-state"), key=lambda f: f.stat().st_mtime, reverse=True)
+            for old in states[8:]:
+                old.unlink(missing_ok=True)
         except OSError:
             pass  # a read-only home only costs the next process the same second
 

@@ -176,6 +176,11 @@ def test_a_new_process_reads_from_the_saved_instruction_state_as_it_would_from_s
     third = _read(LlamaCppLLM(cfg.llm_model_path, cfg), prompts)
     assert third[0] == off[0] and third[2][0] == instruction
     assert saved[0].stat().st_size > 100_000
-    # Another adapter setting is another state.
+    # Another adapter setting is another state; states unused the longest are pruned to eight.
+    for i in range(9):
+        stale = states / f"prefix-stale{i}.llama-state"
+        stale.write_bytes(b"old")
+        os.utime(stale, (1_000_000 + i, 1_000_000 + i))
     _read(LlamaCppLLM(cfg.llm_model_path, cfg.with_overrides(llm={"adapter": "off"})), prompts)
-    assert len(list(states.glob("prefix-*.llama-state"))) == 2
+    kept = {f.name for f in states.glob("prefix-*.llama-state")}
+    assert len(kept) == 8 and saved[0].name in kept and "prefix-stale0.llama-state" not in kept
