@@ -5,8 +5,10 @@
     ans = bot.ask("…")                   # Answer with [n] markers and Citations
     for piece in bot.ask_stream("…"): …  # str pieces, then the Answer
 
-It wires config → store, embedder and LLM (each loaded lazily, once per object) and
-drives the ingest pipeline; the logic lives in ``rag.answer`` and ``ingest``.
+It wires config → store, embedders and LLM (each loaded lazily, once per object) and
+drives the ingest pipeline; the logic lives in ``rag.answer`` and ``ingest``. Ingest embeds
+through ``embedder`` (sentence-transformers); answering through ``query_embedder``, the same
+model computed without torch where ``rag.bert`` can, so a process that only asks starts fast.
 """
 
 from __future__ import annotations
