@@ -100,6 +100,22 @@ def _llama_errors_only() -> None:
     llama_cpp.llama_log_set(log, ctypes.c_void_p(0))
 
 
+def _write_cache(path: Path, write: Callable[[Path], bool]) -> None:
+    """``write(tmp)`` then a rename onto ``path``, so a reader never sees half a file. A
+    cache that cannot be written (a read-only home) only costs the next process the time
+    it would have saved."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if write(tmp):
+            os.replace(tmp, path)
+    except OSError:
+        pass
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+
+
 class LlamaCppLLM:
     backend = "llamacpp"
 
@@ -226,30 +242,26 @@ class LlamaCppLLM:
             import marshal
             import sys
 
+            import llama_cpp
+
             from rag.constrain import vocabulary
 
             llm = self._load()
-            path = None
-            if self._state_dir is not None:
+            # marshal's format is Python's own: its version is part of the name.
+            path = self._cache_file("vocab", "marshal", [sys.version, llama_cpp.__version__, self.path])
+            if path is not None and path.exists():
                 try:
-                    path = self._state_file(llm, [], kind=f"vocab-py{sys.version_info[0]}.{sys.version_info[1]}")
-                    if path is not None and path.exists():
-                        index, pieces = marshal.loads(path.read_bytes())
-                        if isinstance(index, dict) and isinstance(pieces, list) and len(pieces) == llm.n_vocab():
-                            self._vocab_cache = (index, pieces)
-                            return self._vocab_cache
+                    index, pieces = marshal.loads(path.read_bytes())
+                    if isinstance(index, dict) and isinstance(pieces, list) and len(pieces) == llm.n_vocab():
+                        self._vocab_cache = (index, pieces)
+                        return self._vocab_cache
                 except (OSError, ValueError, EOFError, TypeError):
                     pass  # unreadable: rebuilt and written again below
             pieces = [llm.detokenize([i]) for i in range(llm.n_vocab())]
             self._vocab_cache = (vocabulary(enumerate(pieces)), pieces)
             if path is not None:
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-                    tmp.write_bytes(marshal.dumps(self._vocab_cache))
-                    os.replace(tmp, path)
-                except OSError:
-                    pass
+                data = marshal.dumps(self._vocab_cache)
+                _write_cache(path, lambda tmp: tmp.write_bytes(data) > 0)
         return self._vocab_cache
 
     def _chatml(self, messages: Sequence[Message]) -> str:
@@ -295,26 +307,35 @@ class LlamaCppLLM:
         llm.eval(tokens[cached:])
         return len(tokens)
 
-    def _state_file(self, llm: Any, prefix: Sequence[int], kind: str = "prefix") -> Path | None:
-        """Where the KV state after ``prefix`` is kept: named by everything it depends on
-        (model and adapter files, whether the adapter applies, context size, llama.cpp's
-        version and CPU build, the tokens); for another ``kind`` (the vocabulary), by the model file and
-        llama.cpp's version alone. None when there is no cache directory."""
+    def _cache_file(self, stem: str, ext: str, depends: Sequence[str | Path | None]) -> Path | None:
+        """``<home>/cache/llm-state/<stem>-<digest>.<ext>``, the digest naming everything the file
+        depends on (a file by its path, size and mtime; anything else as text). None when
+        there is no cache directory (``llm.prefix_cache`` off)."""
         if self._state_dir is None:
             return None
         import hashlib
 
+        parts = []
+        for d in depends:
+            if isinstance(d, Path):
+                with contextlib.suppress(OSError):  # a file that is not there names nothing
+                    st = d.stat()
+                    parts.append(f"{d.resolve()} {st.st_size} {st.st_mtime_ns}")
+            elif d is not None:
+                parts.append(d)
+        digest = hashlib.sha256("\n".join(parts).encode()).hexdigest()[:24]
+        return self._state_dir / f"{stem}-{digest}.{ext}"
+
+    def _state_file(self, prefix: Sequence[int]) -> Path | None:
+        """Where the KV state after ``prefix`` is kept: it depends on the model and adapter
+        files, whether the adapter applies, the context size, llama.cpp's version and CPU
+        build (another instruction set computes slightly other numbers), and the tokens."""
         import llama_cpp
 
-        parts = [llama_cpp.__version__, *((str(self.cfg.n_ctx), str(self._adapter_on)) if kind == "prefix" else ())]
-        # The build too: another instruction set computes (slightly) other numbers.
         cpu_lib = Path(llama_cpp.__file__).parent / "lib" / "libggml-cpu.so"
-        for f in (self.path, self.adapter, cpu_lib) if kind == "prefix" else (self.path,):
-            if f is not None and f.exists():
-                st = f.stat()
-                parts += [str(f.resolve()), str(st.st_size), str(st.st_mtime_ns)]
-        digest = hashlib.sha256("\n".join(parts).encode() + bytes(str(list(prefix)), "ascii")).hexdigest()[:24]
-        return self._state_dir / (f"{kind}-{digest}.llama-state" if kind == "prefix" else f"{kind}-{digest}.marshal")
+        return self._cache_file("prefix", "llama-state", [llama_cpp.__version__, str(self.cfg.n_ctx),
+                                                          str(self._adapter_on), self.path, self.adapter, cpu_lib,
+                                                          str(list(prefix))])
 
     def _restore_prefix(self, llm: Any, tokens: Sequence[int]) -> None:
         """Start an empty context with ``tokens`` (a prompt's system message) read: from the
@@ -327,10 +348,7 @@ class LlamaCppLLM:
 
         prefix = list(tokens)
         cut = len(prefix)
-        try:
-            path = self._state_file(llm, prefix)
-        except OSError:
-            path = None
+        path = self._state_file(prefix)
         if path is None:
             llm.eval(prefix)
             return
@@ -349,21 +367,14 @@ class LlamaCppLLM:
             llm.reset()  # a stale or broken file: read the prompt whole, and write it anew
             llama_cpp.llama_memory_clear(memory, True)
         llm.eval(prefix)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_name(f".{path.name}.{os.getpid()}")
-            arr = (llama_cpp.llama_token * cut)(*prefix)
-            if llama_cpp.llama_state_save_file(llm._ctx.ctx, str(tmp).encode(), arr, cut):
-                os.replace(tmp, path)
-            else:
-                tmp.unlink(missing_ok=True)
-            # ~2 MB each, one per model, adapter, language and prompt wording: the eight
-            # used last stay, so edited prompts and swapped models do not pile up.
+        arr = (llama_cpp.llama_token * cut)(*prefix)
+        _write_cache(path, lambda tmp: bool(llama_cpp.llama_state_save_file(llm._ctx.ctx, str(tmp).encode(), arr, cut)))
+        # ~2 MB each, one per model, adapter, language and prompt wording: the eight used
+        # last stay, so edited prompts and swapped models do not pile up.
+        with contextlib.suppress(OSError):
             states = sorted(path.parent.glob("prefix-*.llama-state"), key=lambda f: f.stat().st_mtime, reverse=True)
             for old in states[8:]:
                 old.unlink(missing_ok=True)
-        except OSError:
-            pass  # a read-only home only costs the next process the same second
 
     def choice_logprobs(self, messages: Sequence[Message], options: Sequence[Sequence[str]],
                         stats: GenerationStats) -> tuple[float, ...]:
