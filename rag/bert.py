@@ -4,8 +4,8 @@ Answering a question embeds a handful of short texts (the question, a few dozen 
 sentences). Doing that through sentence-transformers costs a cold ``akhbar ask`` ~10 s before
 the first vector: importing it pulls in torch, transformers, scikit-learn and SciPy. This
 module computes the same vectors from the same local folder with NumPy and the ``tokenizers``
-library alone (both already loaded by ``import chromadb``), reading the weights by memory
-map, so only the rows of the vocabulary a text uses are ever read from disk.
+library alone (a fraction of a second to import), reading the weights by memory map, so only
+the rows of the vocabulary a text uses are ever read from disk.
 
 It implements exactly what the packaged mE5 (and any sentence-transformers folder of the same
 shape) does: a post-LayerNorm BERT (absolute positions, one token type, exact-erf GELU), mean
@@ -13,8 +13,8 @@ pooling over the tokens the prompt included, then L2 normalisation. :func:`suppo
 whether a folder is that shape; anything else goes to sentence-transformers.
 
 It deliberately does not train, batch large corpora fast, or run other architectures:
-bulk passage embedding at ingest stays on sentence-transformers, which is ~the same speed
-in float32 and several times faster in bfloat16 where the CPU has it.
+bulk passage embedding at ingest stays on sentence-transformers, which is several times
+faster on long passages (and faster again in bfloat16 where the CPU has it).
 """
 
 from __future__ import annotations
