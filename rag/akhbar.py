@@ -116,14 +116,14 @@ class Akhbar:
                             and path.exists()):
                         from rag.bert import supports
 
-                        if engine == "numpy" and not supports(path):
-                            raise ModelError(f"embed.query_engine = numpy cannot run {path}: "
-                                             "it computes mean-pooled BERT sentence-transformers folders only")
                         if supports(path):
                             from rag.embedder import NumpyEmbedder
 
                             self._query_embedder = NumpyEmbedder(path, name=self.config.embed.model)
                             return self._query_embedder
+                        if engine == "numpy":
+                            raise ModelError(f"embed.query_engine = numpy cannot run {path}: "
+                                             "it computes mean-pooled BERT sentence-transformers folders only")
                     self._query_embedder = self.embedder
         return self._query_embedder
 
