@@ -35,6 +35,7 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = REPO / "seeds"
 SHARED = REPO.parent / "shared"
 _SERVER = pytest.StashKey[tuple[subprocess.Popen[bytes], str]]()
+_DATA_HOME = pytest.StashKey[str]()
 AR_QUESTION = "منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟"
 EN_QUESTION = "How many Astana-format meetings have been held?"
 
@@ -68,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ.pop(k)
     os.environ["AKHBAR_MODELS_DIR"] = str(models_dir)
     # Session fixtures load configs too: they must not read ~/.local/share/akhbar/akhbar.toml.
-    os.environ["XDG_DATA_HOME"] = tempfile.mkdtemp(prefix="akhbar-test-data-")
+    os.environ["XDG_DATA_HOME"] = config.stash[_DATA_HOME] = tempfile.mkdtemp(prefix="akhbar-test-data-")
     _guard_store_openings()
     if os.environ.get("AKHBAR_TEST_UNIT"):
         _forbid_model_loads()
@@ -82,6 +83,10 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
+    # The run's stand-in data home goes with it, or every run leaves a directory in /tmp.
+    home = config.stash.get(_DATA_HOME, None)
+    if home:
+        shutil.rmtree(home, ignore_errors=True)
     started = config.stash.get(_SERVER, None)
     if started:
         proc, data = started
