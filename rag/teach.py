@@ -53,6 +53,7 @@ from rag.reader import OPEN, is_echo, question_type
 from rag.text import GREGORIAN_MONTHS, HIJRI_MONTHS, detect_language, sentence_spans, spelled_pattern
 
 REPO = Path(__file__).resolve().parent.parent
+TRAIN_PRECISION = "float32"  # the training set's evidence embeddings, whatever the CPU
 DATA_DIR = REPO / "reader" / "data"
 ADAPTER_PATH = REPO / "reader" / "akhbar-reader.gguf"
 ARCD_PATH = REPO.parent / "shared" / "eval" / "arcd" / "arcd-train.json"
@@ -677,6 +678,18 @@ def model_card(result: TrainResult, data: dict[str, Any], held: dict[str, Any], 
 # ---------------------------------------------------------------------------- command
 
 
+def training_embedder(config: Config) -> Any:
+    """The embedder that chooses the training examples' evidence: the configured model in
+    float32 on every CPU, not ``embed.precision``, whose "auto" is bfloat16 where the CPU has
+    it, so that the same command builds the same training set on any machine (the shipped
+    set, chosen in bfloat16 on an EPYC, and a float32 rebuild on a Xeon differed in the
+    evidence of 2 of the 389 examples both hold)."""
+    from rag.embedder import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(config.embed_model_path, batch_size=config.embed.batch_size,
+                                       name=config.embed.model, precision=TRAIN_PRECISION)
+
+
 def cloze_days(corpus_dir: Path) -> list[str]:
     """The SaudiNewsNet days cloze examples may come from: every one but the development days."""
     return sorted(p.stem for p in Path(corpus_dir).glob("*.zip") if p.stem not in HELD_DAYS)
@@ -706,7 +719,6 @@ def run(config: Config, out: Path, *, data_files: Sequence[Path], corpus_dir: Pa
         examples_only: bool = False, dtype: str = "auto", log: Callable[[str], None] = print) -> AdapterInfo | None:
     """Build the examples, train, write the adapter, its card and the examples it saw
     (``examples_only``: stop after writing the examples)."""
-    from rag.embedder import SentenceTransformerEmbedder
     from rag.llm import LlamaCppLLM
 
     base_path = Path(base) if base else config.llm_model_path
@@ -716,8 +728,7 @@ def run(config: Config, out: Path, *, data_files: Sequence[Path], corpus_dir: Pa
     recs = records(data_files, corpus_dir, arcd, arcd_limit, seed, cloze)
     if limit:  # a small run (the test suite's): a seeded sample of the records
         recs = random.Random(seed).sample(recs, min(limit, len(recs)))
-    embedder = SentenceTransformerEmbedder(config.embed_model_path, batch_size=config.embed.batch_size,
-                                           name=config.embed.model, precision=config.embed.precision)
+    embedder = training_embedder(config)
     counter = LlamaCppLLM(base_path, config)
     examples = build_examples(config, recs, embedder, counter.count_tokens, withhold_share=withhold_share, seed=seed)
     train_set, held = split_examples(examples, held_share, seed)

@@ -40,6 +40,7 @@ from rag.teach import (
     newsqa_records,
     split_examples,
     train_dtype,
+    training_embedder,
     withhold,
     write_adapter,
 )
@@ -228,6 +229,16 @@ def test_the_training_precision_follows_the_cpu_unless_given() -> None:
     assert train_dtype("float32") == "float32" and train_dtype("bfloat16") == "bfloat16"
     with pytest.raises(TrainError, match="dtype must be"):
         train_dtype("fp8")
+
+
+def test_the_training_set_is_chosen_with_float32_vectors_whatever_the_config(prepared_config: Config) -> None:
+    # "auto" is bfloat16 where the CPU has it: another machine would build another training
+    # set from the same command.
+    for precision in ("auto", "bfloat16", "float32"):
+        config = prepared_config.with_overrides(embed={"precision": precision})
+        embedder = training_embedder(config)
+        assert embedder.precision == "float32", precision
+        assert embedder.path == config.embed_model_path
 
 
 def test_withholding_takes_out_every_sentence_that_holds_the_answer() -> None:
