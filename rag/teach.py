@@ -506,19 +506,26 @@ def _held_loss(model: Any, batches: Sequence[tuple[list[int], int]]) -> tuple[fl
 def train(examples: Sequence[Example], held: Sequence[Example], base_gguf: Path, prompts: Prompts, *,
           rank: int = 16, alpha: int = 32, lr: float = 2e-4, epochs: float = 1.0, accumulate: int = 8,
           max_tokens: int = 512, seed: int = 0, threads: int = 0, dtype: str = "float32",
-          log: Callable[[str], None] = print) -> tuple[Any, TrainResult]:
-    """A seeded LoRA run on the answer tokens; returns the peft model and the figures."""
+          loaded: tuple[Any, Any] | None = None, log: Callable[[str], None] = print) -> tuple[Any, TrainResult]:
+    """A seeded LoRA run on the answer tokens; returns the peft model and the figures.
+    ``loaded``: ``load_base``'s (model, tokenizer) for ``base_gguf``, trained on a copy
+    (the original stays as it was), for runs that share one load."""
+    import copy
     import os
 
     import torch
     from peft import LoraConfig, get_peft_model
 
-    torch.manual_seed(seed)
-    random.seed(seed)
     torch.set_num_threads(threads or os.cpu_count() or 1)
     t0 = time.perf_counter()
-    model, tokenizer = load_base(base_gguf, dtype)
-    log(f"train-reader: base model loaded in {time.perf_counter() - t0:.0f}s")
+    if loaded is not None:
+        model, tokenizer = copy.deepcopy(loaded[0]), loaded[1]
+    else:
+        model, tokenizer = load_base(base_gguf, dtype)
+        log(f"train-reader: base model loaded in {time.perf_counter() - t0:.0f}s")
+    # Seeded after the load, so a run on a shared load starts where a fresh one does.
+    torch.manual_seed(seed)
+    random.seed(seed)
     model = get_peft_model(model, LoraConfig(r=rank, lora_alpha=alpha, lora_dropout=0.0, target_modules=list(TARGETS),
                                              task_type="CAUSAL_LM", bias="none"))
     encoded = [_encode(tokenizer, *chat_parts(e, prompts), max_tokens) for e in examples]
