@@ -438,7 +438,6 @@ def test_the_adapter_reads_spans_but_never_writes_the_free_answers(prepared_conf
 
 @pytest.mark.slow
 @pytest.mark.models
-@needs_shared
 def test_the_same_seeded_run_twice_gives_the_same_adapter(prepared_config: Config) -> None:
     """Issue 18's reproducibility: on one machine a seeded run is bit-for-bit repeatable
     (shuffle, LoRA initialisation and the CPU kernels), so its eval figures are too; a
@@ -464,6 +463,9 @@ def test_the_same_seeded_run_twice_gives_the_same_adapter(prepared_config: Confi
     assert any(not np.array_equal(first[k], other[k]) for k in first)
 
 
+@pytest.mark.slow
+@pytest.mark.models
+@needs_shared
 def test_a_tiny_training_run_writes_an_adapter_that_llama_cpp_loads(prepared_config: Config,
                                                                     tmp_path: Path) -> None:
     """A few steps on a handful of examples, on the 0.5B model: the whole command, from the
