@@ -53,7 +53,6 @@ from rag.reader import OPEN, is_echo, question_type
 from rag.text import GREGORIAN_MONTHS, HIJRI_MONTHS, detect_language, sentence_spans, spelled_pattern
 
 REPO = Path(__file__).resolve().parent.parent
-TRAIN_PRECISION = "float32"  # the training set's evidence embeddings, whatever the CPU
 DATA_DIR = REPO / "reader" / "data"
 ADAPTER_PATH = REPO / "reader" / "akhbar-reader.gguf"
 ARCD_PATH = REPO.parent / "shared" / "eval" / "arcd" / "arcd-train.json"
@@ -694,7 +693,7 @@ def training_embedder(config: Config) -> Any:
     from rag.embedder import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(config.embed_model_path, batch_size=config.embed.batch_size,
-                                       name=config.embed.model, precision=TRAIN_PRECISION)
+                                       name=config.embed.model, precision="float32")
 
 
 def cloze_days(corpus_dir: Path) -> list[str]:

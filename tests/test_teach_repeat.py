@@ -1,5 +1,5 @@
-"""Issue 18's reproducibility target, in its own file so that pytest-xdist runs it beside
-test_teach.py's tiny training run instead of after it (each takes about two minutes)."""
+"""Issue 18's reproducibility target. A file of its own, so that pytest-xdist (whole files
+per worker) may run it beside test_teach.py's tiny training run; each takes one to two minutes."""
 
 from __future__ import annotations
 
