@@ -4,7 +4,8 @@ articles in 12 daily zips) through Akhbar, as a newsroom would run it.
 Prints:
 1. ingest: wall time, documents and chunks per second, peak RSS, disk used, dates and
    sites found (share of non-empty articles);
-2. hybrid and dense retrieval p50/p95 on that index (the news set's questions);
+2. hybrid and dense retrieval p50/p95 on that index (the news set's questions), and how often
+   the answer's article is among the top 5 for its Arabic and its English questions;
 3. cold `akhbar ask`: process start to the first byte of the answer;
 4. cold `akhbar chat`: process start to the URL, then the first and the second answer in a
    real browser (Debian's chromium through Playwright; skipped without it);
@@ -194,6 +195,21 @@ def retrieval(home: Path, n: int, extra: dict[str, str]) -> dict[str, dict[str, 
             bot.retrieve(q, top_k=5, mode=mode)
             ms.append((time.perf_counter() - t) * 1000)
         out[mode] = {"p50": statistics.median(ms), "p95": pct(ms, 0.95), "n": len(ms)}
+    # Does the answer's article come back? Per language: an English question over Arabic
+    # news leans on the embedder alone (BM25 shares no words with it), and that is what a
+    # growing archive wears down first.
+    doc_of_url = {s.url: s.doc_id for s in bot.manifest.all_sources() if s.url}
+    for lang in ("ar", "en"):
+        found = []
+        for f in QUESTIONS:
+            for line in f.read_text(encoding="utf-8").splitlines():
+                r = json.loads(line) if line.strip() else None
+                if r and r["language"] == lang and r["answerable"] and r["url"] in doc_of_url:
+                    docs = [h.chunk.doc_id for h in bot.retrieve(r["question"], top_k=10)]
+                    found.append(docs.index(doc_of_url[r["url"]]) if doc_of_url[r["url"]] in docs else 99)
+        if found:
+            out[f"gold_{lang}"] = {"n": len(found), "at5": sum(k < 5 for k in found) / len(found),
+                                   "at10": sum(k < 10 for k in found) / len(found)}
     st = bot.stats()
     out["index"] = {"documents": st.documents, "chunks": st.chunks, "dated": st.dated_documents}
     sites = {d.site for d in bot.documents()}
@@ -221,6 +237,11 @@ def run_steps(home: Path, zips: list[Path], skip: set[str], queries: int,
               f"({idx['dated']} dated, {r2['sites']['distinct']} sites), top 5, {r2['hybrid']['n']} questions:")
         for mode in ("hybrid", "dense"):
             print(f"   {mode:7} p50 {r2[mode]['p50']:.0f} ms, p95 {r2[mode]['p95']:.0f} ms")
+        for lang, name in (("ar", "Arabic"), ("en", "English")):
+            if f"gold_{lang}" in r2:
+                g = r2[f"gold_{lang}"]
+                print(f"   the answer's article among the top 5 for {g['at5']:.2f} of {g['n']} answerable {name} "
+                      f"questions (top 10: {g['at10']:.2f})")
         row |= {"hybrid_p50": r2["hybrid"]["p50"], "hybrid_p95": r2["hybrid"]["p95"]}
     if "ask" not in skip:
         # Four new processes: the first may write the caches a cold start reads (the reader

@@ -83,6 +83,34 @@ def test_bm25_finds_a_rare_name(news_bot: Akhbar) -> None:
     assert news_bot.retrieve("Zhambyl", top_k=1, mode="hybrid")[0].chunk.title == "Kazakh capital"
 
 
+def test_across_languages_the_lexical_ranking_votes_only_through_numbers(news_bot: Akhbar, tmp_path: Path) -> None:
+    """An English question's BM25 matches in Arabic articles are stray Latin tokens (an
+    e-mail address) unless they share one of its numbers; only the latter join the fusion."""
+    more = tmp_path / "more"
+    more.mkdir()
+    rows = [{"title": "بريد القراء",
+             "text": "للتواصل مع محرر الصفحة: zhambyl.fair@reader.example وننشر الرسائل كل أسبوع.",
+             "date": "2024-12-05", "source": "wire-d", "url": "https://d.example/5"},
+            {"title": "معرض ألماتي", "text": "زار 4817 شخصا المعرض التجاري في ألماتي هذا العام.",
+             "date": "2024-12-05", "source": "wire-d", "url": "https://d.example/6"}]
+    (more / "more.jsonl").write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n")
+    assert news_bot.ingest(more).documents == 2
+    r = news_bot.retriever
+    assert r.bm25 is not None
+    question = "Did 4817 visitors come to the Zhambyl fair?"
+    lexical = [cid for cid, _ in r.bm25.search(question, 20, r.generation(), r.store.all_texts)]
+    chunks = r.store.get_chunks(lexical)
+    title = {cid: chunks[cid].title for cid in lexical}
+    assert {"بريد القراء", "معرض ألماتي", "Kazakh capital"} <= set(title.values())  # what BM25 alone matches
+    kept = {title[cid] for cid in r._in_question_language(lexical, question)}
+    assert kept == {"معرض ألماتي", "Kazakh capital"}, kept
+    # An Arabic question's Latin words are names: its matches in every language stay.
+    arabic_q = "ماذا استضاف إقليم Zhambyl؟"
+    arabic = [cid for cid, _ in r.bm25.search(arabic_q, 20, r.generation(), r.store.all_texts)]
+    assert "Kazakh capital" in {c.title for c in r.store.get_chunks(arabic).values()}
+    assert r._in_question_language(arabic, arabic_q) == arabic
+
+
 def test_filters_apply_to_every_mode(news_bot: Akhbar) -> None:
     for mode in ("dense", "bm25", "hybrid"):
         recent = news_bot.retrieve("oil prices", top_k=5, mode=mode, filters=Filters(date_from="2024-12-01"))
