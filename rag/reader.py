@@ -43,6 +43,7 @@ _AR_TYPES: tuple[tuple[str, str], ...] = (
               r"|ما (مكان|موقع)|الى اي (مدينه|دوله|مكان))"),
     ("who", r"^(من |من$|ما اسم|ما هو اسم|ما هي اسم|لمن |مع من|عن من|بمن |على من)"),
     ("which", r"^(اي |ايه |في اي |الى اي |باي |لاي |من اي )"),
+    ("event", r"^(ماذا|ما الذي|وماذا) (حدث|جرى|حصل|يحدث|يجري|يحصل)"),
     ("what", r"^(ما |ماذا|ما$|وما )"),
 )
 _EN_TYPES: tuple[tuple[str, str], ...] = (
@@ -56,6 +57,7 @@ _EN_TYPES: tuple[tuple[str, str], ...] = (
               r"|what (city|country|place))"),
     ("who", r"^(who|whom|whose|what is the name|what was the name|name the)"),
     ("which", r"^(which|in which|at which|to which|for which)"),
+    ("event", r"^what (happened|happens|is happening|has happened|had happened|took place|went on)"),
     ("what", r"^(what|name)"),
 )
 
@@ -76,7 +78,8 @@ _WORD = re.compile(r"\w+")
 
 
 def question_type(question: str) -> str:
-    """who / what / when / where / which / how_many / how_much, or ``open``."""
+    """who / what / when / where / which / how_many / how_much / event ("what happened",
+    answered by the event's whole sentence), or ``open``."""
     q = fold(question).strip()
     arabic = bool(re.search(r"[\u0600-\u06ff]", q))
     # The question word may follow a lead-in: "According to the director, how many …".

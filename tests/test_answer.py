@@ -15,6 +15,22 @@ def _cites_seed(answer: Answer) -> bool:
 
 
 @pytest.mark.slow
+def test_what_happened_is_answered_with_the_whole_sentence_that_tells_it(seeded_bot: Akhbar) -> None:
+    """An event question gets the evidence sentence the copy landed in, verbatim and cited,
+    not a phrase cut from it."""
+    answer = seeded_bot.ask("ماذا حدث في حلب؟")
+    assert answer.extra["question_type"] == "event" and not answer.refused, answer.to_dict()
+    original = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
+    [c] = answer.citations
+    span = str(answer.extra["span"])
+    assert original[c.span_start:c.span_end] == span and len(span.split()) >= 8, span
+    # It is one whole sentence of those shown to the model, less its full stop.
+    shown = [original[a:b].rstrip().rstrip(".").rstrip() for src in answer.sources for a, b in src.spans]
+    assert span in shown, (span, shown)
+    assert answer.text.startswith(span) and answer.text.endswith("[1]."), answer.text
+
+
+@pytest.mark.slow
 def test_arabic_question_is_answered_by_copying_2017_and_cites_it(seeded_bot: Akhbar) -> None:
     items = list(seeded_bot.ask_stream(AR_QUESTION))
     pieces, answer = items[:-1], items[-1]

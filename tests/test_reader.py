@@ -43,6 +43,11 @@ from rag.reader import OPEN, check_span, is_echo, question_type, typed_starts
     ("Why was the match postponed?", OPEN),
     ("How did Turkey respond?", OPEN),
     ("Summarise the talks.", OPEN),
+    ("ماذا حدث في قاعدة العند الأسبوع الماضي؟", "event"),
+    ("ما الذي جرى في جلسة مجلس الوزراء؟", "event"),
+    ("What happened at Al-Anad air base?", "event"),
+    ("ماذا قال المتحدث عن الحادث؟", OPEN),
+    ("ماذا ضبط الجمرك؟", "what"),
 ])
 def test_question_types(question: str, kind: str) -> None:
     assert question_type(question) == kind
