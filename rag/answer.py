@@ -465,21 +465,19 @@ class Responder:
                       "none": "model"}.get(problem, "no_span")
             return refuse(reason, f"no answer of type {kind} in the evidence ({problem})")
         start, end = copied.offsets[0]
+        # The evidence line the copy came from (a span never crosses a line).
+        base, line, text_shown = max(((b, s, t) for b, s, t in line_at if b <= start), key=lambda x: x[0])
         if kind in ("how_many", "how_much"):
             end = complete_quantity(evidence, start, end)
             extra["span"] = evidence[start:end]
-        elif kind == "event":
+        elif kind == "event" and detect_language(text_shown) == lang:
             # "What happened" is answered by the sentence that tells it, not by a phrase cut
             # from it ("تمهيداً لاقتحامها من قِبل قوات المقاومة"): the copy only says which one.
             # Not across languages: the small model would render the whole sentence, and
             # rendering a sentence it invents more than rendering a phrase.
-            first = max(b for b, _, _ in line_at if b <= start)
-            told = next(t for b, _, t in line_at if b == first)
-            if detect_language(told) == lang:
-                told = told.rstrip().rstrip(".").rstrip()  # the citation adds its own full stop
-                start, end = first, first + len(told)
-                extra["span"] = told
-        base, line, text_shown = max(((b, s, t) for b, s, t in line_at if b <= start), key=lambda x: x[0])
+            told = text_shown.rstrip().rstrip(".").rstrip()  # the citation adds its own full stop
+            start, end = base, base + len(told)
+            extra["span"] = told
         # Back to the article's own offsets: the span is found in the original sentence.
         at = line.text.find(evidence[start:end]) if text_shown != line.text else start - base
         if at < 0:
