@@ -1,6 +1,6 @@
 """PDF and Word (.docx) files into ``Article`` objects, Arabic text in logical order.
 
-PDF (PyMuPDF, chosen by measurement: see the README's PDF table). Its character boxes
+PDF (PyMuPDF, chosen by measurement: see the PDF table in docs/benchmarks.md). Its character boxes
 are read line by line and put back into logical order here, because every extractor we
 measured returns some Arabic lines in visual order: numbers and Latin words land at the
 wrong end of the line, a lam-alef ligature comes out as alef-lam, and a mark can split a
