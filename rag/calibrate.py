@@ -16,16 +16,18 @@ span's mean log-probability. Then, on those questions only:
   (``answer.refuse_on_none``; recorded, never refusing, during calibration).
 
 The figures to report come from another split (``akhbar eval --split report``); nothing
-here looks at it.
+here looks at it. Writing keeps every other key and table of the config file, not its
+comments: the file is written anew from its parsed settings.
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
+
+import tomli_w
 
 from rag.config import Config
 from rag.errors import ConfigError
@@ -106,27 +108,17 @@ _SECTION = {"min_similarity": "retrieval", "min_similarity_cross": "retrieval", 
 
 
 def write_settings(path: Path, settings: dict[str, float]) -> None:
-    """Set ``settings`` in the TOML file at ``path`` (created if missing), keeping every
-    other line as it is."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    """Set ``settings`` in their tables of the TOML file at ``path`` (created if missing),
+    keeping every other key and table. The file is written anew from its parsed settings,
+    so its comments and layout are not kept; a file that does not parse is left as it is."""
     try:
-        tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
+        data = tomllib.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
         raise ConfigError(f"cannot update config file {path}: {e}") from e
     for key, value in settings.items():
-        section = _SECTION[key]
-        line = f"{key} = {value}"
-        header = re.search(rf"^\[{section}\]\s*$", text, flags=re.M)
-        if header is None:
-            text = text.rstrip("\n") + ("\n\n" if text.strip() else "") + f"[{section}]\n{line}\n"
-            continue
-        nxt = re.search(r"^\[", text[header.end():], flags=re.M)
-        end = header.end() + (nxt.start() if nxt else len(text) - header.end())
-        body = text[header.end():end]
-        if re.search(rf"^{key}\s*=.*$", body, flags=re.M):
-            body = re.sub(rf"^{key}\s*=.*$", line, body, count=1, flags=re.M)
-        else:
-            body = "\n" + line + body
-        text = text[:header.end()] + body + text[end:]
+        table = data.setdefault(_SECTION[key], {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"cannot update config file {path}: {_SECTION[key]} is not a table")
+        table[key] = float(value)  # a numpy float from the fit is not a TOML value to the writer
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
+    path.write_text(tomli_w.dumps(data), encoding="utf-8")

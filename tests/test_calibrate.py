@@ -1,14 +1,17 @@
 """Calibration logic (unit): thresholds fitted on reader rows, written into a config file
-without disturbing the rest of it."""
+keeping every other setting of it."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 
 import pytest
 
 from rag.calibrate import fit, write_settings
+from rag.config import Config
+from rag.errors import ConfigError
 
 
 def _row(answerable: bool, contained: bool, logprob: float, sim: float = 0.9, cross: bool = False,
@@ -56,7 +59,52 @@ def test_write_settings_updates_and_adds_keys_keeping_the_rest(tmp_path: Path) -
     data = tomllib.loads(f.read_text())
     assert data == {"llm": {"backend": "llamacpp"}, "answer": {"reader": "extractive", "min_span_logprob": -1.25},
                     "retrieval": {"min_similarity": 0.8}}
-    assert f.read_text().startswith("# mine\n")
     new = tmp_path / "new" / "akhbar.toml"
     write_settings(new, {"min_span_logprob": -1.0})
     assert tomllib.loads(new.read_text()) == {"answer": {"min_span_logprob": -1.0}}
+
+
+def test_written_config_loads_with_every_other_setting_kept(tmp_path: Path) -> None:
+    f = tmp_path / "akhbar.toml"
+    f.write_text(f"""# the newsroom's settings
+home = "{tmp_path / 'home'}"
+
+[store]
+collection = "newsroom"
+
+[ingest]
+near_duplicate_threshold = 0.9
+fields = {{ date = "crawl_time", site = "paper" }}
+
+[llm]
+backend = "llamacpp"
+max_tokens = 60
+
+[retrieval]
+top_k = 7
+min_similarity = 0.5
+
+[answer]
+reader = "extractive"
+as_of = "newest"
+none_margin = 3.0
+""")
+    before = Config.load(f, env={})
+    fitted = {"min_similarity": 0.8123, "min_similarity_cross": 0.7456, "min_span_logprob": -1.25,
+              "min_verify_margin": 0.5, "none_margin": 1.75}
+    write_settings(f, fitted)
+    after = Config.load(f, env={})
+    assert after == before.with_overrides(
+        retrieval={"min_similarity": 0.8123, "min_similarity_cross": 0.7456},
+        answer={"min_span_logprob": -1.25, "min_verify_margin": 0.5, "none_margin": 1.75})
+    assert after.store.collection == "newsroom" and after.retrieval.top_k == 7 and after.llm.max_tokens == 60
+    assert after.ingest.fields == before.ingest.fields != ""
+
+
+def test_malformed_config_is_named_and_left_as_it_was(tmp_path: Path) -> None:
+    f = tmp_path / "akhbar.toml"
+    broken = '[answer]\nreader = "extractive"\nmin_span_logprob = \n'
+    f.write_text(broken)
+    with pytest.raises(ConfigError, match=re.escape(str(f))):
+        write_settings(f, {"min_span_logprob": -1.0})
+    assert f.read_text() == broken
