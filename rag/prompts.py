@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -96,8 +97,10 @@ class Prompts:
                                                         question=neutralize(question))}]
 
 
-def chatml(messages: list[dict[str, str]]) -> str:
+def chatml(messages: Sequence[Mapping[str, str]], reply: bool = True) -> str:
     """Messages in the ChatML layout of the packaged Qwen models, ready for the
-    assistant's reply (what llama.cpp evaluates for copy-constrained reading)."""
+    assistant's reply (what llama.cpp evaluates for copy-constrained reading); without
+    ``reply``, the turns alone (a prefix such a prompt starts with). The only copy of the
+    layout: the llama.cpp adapter and the reader's teaching both render through it."""
     body = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
-    return body + "<|im_start|>assistant\n"
+    return body + "<|im_start|>assistant\n" if reply else body

@@ -8,7 +8,7 @@ import random
 
 import pytest
 
-from rag.constrain import CopyConstraint, vocabulary, word_ends, word_starts
+from rag.llm.constrain import CopyConstraint, vocabulary, word_ends, word_starts
 from rag.reader import OPEN, check_span, is_echo, question_type, typed_starts
 
 

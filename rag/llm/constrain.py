@@ -12,7 +12,8 @@ sentence. Any token whose bytes continue some span of the evidence is allowed:
   stands at a word end.
 
 ``CopyConstraint`` is pure logic over a vocabulary given as ``{token bytes: [ids]}``; the
-llama.cpp adapter turns it into a logits processor. It knows nothing about prompts.
+llama.cpp adapter (``rag.llm.llamacpp``) decodes greedily among the tokens it allows. It
+knows nothing about prompts or models.
 """
 
 from __future__ import annotations
