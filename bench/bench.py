@@ -98,7 +98,7 @@ def embedding_figures(base: Config) -> None:
     """float32 vs the fast path on XQuAD-ar: speed and dense retrieval recall."""
     import numpy as np
 
-    from rag.embedder import NumpyEmbedder, SentenceTransformerEmbedder, resolve_precision
+    from rag.embedder import OnnxEmbedder, SentenceTransformerEmbedder, resolve_precision
 
     if not XQUAD_AR.exists():
         print(f"(skipping embeddings: {XQUAD_AR} not found)")
@@ -129,7 +129,7 @@ def embedding_figures(base: Config) -> None:
         pos = np.array([int(np.where(ranks[i] == g)[0][0]) for i, g in enumerate(gold)])
         return {f"recall@{k}": float((pos < k).mean()) for k in (1, 5, 10)}
 
-    numpy_q: Any = None
+    onnx_q: Any = None
     engine_rows: dict[str, dict[str, float]] = {}
     for precision in dict.fromkeys(["float32", fast]):
         emb = SentenceTransformerEmbedder(base.embed_model_path, batch_size=base.embed.batch_size,
@@ -139,12 +139,12 @@ def embedding_figures(base: Config) -> None:
         P = np.array(emb.embed_passages(paras))
         Q = np.array([emb.embed_query(q) for q in questions])
         rows[precision] = {"passages_per_s": speed, **recall(Q, P, gold)}
-        # What `ask` embeds questions with (embed.query_engine = auto): the NumPy engine,
+        # What `ask` embeds questions with (embed.query_engine = auto): the ONNX export,
         # float32, against passages stored at this precision.
-        if numpy_q is None:
-            engine = NumpyEmbedder(base.embed_model_path)
-            numpy_q = np.array([engine.embed_query(q) for q in questions])
-        engine_rows[precision] = recall(numpy_q, P, gold)
+        if onnx_q is None:
+            engine = OnnxEmbedder(base.embed_model_path)
+            onnx_q = np.array([engine.embed_query(q) for q in questions])
+        engine_rows[precision] = recall(onnx_q, P, gold)
     # The baseline at sentence-transformers' own default batch size (32), as a user would run it.
     plain = SentenceTransformerEmbedder(base.embed_model_path, batch_size=32, precision="float32")
     plain.embed_passages(["warm-up"])
@@ -155,9 +155,9 @@ def embedding_figures(base: Config) -> None:
     for name, r in rows.items():
         print(f"{name:12}{r['passages_per_s']:>12.1f}{r['passages_per_s'] / baseline:>9.2f}x"
               f"{r['recall@1']:>10.3f}{r['recall@5']:>10.3f}{r['recall@10']:>11.3f}")
-    print("Questions embedded by the NumPy engine (what `ask` uses), against passages of each precision:")
+    print("Questions embedded by the ONNX export (what `ask` uses), against passages of each precision:")
     for name, r in engine_rows.items():
-        print(f"{name + ' + numpy':22}{'':>10}{r['recall@1']:>10.3f}{r['recall@5']:>10.3f}{r['recall@10']:>11.3f}")
+        print(f"{name + ' + onnx':22}{'':>10}{r['recall@1']:>10.3f}{r['recall@5']:>10.3f}{r['recall@10']:>11.3f}")
 
 
 def archive_figures(n: int) -> None:

