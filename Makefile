@@ -3,7 +3,7 @@
 #   make test   set up, prepare models, run the whole test suite (what CI runs)
 #   make bench  set up, print the performance figures
 #   make bench-scale  the same for all of SaudiNewsNet (20,329 real articles; tens of minutes)
-#   make check  the inner loop: ruff, mypy and the unit tests (no model is loaded), under a minute
+#   make check  the inner loop: ruff, mypy, the import layers and the unit tests (no model is loaded)
 #   make train-reader  teach the reader: rebuild reader/akhbar-reader.gguf (about 90 min on 2 cores)
 SHELL := /bin/bash
 PY ?= python3
@@ -89,6 +89,7 @@ test: models browser
 check: setup
 	$(BIN)/ruff check rag ingest ui tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 	AKHBAR_TEST_UNIT=1 $(BIN)/python -m pytest -q -m "not models and not store and not slow" tests
 
 bench: models
@@ -106,6 +107,7 @@ train-reader: models
 lint: setup
 	$(BIN)/ruff check rag ingest ui tests bench
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -396,7 +396,7 @@ class Ingestor:
         # about, not only by its own sentences; the stored text stays the original.
         vectors = self.embedder.embed_passages(texts)
         # One batch, three steps, each atomic: rows go in as pending, then the vectors (one
-        # store call: a Chroma write costs ~40 ms however small), then the rows turn complete.
+        # store call: a Chroma write has a fixed cost however small), then the rows turn complete.
         with self.manifest.tx() as db:
             for p in batch:
                 a = p.article

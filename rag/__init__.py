@@ -5,7 +5,9 @@
 cheap: torch, chromadb and llama.cpp load only when first used.
 """
 
-from rag.akhbar import Akhbar, article_offset
+from typing import TYPE_CHECKING, Any
+
+from rag.articles import article_offset
 from rag.config import Config
 from rag.conversation import Conversation
 from rag.errors import AkhbarError, BackendError, ConfigError, IngestError, ModelError, StoreError
@@ -30,6 +32,19 @@ from rag.types import (
     TimelineEntry,
 )
 from rag.when import Window
+
+if TYPE_CHECKING:
+    from rag.akhbar import Akhbar
+
+
+def __getattr__(name: str) -> Any:
+    # The facade drives ingest, and ingest builds on this package's lower modules: imported
+    # here eagerly, `import ingest.pipeline` first would re-enter itself through the facade.
+    if name == "Akhbar":
+        from rag.akhbar import Akhbar
+
+        return Akhbar
+    raise AttributeError(f"module 'rag' has no attribute {name!r}")
 
 __all__ = [
     "EXPORT_EXTENSIONS",

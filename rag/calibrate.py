@@ -29,14 +29,15 @@ from typing import Any
 
 import tomli_w
 
+from rag import eval as ev
 from rag.config import Config
 from rag.errors import ConfigError
 
 
-def fit(rows: Sequence[dict[str, Any]], floor_miss: float = 0.05) -> dict[str, float]:
+def fit(rows: Sequence[dict[str, Any]], floor_miss: float = 0.05) -> dict[str, float | None]:
     """Thresholds from reader rows (see ``rag.eval.run_qa``; ``closest_similarity``,
     ``cross_language`` and ``span_logprob`` recorded with every threshold off)."""
-    out: dict[str, float] = {}
+    out: dict[str, float | None] = {}
     for key, cross in (("min_similarity", False), ("min_similarity_cross", True)):
         sims = sorted(r["closest_similarity"] for r in rows
                       if r["answerable"] and r["closest_similarity"] is not None and r["cross_language"] == cross)
@@ -45,11 +46,11 @@ def fit(rows: Sequence[dict[str, Any]], floor_miss: float = 0.05) -> dict[str, f
             out[key] = round(sims[int(floor_miss * len(sims))] - 1e-4, 4)
 
     def floor_of(r: dict[str, Any]) -> float:
-        return out.get("min_similarity_cross" if r["cross_language"] else "min_similarity", 0.0)
+        return out.get("min_similarity_cross" if r["cross_language"] else "min_similarity") or 0.0
 
     reached = [r for r in rows if r["closest_similarity"] is None or r["closest_similarity"] >= floor_of(r)]
-    candidates = sorted({-99.0, *(r["span_logprob"] for r in reached if r["span_logprob"] is not None)})
-    best = (-1, -99.0)
+    candidates = sorted({-_NEVER, *(r["span_logprob"] for r in reached if r["span_logprob"] is not None)})
+    best = (-1, -_NEVER)
     for t in candidates:
         right = 0
         for r in reached:
@@ -58,13 +59,14 @@ def fit(rows: Sequence[dict[str, Any]], floor_miss: float = 0.05) -> dict[str, f
         right += sum(1 for r in rows if r not in reached and not r["answerable"])
         if right > best[0]:
             best = (right, t)
-    out["min_span_logprob"] = round(best[1] - 1e-4, 4) if best[1] > -99 else -99.0
+    span_floor = round(best[1] - 1e-4, 4) if best[1] > -_NEVER else None
+    out["min_span_logprob"] = span_floor
     # Then the verification margin, on the spans that threshold keeps (when it was asked).
     kept = [r for r in reached if not r["refused"] and r["span_logprob"] is not None
-            and r["span_logprob"] >= out["min_span_logprob"]]
+            and (span_floor is None or r["span_logprob"] >= span_floor)]
     margins = sorted({r["verify_margin"] for r in kept if r.get("verify_margin") is not None})
     if margins:
-        best = (sum(int(bool(r["contained"])) for r in kept if r["answerable"]), -99.0)
+        best = (sum(int(bool(r["contained"])) for r in kept if r["answerable"]), -_NEVER)
         for t in margins:
             right = sum(int(bool(r["contained"])) if r["answerable"] else 0 for r in kept
                         if r.get("verify_margin") is not None and r["verify_margin"] >= t)
@@ -72,13 +74,13 @@ def fit(rows: Sequence[dict[str, Any]], floor_miss: float = 0.05) -> dict[str, f
                          and (r.get("verify_margin") is None or r["verify_margin"] < t))
             if right > best[0]:
                 best = (right, t)
-        out["min_verify_margin"] = round(best[1] - 1e-4, 4) if best[1] > -99 else -99.0
+        out["min_verify_margin"] = round(best[1] - 1e-4, 4) if best[1] > -_NEVER else None
     prefs = {i: r["none_logprob"] - r["first_logprob"] for i, r in enumerate(kept)
              if r.get("first_logprob") is not None and r.get("none_logprob") is not None}
     if prefs:
-        # Refuse when the preference exceeds the margin; 99 = never.
-        best = (-1, 99.0)
-        for t in sorted({99.0, *(round(v - 1e-4, 4) for v in prefs.values())}, reverse=True):
+        # Refuse when the preference exceeds the margin; infinity = never.
+        best = (-1, _NEVER)
+        for t in sorted({_NEVER, *(round(v - 1e-4, 4) for v in prefs.values())}, reverse=True):
             right = 0
             for i, r in enumerate(kept):
                 refused = i in prefs and prefs[i] > t
@@ -92,22 +94,25 @@ def fit(rows: Sequence[dict[str, Any]], floor_miss: float = 0.05) -> dict[str, f
 def calibrate(config: Config, qa_files: list[Path], corpus: list[str], home: Path | None = None,
               progress: Callable[[str], None] | None = None, verify: bool = True,
               **components: Any) -> dict[str, Any]:
-    from rag import eval as ev
-
-    off = config.with_overrides(retrieval={"min_similarity": 0.0, "min_similarity_cross": 0.0},
-                                answer={"min_span_logprob": -99.0, "refuse_on_none": "off",
+    off = config.with_overrides(retrieval={"min_similarity": None, "min_similarity_cross": None},
+                                answer={"min_span_logprob": None, "refuse_on_none": "off",
                                         # asked (the margin recorded) but never refusing
-                                        "min_verify_margin": -98.0 if verify else -99.0})
+                                        "min_verify_margin": -_NEVER if verify else None})
     result = ev.run_qa(off, qa_files, corpus, split="calibration", home=home, progress=progress, **components)
     rows = [r for r in result["rows"] if r["reader"] == "extractive"]
-    return {"questions": len(result["rows"]), "extractive": len(rows), "settings": fit(rows)}
+    settings: dict[str, float | str | None] = dict(fit(rows))
+    if "min_similarity" in settings or "min_similarity_cross" in settings:
+        settings["floors_fitted_for"] = config.embed_name
+    return {"questions": len(result["rows"]), "extractive": len(rows), "settings": settings}
 
 
-_SECTION = {"min_similarity": "retrieval", "min_similarity_cross": "retrieval", "min_span_logprob": "answer",
+_NEVER = float("inf")
+_SECTION = {"min_similarity": "retrieval", "min_similarity_cross": "retrieval", "floors_fitted_for": "retrieval",
+            "min_span_logprob": "answer",
             "min_verify_margin": "answer", "none_margin": "answer"}
 
 
-def write_settings(path: Path, settings: dict[str, float]) -> None:
+def write_settings(path: Path, settings: dict[str, float | str | None]) -> None:
     """Set ``settings`` in their tables of the TOML file at ``path`` (created if missing),
     keeping every other key and table. The file is written anew from its parsed settings,
     so its comments and layout are not kept; a file that does not parse is left as it is."""
@@ -119,6 +124,7 @@ def write_settings(path: Path, settings: dict[str, float]) -> None:
         table = data.setdefault(_SECTION[key], {})
         if not isinstance(table, dict):
             raise ConfigError(f"cannot update config file {path}: {_SECTION[key]} is not a table")
-        table[key] = float(value)  # a numpy float from the fit is not a TOML value to the writer
+        # "off" is how a file says None; a numpy float from the fit is not a TOML value to the writer.
+        table[key] = "off" if value is None else value if isinstance(value, str) else float(value)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(tomli_w.dumps(data), encoding="utf-8")

@@ -1,6 +1,5 @@
 """Citation markers: parse ``[n]`` (also ``[1, 2]``, ``[1][2]``, ``[١]``), drop markers that
-point at no source, build ``Citation`` objects; plus the Arabic-aware word overlap used by
-sentence selection and the support check.
+point at no source, build ``Citation`` objects.
 
 Pure functions over strings and ``Source`` objects; no model calls. Citations a caller
 attributes itself (the model wrote no marker) are flagged ``Citation.attributed``.
@@ -12,18 +11,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.text import AR_UNIFY, EASTERN_DIGITS, normalize_for_embedding, strip_clitic
+from rag.text import EASTERN_DIGITS
 from rag.types import Citation, SentenceSupport, Source, page_at
 
 _MARKER = re.compile(r"\[\s*([0-9٠-٩]+(?:\s*[,،;]\s*[0-9٠-٩]+)*)\s*\]")
-_WORD = re.compile(r"\w+")
-_STOP = frozenset(
-    "the a an of in on at to and or is are was were be been by for with from that this it as "
-    "في من على إلى الى عن ان أن إن و او أو ما لا لم هذا هذه ذلك التي الذي كان كانت قد مع بين"
-    .translate(AR_UNIFY)
-    .split()
-)
-
 
 @dataclass(frozen=True)
 class ParsedCitations:
@@ -52,26 +43,6 @@ def parse_markers(text: str, n_sources: int) -> ParsedCitations:
     cleaned = re.sub(r"[ \t]+([.،,؟?!])", r"\1", cleaned)
     cleaned = re.sub(r"[ \t]{2,}", " ", cleaned).strip()
     return ParsedCitations(cleaned, tuple(used), tuple(invalid))
-
-
-def content_words(text: str) -> set[str]:
-    norm = normalize_for_embedding(text).lower().translate(AR_UNIFY).translate(EASTERN_DIGITS)
-    words = set()
-    for w in _WORD.findall(norm):
-        if w in _STOP:
-            continue
-        # "وروسيا" and "روسيا", "بالجيش" and "الجيش" meet.
-        w = strip_clitic(w)
-        words.add(w)
-    return words
-
-
-def overlap(answer: str, source_text: str) -> float:
-    """Share of the answer's content words found in the source."""
-    a = content_words(answer)
-    if not a:
-        return 0.0
-    return len(a & content_words(source_text)) / len(a)
 
 
 def build_citations(numbers: Sequence[int], sources: Sequence[Source], attributed: bool,

@@ -177,11 +177,11 @@ def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: fl
                 "cited": len(cited), "cited_gold": sum(1 for d in cited if d == gold),
                 "attributed": any(c.attributed for c in ans.citations),
                 "seconds": ans.total_s, "first_token_s": ans.first_token_s, "prompt_tokens": ans.prompt_tokens,
-                "language_mismatch": "language_mismatch" in ans.extra,
+                "language_mismatch": ans.diagnostics.language_mismatch is not None,
                 "refused_by": _refused_by(ans) if ans.refused else "",
                 # What the model actually wrote and what it was shown, for offline analysis
                 # of the support check and the retrieval floor.
-                "raw": str(ans.extra.get("unsupported_answer", ans.text)),
+                "raw": ans.diagnostics.unsupported_answer or ans.text,
                 "sources": [{"doc_id": s.doc_id, "score": round(s.score, 4), "excerpt": s.excerpt,
                              "gold": s.doc_id == gold} for s in ans.sources],
             })
@@ -300,7 +300,7 @@ def run_qa(config: Config, qa_files: list[Path], corpus: list[str], split: str =
         ingest_s = time.perf_counter() - t0
         if report is not None:
             say(f"corpus: {report.summary()} in {ingest_s:.1f}s")
-        rows = []
+        rows: list[dict[str, Any]] = []
         for n_done, q in enumerate(questions, start=1):
             hits = bot.retrieve(q.question, top_k=10)
             urls = list(dict.fromkeys(h.chunk.url for h in hits))
@@ -310,12 +310,12 @@ def run_qa(config: Config, qa_files: list[Path], corpus: list[str], split: str =
             rows.append({
                 "id": q.qid, "question": q.question, "language": q.language, "answerable": q.answerable,
                 "answers": list(q.answers), "reply": ans.text, "refused": ans.refused,
-                "refusal_reason": ans.refusal_reason, "reader": ans.reader,
-                "question_type": ans.extra.get("question_type", ""), "span_logprob": ans.extra.get("span_logprob"),
-                "closest_similarity": ans.extra.get("closest_similarity"),
-                "none_logprob": ans.extra.get("none_logprob"), "first_logprob": ans.extra.get("first_logprob"),
-                "verify_margin": ans.extra.get("verify_margin"),
-                "cross_language": bool(ans.extra.get("cross_language", False)),
+                "refusal_reason": ans.refusal_reason or "", "reader": ans.reader.value,
+                "question_type": ans.diagnostics.question_type or "", "span_logprob": ans.diagnostics.span_logprob,
+                "closest_similarity": ans.diagnostics.closest_similarity,
+                "none_logprob": ans.diagnostics.none_logprob, "first_logprob": ans.diagnostics.first_logprob,
+                "verify_margin": ans.diagnostics.verify_margin,
+                "cross_language": bool(ans.diagnostics.cross_language),
                 "retrieved_rank": urls.index(q.url) + 1 if q.url in urls else 0,
                 "evidence_has_gold": bool(span) and contains(shown, span),
                 "contained": any(contains(ans.text, g) for g in q.answers),

@@ -20,20 +20,16 @@ from pathlib import Path
 from typing import Any
 
 from rag.errors import StoreError
-from rag.text import EASTERN_DIGITS, normalize_for_embedding
+from rag.text import (
+    ARABIC_CHAR,
+    ARTICLE_CLITICS,
+    EASTERN_DIGITS,
+    LEXICAL_STOP,
+    LEXICAL_UNIFY,
+    normalize_for_embedding,
+)
 
-# BM25's own, broader letter unification (hamza on waw/yaa too): recall over a whole
-# archive, where rag.text.AR_UNIFY serves word matching within a few sentences.
-_UNIFY = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
 _TOKEN = re.compile(r"\w+")
-_ARABIC = re.compile(r"[\u0600-\u06ff]")
-_STOP = frozenset("""
-the a an of in on at to and or is are was were be been being by for with from that this these those it its as
-into than then there their they he she his her we our you your i not no but if so do does did has have had
-what which who whom whose when where why how
-في من على الى عن ان او ما لا لم لن هذا هذه ذلك تلك التي الذي الذين كان كانت قد مع بين ثم حتى كل بعد قبل
-عند اي هو هي هم هن نحن انت انا به بها له لها فيه فيها منه منها عليه عليها الي وقد وفي ومن وعلى ان كما ايضا
-""".translate(_UNIFY).split())
 
 
 @lru_cache(maxsize=2)
@@ -45,14 +41,14 @@ def _stemmer(lang: str) -> Any:
 
 def analyze(text: str) -> list[str]:
     """Text → BM25 terms (see module docstring)."""
-    norm = normalize_for_embedding(text).lower().translate(_UNIFY).translate(EASTERN_DIGITS)
+    norm = normalize_for_embedding(text).lower().translate(LEXICAL_UNIFY).translate(EASTERN_DIGITS)
     # Numbers are kept (years, counts) except single digits; stop words are dropped.
-    words = [w for w in _TOKEN.findall(norm) if (len(w) > 1 if w.isdigit() else w not in _STOP)]
+    words = [w for w in _TOKEN.findall(norm) if (len(w) > 1 if w.isdigit() else w not in LEXICAL_STOP)]
     # Snowball's Arabic stemmer removes "ال" but not a conjunction or preposition glued in
     # front of it ("والاجتماعات", "بالجيش"): drop that letter first.
-    words = [w[1:] if len(w) > 5 and w[:3] in ("وال", "فال", "بال", "كال") else w for w in words]
-    ar = [w for w in words if _ARABIC.search(w)]
-    la = [w for w in words if not _ARABIC.search(w)]
+    words = [w[1:] if len(w) > 5 and w[:3] in ARTICLE_CLITICS else w for w in words]
+    ar = [w for w in words if ARABIC_CHAR.search(w)]
+    la = [w for w in words if not ARABIC_CHAR.search(w)]
     stems_ar = dict(zip(ar, _stemmer("arabic").stemWords(ar))) if ar else {}
     stems_la = dict(zip(la, _stemmer("english").stemWords(la))) if la else {}
     return [(stems_ar.get(w) or stems_la.get(w) or w) for w in words]

@@ -2,7 +2,7 @@
 and the checks a copied span must pass.
 
 For the questions a newsroom asks most (who, what, when, where, how many, how much) the
-answer is a verbatim span of the evidence, by construction (``rag.constrain``): the model
+answer is a verbatim span of the evidence, by construction (``rag.llm.constrain``): the model
 chooses where to copy from, never what to write. This module decides
 
 - the question's type (``question_type``), or ``"open"`` for why/how/summarise/compare,
@@ -18,60 +18,30 @@ Pure functions over strings; the model call is the LLM adapter's ``copy_span``.
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable
 
-from rag.constrain import word_starts
-from rag.text import EASTERN_DIGITS, GREGORIAN_MONTHS, HIJRI_MONTHS, fold, strip_clitic
+from rag.llm.constrain import word_starts
+from rag.support import source_numbers
+from rag.text import (
+    ARABIC_CHAR,
+    DAY_WORDS,
+    EASTERN_DIGITS,
+    MONTH_WORDS,
+    PHRASE_END,
+    QUESTION_TYPES_AR,
+    QUESTION_TYPES_EN,
+    RELATIVE_TIME_WORDS,
+    fold,
+    strip_clitic,
+)
 
 OPEN = "open"
 
 
 
-# Question-word patterns, tried in order, on the folded question (alef forms and taa
-# marbuta unified, diacritics gone, lower case). The first that matches decides.
-_AR_TYPES: tuple[tuple[str, str], ...] = (
-    ("open", r"^(لماذا|لم |كيف(?! يبلغ)|هل |اشرح|لخص|قارن|صف |ما (سبب|اسباب|اهميه|دلاله|موقف|راي|الفرق|اثر)"
-             r"|ماذا (قال|يعني|تعني))"),
-    ("how_much", r"^(بكم|كم (تبلغ|يبلغ|بلغت|بلغ|تكلفه|قيمه|سعر|مبلغ|ميزانيه|حجم|مساحه|طول|ارتفاع|نسبه)"
-                 r"|ما (قيمه|تكلفه|مبلغ|سعر|حجم|ميزانيه|مساحه|نسبه|مقدار|طول|ارتفاع|كلفه|اجمالي)"
-                 r"|ما هي (قيمه|تكلفه|نسبه|مساحه|ميزانيه))"),
-    ("how_many", r"^(كم|ما عدد|ما هو عدد|ما مجموع|ما اجمالي عدد)"),
-    ("when", r"^(متى|في اي (عام|سنه|يوم|شهر|تاريخ|وقت)|ما تاريخ|ما موعد|منذ متى|الى متى|حتى متى)"),
-    ("where", r"^(اين|الى اين|من اين|في اي (مدينه|دوله|مكان|منطقه|محافظه|مستشفى|حي|موقع)"
-              r"|ما (مكان|موقع)|الى اي (مدينه|دوله|مكان))"),
-    ("who", r"^(من |من$|ما اسم|ما هو اسم|ما هي اسم|لمن |مع من|عن من|بمن |على من)"),
-    ("which", r"^(اي |ايه |في اي |الى اي |باي |لاي |من اي )"),
-    ("event", r"^(ماذا|ما الذي|وماذا) (حدث|جرى|حصل|يحدث|يجري|يحصل)"),
-    ("what", r"^(ما |ماذا|ما$|وما )"),
-)
-_EN_TYPES: tuple[tuple[str, str], ...] = (
-    ("open", r"^(why|how (?!many|much|long|old|far|big|large|high|tall)|explain|summari[sz]e|compare|describe"
-             r"|what (is|was|were|are) the (reason|reasons|significance|impact|difference))"),
-    ("how_much", r"^(how much|what (is|was|were|are) the (cost|price|value|amount|budget|size|area|total|rate"
-                 r"|percentage|share|length|height)|how (long|big|large|high|tall|far|old))"),
-    ("how_many", r"^(how many|what (is|was) the (number|total number|count))"),
-    ("when", r"^(when|what (year|date|day|month|time)|since when|until when|on what date|in what year)"),
-    ("where", r"^(where|in (what|which) (city|country|place|region|province|town|hospital|neighbou?rhood)"
-              r"|what (city|country|place))"),
-    ("who", r"^(who|whom|whose|what is the name|what was the name|name the)"),
-    ("which", r"^(which|in which|at which|to which|for which)"),
-    ("event", r"^what (happened|happens|is happening|has happened|had happened|took place|went on)"),
-    ("what", r"^(what|name)"),
-)
-
-# A month's words, less the ordinals of the two-word names ("كانون الثاني", "ربيع الأول"),
-# which are everyday words.
-_ORDINALS = frozenset(fold("الأول الثاني الآخر الأولى الآخرة الثانية").split())
-_MONTHS = " ".join({w for name in (*GREGORIAN_MONTHS, *HIJRI_MONTHS) for w in name.split() if w not in _ORDINALS}
-                   | {m.lower() for m in calendar.month_name if m})
-_DAYS = ("السبت الاحد الاثنين الثلاثاء الاربعاء الخميس الجمعه saturday sunday monday tuesday wednesday "
-         "thursday friday")
-_RELATIVE = ("امس اليوم غدا الليله صباح مساء ظهر فجر عصر الاسبوع الشهر العام عام سنه اسبوع شهر يوم ساعه "
-             "yesterday today tomorrow morning evening week month year")
-_DATE_WORDS = frozenset(fold(_MONTHS + " " + _DAYS + " " + _RELATIVE).split())
-_ABSOLUTE_DATE_WORDS = frozenset(fold(_MONTHS + " " + _DAYS).split())
+_DATE_WORDS = frozenset(fold(MONTH_WORDS + " " + DAY_WORDS + " " + RELATIVE_TIME_WORDS).split())
+_ABSOLUTE_DATE_WORDS = frozenset(fold(MONTH_WORDS + " " + DAY_WORDS).split())
 _YEAR = re.compile(r"(?<![0-9])(1[89]|20|14)[0-9][0-9](?![0-9])")
 _DIGIT = re.compile(r"[0-9٠-٩]")
 _WORD = re.compile(r"\w+")
@@ -81,20 +51,18 @@ def question_type(question: str) -> str:
     """who / what / when / where / which / how_many / how_much / event ("what happened",
     answered by the event's whole sentence), or ``open``."""
     q = fold(question).strip()
-    arabic = bool(re.search(r"[\u0600-\u06ff]", q))
+    arabic = bool(ARABIC_CHAR.search(q))
     # The question word may follow a lead-in: "According to the director, how many …".
     for clause in [q, *(c for c in re.split(r"[,،؛;:]", q)[1:])]:
         clause = re.sub(r"^[\s\"'«“(]+", "", clause)
         clause = re.sub(r"^(و|ف)(?=(ما|من|متى|كم|اين|اي|هل|لماذا|كيف|ماذا)\b)", "", clause)
-        for kind, pattern in (_AR_TYPES if arabic else _EN_TYPES):
+        for kind, pattern in (QUESTION_TYPES_AR if arabic else QUESTION_TYPES_EN):
             if re.search(fold(pattern), clause):
                 return kind
     return OPEN
 
 
 def _has_number(text: str) -> bool:
-    from rag.support import source_numbers
-
     return bool(_DIGIT.search(text)) or bool(source_numbers(text))
 
 
@@ -198,15 +166,6 @@ def _strip_dates(span: str) -> str:
     return " ".join(out)
 
 
-# Words that end a quantity's noun phrase: prepositions, conjunctions, relatives, verbs of
-# saying and the like ("45 تخصصا في …", "17 ساعة تدريبية خلال …").
-_PHRASE_END = frozenset(fold(
-    "في من على الى إلى عن مع بين خلال منذ حتى بعد قبل عند لدى ضمن حول نحو عبر او أو ثم الذي التي الذين "
-    "اللذين هذا هذه ذلك تلك كما قد وقد تم وتم كان كانت وكان وكانت يوم اليوم امس حيث اذ إذ لكن بل اما أما "
-    "وهو وهي هو هي ان أن إن لان لأن بسبب مقابل مقارنة وذلك فيما بينما وفق حسب بحسب "
-    "in on at of for from to with by during since after before and or which that who as than").split())
-
-
 def complete_quantity(evidence: str, start: int, end: int, most: int = 1) -> int:
     """Where a quantity's span should end. A span of a number and at most one word may
     stop short of its noun phrase ("17 ساعة" of "17 ساعة تدريبية", "180 شاباً" of "180
@@ -223,7 +182,7 @@ def complete_quantity(evidence: str, start: int, end: int, most: int = 1) -> int
         if not m:
             break
         word = fold(m.group(1))
-        if word in _PHRASE_END or strip_clitic(word) in _PHRASE_END or _DIGIT.search(word) or _date_like(word):
+        if word in PHRASE_END or strip_clitic(word) in PHRASE_END or _DIGIT.search(word) or _date_like(word):
             break
         if word[0] in "لبك" and strip_clitic(word) != word:  # a preposition written onto the word
             break

@@ -20,6 +20,7 @@ from rag.sites import site_aliases, site_table
 from rag.store import ChromaStore, date_num
 from rag.text import EASTERN_DIGITS, detect_language
 from rag.types import Hit
+from rag.vectors import cosine
 
 MODES = ("hybrid", "dense", "bm25")
 _NUMBER = re.compile(r"[0-9]+")
@@ -89,6 +90,12 @@ class Retriever:
             return {}
         return self.bm25.similarity(text, own, chunk_ids, self.generation(), self.store.all_texts)
 
+    def nearest(self, vector: Sequence[float], k: int, filters: Filters | dict[str, Any] | None = None) -> list[Hit]:
+        """The ``k`` chunks nearest ``vector`` by the vectors alone, within ``filters`` (or a
+        Chroma ``where`` clause)."""
+        where = filters.where(self.sites) if isinstance(filters, Filters) else filters
+        return self.store.query(list(vector), k, where)
+
     def search(self, question: str, top_k: int, filters: Filters | None = None,
                query_vec: Sequence[float] | None = None, mode: str | None = None) -> list[Hit]:
         mode = mode or self.mode
@@ -143,5 +150,5 @@ class Retriever:
 
     def _with_scores(self, ids: list[str], qv: Sequence[float], where: dict[str, Any] | None) -> list[Hit]:
         chunks, vectors = self.store.get_chunks_with_vectors(ids, where)
-        return [Hit(chunk=chunks[cid], score=float(sum(a * b for a, b in zip(qv, vectors[cid]))))
+        return [Hit(chunk=chunks[cid], score=float(cosine(qv, vectors[cid])))
                 for cid in ids if cid in chunks]

@@ -204,7 +204,7 @@ class ChromaStore:
 
     def query(self, embedding: Sequence[float], top_k: int, where: dict[str, Any] | None = None) -> list[Hit]:
         # Straight to Chroma: on the query path llama-index's wrapper re-parses every node's
-        # JSON and added ~40% to retrieval latency, with nothing we use in return.
+        # JSON, a cost with nothing we use in return.
         try:
             res = self._collection.query(query_embeddings=[list(embedding)], n_results=top_k, where=where,
                                          include=["documents", "metadatas", "distances"])

@@ -19,9 +19,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
-from rag.citations import content_words
-from rag.text import CLITICS, EASTERN_DIGITS, fold, sentence_spans, strip_diacritics
+from rag.text import CLITICS, EASTERN_DIGITS, content_words, fold, sentence_spans, strip_diacritics
 from rag.types import SentenceSupport
+from rag.vectors import cosine
 
 SIM_THRESHOLD = 0.83
 LEXICAL_THRESHOLD = 0.6
@@ -127,7 +127,7 @@ def check(answer: str, sources: Sequence[SourceSentence],
         cited = tuple(int(m) for m in re.findall(r"\[(\d+)\]", text))
         best, best_score = None, -1.0
         for s in sources:
-            score = sum(x * y for x, y in zip(vec, s.vector))
+            score = cosine(vec, s.vector)
             if score > best_score:
                 best, best_score = s, score
         assert best is not None
@@ -137,7 +137,7 @@ def check(answer: str, sources: Sequence[SourceSentence],
             # Backed by its words, not its meaning (a short answer: "5 [1]"): quote the
             # sentence that holds them.
             best = max(sources, key=lambda s: lex[id(s)])
-            best_score = sum(x * y for x, y in zip(vec, best.vector))
+            best_score = cosine(vec, best.vector)
         numbers_ok = _numbers_ok(clean, all_stated)
         supported = bool(clean) and numbers_ok and (best_score >= SIM_THRESHOLD or lexical >= LEXICAL_THRESHOLD)
         # Which sources support the sentence on their own (for checking the model's markers).
@@ -147,7 +147,7 @@ def check(answer: str, sources: Sequence[SourceSentence],
                 own = [s for s in sources if s.number == number]
                 if not _numbers_ok(clean, set().union(*(stated[id(s)] for s in own))):
                     continue
-                cos = max(sum(x * y for x, y in zip(vec, s.vector)) for s in own)
+                cos = max(cosine(vec, s.vector) for s in own)
                 if cos >= SIM_THRESHOLD or max(lex[id(s)] for s in own) >= LEXICAL_THRESHOLD:
                     by.append(number)
         out.append(SentenceSupport(text, cited, supported, best.number, round(best_score, 4), best.text,

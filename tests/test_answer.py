@@ -5,7 +5,7 @@ import json
 import pytest
 
 from rag import Akhbar, Answer
-from rag.answer import _hold_bare
+from rag.answer.read import hold_bare as _hold_bare
 from rag.retrieval import Filters
 from tests.conftest import AR_QUESTION, EN_QUESTION, SEEDS, ScriptedLLM
 
@@ -19,10 +19,10 @@ def test_what_happened_is_answered_with_the_whole_sentence_that_tells_it(seeded_
     """An event question gets the evidence sentence the copy landed in, verbatim and cited,
     not a phrase cut from it."""
     answer = seeded_bot.ask("ماذا حدث في حلب؟")
-    assert answer.extra["question_type"] == "event" and not answer.refused, answer.to_dict()
+    assert answer.diagnostics.question_type == "event" and not answer.refused, answer.to_dict()
     original = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
     [c] = answer.citations
-    span = str(answer.extra["span"])
+    span = str(answer.diagnostics.span)
     assert original[c.span_start:c.span_end] == span and len(span.split()) >= 8, span
     # It is one whole sentence of those shown to the model, less its full stop.
     shown = [original[a:b].rstrip().rstrip(".").rstrip() for src in answer.sources for a, b in src.spans]
@@ -36,7 +36,7 @@ def test_arabic_question_is_answered_by_copying_2017_and_cites_it(seeded_bot: Ak
     pieces, answer = items[:-1], items[-1]
     # A copied answer is checked before it is shown, so it arrives in one piece.
     assert isinstance(answer, Answer) and pieces == [answer.text]
-    assert answer.reader == "extractive" and answer.extra["question_type"] == "when"
+    assert answer.reader == "extractive" and answer.diagnostics.question_type == "when"
     assert "2017" in answer.text, answer.text
     assert _cites_seed(answer), answer.to_dict()
     assert answer.language == "ar" and not answer.refused and not answer.refusal_reason
@@ -49,7 +49,7 @@ def test_arabic_question_is_answered_by_copying_2017_and_cites_it(seeded_bot: Ak
     [c] = answer.citations
     assert original[c.quote_start:c.quote_end] == c.quote and "2017" in c.quote
     assert c.quote_start <= c.span_start < c.span_end <= c.quote_end
-    assert original[c.span_start:c.span_end] == answer.extra["span"] and "2017" in answer.extra["span"]
+    assert original[c.span_start:c.span_end] == answer.diagnostics.span and "2017" in str(answer.diagnostics.span)
     assert answer.sentences and all(s.supported for s in answer.sentences)
     json.dumps(answer.to_dict(), ensure_ascii=False)
 
@@ -71,7 +71,7 @@ def test_english_question_answered_in_english_with_22(seeded_bot: Akhbar) -> Non
     answer = seeded_bot.ask(EN_QUESTION)
     assert "22" in answer.text and answer.reader == "extractive", answer.text
     assert _cites_seed(answer), answer.to_dict()
-    assert answer.language == "en" and "language_mismatch" not in answer.extra, answer.text
+    assert answer.language == "en" and answer.diagnostics.language_mismatch is None, answer.text
     assert answer.prompt_tokens <= 600
 
 
@@ -120,27 +120,28 @@ def test_question_far_from_every_sentence_is_refused_without_the_model(seeded_bo
     bot = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=_Boom())
     answer = bot.ask(question)
     assert answer.refused and answer.text.startswith("لا تتضمن المصادر المتاحة"), answer.to_dict()
-    assert "retrieval floor" in str(answer.extra["reason"]) and not answer.citations
+    assert "retrieval floor" in str(answer.diagnostics.reason) and not answer.citations
     # What was retrieved is still there to look at.
     assert answer.sources
 
 
 def test_seed_questions_clear_the_floor_and_the_floor_is_configurable(seeded_bot: Akhbar) -> None:
-    from rag.answer import CALIBRATED_FLOOR, Responder
+    from rag.answer.evidence import similarity_floor
+    from tests.support.stages import evidence_for
 
-    r = Responder(seeded_bot.config, seeded_bot.retriever, seeded_bot.embedder, _Boom())
     for question in (AR_QUESTION, EN_QUESTION):
-        prep = r.prepare(question)
-        assert prep.closest.similarity >= r.similarity_floor(prep) > 0, (question, prep.closest)
-        assert prep.closest.text
-    assert r.similarity_floor(r.prepare(AR_QUESTION)) == CALIBRATED_FLOOR
-    # Off (0) or set explicitly; another embedding model gets no floor unless one is set.
-    off = seeded_bot.config.with_overrides(retrieval={"min_similarity": 0.0, "min_similarity_cross": 0.0})
-    assert Responder(off, seeded_bot.retriever, seeded_bot.embedder, _Boom()).similarity_floor(
-        r.prepare(AR_QUESTION)) == 0.0
+        evidence = evidence_for(seeded_bot, question, _Boom())
+        assert evidence.closest.similarity >= evidence.floor > 0, (question, evidence.closest)
+        assert evidence.closest.text and evidence.refusal is None
+    ar = evidence_for(seeded_bot, AR_QUESTION, _Boom())
+    assert ar.floor == seeded_bot.config.retrieval.min_similarity
+    # Off, or set explicitly; floors fitted for another embedding model do not apply.
+    off = seeded_bot.config.with_overrides(retrieval={"min_similarity": "off", "min_similarity_cross": "off"})
+    assert similarity_floor(off, "ar", ar.closest.text) == 0.0
     other = seeded_bot.config.with_overrides(embed={"backend": "ollama"})
-    assert Responder(other, seeded_bot.retriever, seeded_bot.embedder, _Boom()).similarity_floor(
-        r.prepare(EN_QUESTION)) == 0.0
+    assert similarity_floor(other, "en", ar.closest.text) == 0.0
+    refit = other.with_overrides(retrieval={"floors_fitted_for": other.embed_name})
+    assert similarity_floor(refit, "en", ar.closest.text) == refit.retrieval.min_similarity_cross
 
 
 def test_a_bare_marker_reply_is_repaired_with_one_more_turn(seeded_bot: Akhbar) -> None:
@@ -152,30 +153,30 @@ def test_a_bare_marker_reply_is_repaired_with_one_more_turn(seeded_bot: Akhbar) 
     assert isinstance(answer, Answer)
     # The bare "[1]." is never shown; the second turn asked for the answer in words.
     assert "".join(pieces).startswith("تجتمع") and answer.text.startswith("تجتمع") and "2017" in answer.text
-    assert answer.extra["repaired"] == "[1]." and not answer.refused
+    assert answer.diagnostics.repaired == "[1]." and not answer.refused
     assert len(llm.calls) == 2 and llm.calls[1][-2] == {"role": "assistant", "content": "[1]."}
     assert "اكتب الإجابة" in llm.calls[1][-1]["content"]
     assert answer.citations and answer.citations[0].number == 1
     # A reply that starts with words streams at once and is not repaired.
     llm2 = ScriptedLLM(["منذ", " يناير 2017", " [1]", "."])
     plain = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm2).ask(AR_QUESTION)
-    assert "repaired" not in plain.extra and len(llm2.calls) == 1
+    assert plain.diagnostics.repaired is None and len(llm2.calls) == 1
     # When the follow-up turn gives no words either, the first reply stands.
     llm3 = ScriptedLLM(["[1]", "."], ["[1]"])
     again = Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm3).ask(AR_QUESTION)
-    assert again.extra["repaired"] == "[1]." and len(llm3.calls) == 2
+    assert again.diagnostics.repaired == "[1]." and len(llm3.calls) == 2
     # …and, holding no words, it is refused as unsupported, never shown as an answer.
-    assert again.refused and again.extra["unsupported_answer"] == "[1]." and not again.citations
+    assert again.refused and again.diagnostics.unsupported_answer == "[1]." and not again.citations
     # A lead-in before the bare marker ("the answer is: [1].") is no answer either.
     llm4 = ScriptedLLM(["الإجابة", " هي", ":", " [", "1", "]."], ["منذ", " يناير 2017", " [1]", "."])
     lead = list(Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm4).ask_stream(AR_QUESTION))
-    assert lead[0] == "منذ" and isinstance(lead[-1], Answer) and lead[-1].extra["repaired"] == "الإجابة هي: [1]."
+    assert lead[0] == "منذ" and isinstance(lead[-1], Answer) and lead[-1].diagnostics.repaired == "الإجابة هي: [1]."
     # A reply that only restates the question is held back and repaired the same way.
     echo = ["متى", " تجتمع", " روسيا وإيران", " وتركيا ضمن عملية أستانا", " [1]", "؟"]
     llm5 = ScriptedLLM(echo, ["منذ", " يناير 2017", " [1]", "."])
     items = list(Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm5).ask_stream(AR_QUESTION))
     assert items[0] == "منذ" and isinstance(items[-1], Answer) and "2017" in items[-1].text
-    assert items[-1].extra["repaired"] == "".join(echo)
+    assert items[-1].diagnostics.repaired == "".join(echo)
 
 
 def test_hold_bare_releases_held_pieces_with_the_first_words() -> None:
@@ -215,31 +216,45 @@ class _ZeroEmbedder:
         return [0.0] * 4
 
 
-def _prepared(language: str = "ar"):  # type: ignore[no-untyped-def]
-    from rag.answer import Prepared
-    from rag.support import SourceSentence
-    from rag.types import Source
+REFUSAL = "لا تتضمن المصادر المتاحة إجابة عن هذا السؤال."
 
-    sources = [Source(1, "seed", "موسكو", "", "/seed.txt", S_SINCE, 0.9, spans=((100, 100 + len(S_SINCE)),)),
-               Source(2, "other", "أنقرة", "", "/other.txt", S_COUNT, 0.8, spans=((50, 50 + len(S_COUNT)),))]
-    shown = [SourceSentence(1, S_SINCE, 100, 100 + len(S_SINCE), (0.0,) * 4),
-             SourceSentence(2, S_COUNT, 50, 50 + len(S_COUNT), (0.0,) * 4)]
-    refusal = "لا تتضمن المصادر المتاحة إجابة عن هذا السؤال."
-    return Prepared("منذ متى تجتمع الدول الثلاث؟", language, sources, [], 1.0, 10, refusal, source_sentences=shown)
+
+def _evidence(language: str = "ar", question: str = "منذ متى تجتمع الدول الثلاث؟", kind: str = "open"):  # type: ignore[no-untyped-def]
+    """What the evidence stage would hand the reader: two sources, one sentence each."""
+    from rag.answer.evidence import Closest, Evidence
+    from rag.answer.plan import Plan, Request
+    from rag.answer.retrieve import Retrieved
+    from rag.support import SourceSentence
+    from rag.types import ReaderKind, Source
+
+    sources = (Source(1, "seed", "موسكو", "", "/seed.txt", S_SINCE, 0.9, spans=((100, 100 + len(S_SINCE)),)),
+               Source(2, "other", "أنقرة", "", "/other.txt", S_COUNT, 0.8, spans=((50, 50 + len(S_COUNT)),)))
+    shown = (SourceSentence(1, S_SINCE, 100, 100 + len(S_SINCE), (0.0,) * 4),
+             SourceSentence(2, S_COUNT, 50, 50 + len(S_COUNT), (0.0,) * 4))
+    reader = ReaderKind.GENERATIVE if kind == "open" else ReaderKind.EXTRACTIVE
+    plan = Plan(Request(question), question, question, None, language, kind, reader, 5, None, None)
+    retrieved = Retrieved(plan, None, question, None, (), (), (), (), False, 0, 0.0)
+    return Evidence(retrieved, sources, shown, Closest(0.9, S_SINCE), 0.0, None, "", 1.0)
 
 
 def _finish(raw: str) -> Answer:
     from rag import Config
-    from rag.answer import Responder
+    from rag.answer.check import check_free
+    from rag.answer.cite import Citer
+    from rag.answer.read import Reading
     from rag.llm import GenerationStats
+    from rag.prompts import Prompts
+    from rag.types import ReaderKind
 
-    r = Responder(Config(), retriever=None, embedder=_ZeroEmbedder(), llm=ScriptedLLM())  # type: ignore[arg-type]
-    return r.finish(_prepared(), raw, GenerationStats(prompt_tokens=10), 0.1, 0.2)
+    evidence = _evidence()
+    reading = Reading(evidence, ReaderKind.GENERATIVE, GenerationStats(prompt_tokens=10), 0.1, raw=raw)
+    checked = check_free(reading, _ZeroEmbedder(), REFUSAL)  # type: ignore[arg-type]
+    return Citer(ScriptedLLM(), Prompts(Config().prompts_dir), lambda doc: ()).cite(evidence, checked, 0.0)
 
 
 def test_a_reply_without_markers_is_attributed_to_the_source_that_supports_it() -> None:
     a = _finish("تجتمع القوى الثلاث ضمن عملية أستانا منذ يناير 2017.")
-    assert not a.refused and a.extra.get("attributed") is True
+    assert not a.refused and a.diagnostics.attributed is True
     assert a.text.endswith("[1]") and [c.number for c in a.citations] == [1]
     assert a.citations[0].attributed and a.citations[0].quote == S_SINCE
     assert (a.citations[0].quote_start, a.citations[0].quote_end) == (100, 100 + len(S_SINCE))
@@ -247,9 +262,9 @@ def test_a_reply_without_markers_is_attributed_to_the_source_that_supports_it() 
 
 def test_a_reply_no_sentence_of_which_is_supported_is_refused() -> None:
     a = _finish("فازت فرنسا بكأس العالم لكرة القدم عام 2018 [1].")
-    assert a.refused and a.text == _prepared().refusal
+    assert a.refused and a.text == REFUSAL
     assert not a.citations and not a.sentences
-    assert "فرنسا" in str(a.extra["unsupported_answer"])
+    assert "فرنسا" in str(a.diagnostics.unsupported_answer)
     # One supported sentence is enough to keep the answer (the other is flagged, not cited).
     mixed = _finish("تجتمع القوى الثلاث ضمن عملية أستانا منذ يناير 2017 [1]. وفازت فرنسا بكأس العالم 2018.")
     assert not mixed.refused and [s.supported for s in mixed.sentences] == [True, False]
@@ -257,14 +272,14 @@ def test_a_reply_no_sentence_of_which_is_supported_is_refused() -> None:
 
 def test_a_marker_on_a_source_that_does_not_say_it_is_corrected() -> None:
     a = _finish("عقد ما مجموعه 22 اجتماعًا بهذا الشكل [1].")
-    assert a.extra["corrected_citations"] == 1 and "[2]" in a.text and "[1]" not in a.text
+    assert a.diagnostics.corrected_citations == 1 and "[2]" in a.text and "[1]" not in a.text
     assert [c.number for c in a.citations] == [2] and a.citations[0].quote == S_COUNT
     right = _finish("عقد ما مجموعه 22 اجتماعًا بهذا الشكل [2].")
-    assert "corrected_citations" not in right.extra and [c.number for c in right.citations] == [2]
+    assert right.diagnostics.corrected_citations is None and [c.number for c in right.citations] == [2]
 
 
 def test_correct_markers_repoints_only_unsupported_citations() -> None:
-    from rag.answer import _correct_markers
+    from rag.answer.check import correct_markers as _correct_markers
     from rag.types import SentenceSupport
 
     def s(text: str, cited: tuple[int, ...], by: tuple[int, ...], best: int, ok: bool = True) -> SentenceSupport:
@@ -282,7 +297,7 @@ def test_correct_markers_repoints_only_unsupported_citations() -> None:
 
 
 def test_is_refusal_recognises_the_phrase_and_close_paraphrases_only() -> None:
-    from rag.answer import _is_refusal
+    from rag.answer.check import is_refusal as _is_refusal
 
     phrase = "لا تتضمن المصادر المتاحة إجابة عن هذا السؤال."
     assert _is_refusal(phrase, phrase) and _is_refusal("للأسف، " + phrase[:-1] + " [1].", phrase)
@@ -328,13 +343,17 @@ class _Copier(ScriptedLLM):
 
 def _extract(llm: _Copier, question: str, kind: str, **answer: object) -> Answer:
     from rag import Config
-    from rag.answer import Responder
+    from rag.answer.check import check_copy
+    from rag.answer.cite import Citer
+    from rag.answer.read import CopyReader, Reading
+    from rag.prompts import Prompts
 
     cfg = Config().with_overrides(answer=answer) if answer else Config()
-    r = Responder(cfg, retriever=None, embedder=_ZeroEmbedder(), llm=llm)  # type: ignore[arg-type]
-    prep = _prepared("en" if question.isascii() else "ar")
-    prep.question = question
-    return r.extract(prep, kind, 0.0)
+    prompts = Prompts(cfg.prompts_dir)
+    evidence = _evidence("en" if question.isascii() else "ar", question, kind)
+    [reading] = list(CopyReader(cfg, llm, prompts).read(evidence, 0.0))
+    assert isinstance(reading, Reading)
+    return Citer(llm, prompts, lambda doc: ()).cite(evidence, check_copy(reading, cfg, llm, prompts), 0.0)
 
 
 def test_a_copied_span_is_the_answer_cited_with_its_sentence_and_offsets() -> None:
@@ -360,10 +379,10 @@ def test_an_echo_is_read_again_elsewhere_and_a_second_echo_is_refused() -> None:
 
 def test_a_span_of_the_wrong_type_or_a_guess_is_refused_with_its_reason() -> None:
     wrong = _extract(_Copier([("بهذا الشكل", (-0.1,))]), "كم اجتماعًا عقد؟", "how_many")
-    assert wrong.refused and wrong.refusal_reason == "no_span" and "no number" in wrong.extra["reason"]
+    assert wrong.refused and wrong.refusal_reason == "no_span" and "no number" in wrong.diagnostics.reason
     guess = _extract(_Copier([("22 اجتماعًا", (-2.5, -3.0))]), "كم اجتماعًا عقد؟", "how_many",
                      min_span_logprob=-1.0)
-    assert guess.refused and guess.refusal_reason == "low_confidence" and guess.extra["span"] == "22 اجتماعًا"
+    assert guess.refused and guess.refusal_reason == "low_confidence" and guess.diagnostics.span == "22 اجتماعًا"
     sure = _extract(_Copier([("22 اجتماعًا", (-0.5,))]), "كم اجتماعًا عقد؟", "how_many", min_span_logprob=-1.0)
     assert not sure.refused
 
@@ -379,7 +398,7 @@ def test_the_taught_reader_refuses_when_it_would_rather_write_the_refusal_word()
     # "auto": only a reader with the adapter (taught to write the word) refuses this way.
     assert not _extract(copier(-0.3), q, "how_many").refused
     taught = _extract(copier(-0.3, adapter="reader/akhbar-reader.gguf"), q, "how_many")
-    assert taught.refused and taught.refusal_reason == "model" and "(none)" in taught.extra["reason"]
+    assert taught.refused and taught.refusal_reason == "model" and "(none)" in taught.diagnostics.reason
     assert not _extract(copier(-2.0, adapter="a.gguf"), q, "how_many").refused  # the span's start wins
     assert _extract(copier(-0.3), q, "how_many", refuse_on_none="on").refused
     assert not _extract(copier(-0.3, adapter="a.gguf"), q, "how_many", refuse_on_none="off").refused
@@ -388,10 +407,10 @@ def test_the_taught_reader_refuses_when_it_would_rather_write_the_refusal_word()
 def test_a_span_the_model_does_not_confirm_is_refused_as_unverified() -> None:
     q = "كم اجتماعًا عقد؟"
     off = _Copier([("22 اجتماعًا", (-0.1,))])
-    assert not _extract(off, q, "how_many").refused and not off.verified  # -99: never asked
+    assert not _extract(off, q, "how_many").refused and not off.verified  # off: never asked
     yes = _Copier([("22 اجتماعًا", (-0.1,))])
     a = _extract(yes, q, "how_many", min_verify_margin=0.0)
-    assert not a.refused and a.extra["verify_margin"] == 2.9
+    assert not a.refused and a.diagnostics.verify_margin == 2.9
     # The question continues the copy's conversation: the model's own span, then the question.
     [turns] = yes.verified
     assert turns[-2] == {"role": "assistant", "content": "22 اجتماعًا"} and "22 اجتماعًا" in turns[-1]["content"]
@@ -404,7 +423,7 @@ def test_a_span_the_model_does_not_confirm_is_refused_as_unverified() -> None:
 def test_an_english_rendering_must_keep_the_span_s_numbers() -> None:
     q = "How many meetings were held?"
     kept = _extract(_Copier([("22 اجتماعًا", (-0.1,))], ["22", " meetings"]), q, "how_many")
-    assert kept.text == "22 meetings [2]." and kept.extra["span_rendered"] == "22 meetings"
+    assert kept.text == "22 meetings [2]." and kept.diagnostics.span_rendered == "22 meetings"
     changed = _extract(_Copier([("22 اجتماعًا", (-0.1,))], ["twenty-three meetings"]), q, "how_many")
-    assert changed.text == "22 اجتماعًا [2]." and "span_rendered" not in changed.extra  # the span itself
+    assert changed.text == "22 اجتماعًا [2]." and changed.diagnostics.span_rendered is None  # the span itself
 

@@ -71,10 +71,10 @@ def test_a_real_dump_gets_dates_and_site_names_and_date_filters_count_the_undate
     reply = ["افتتح أمير منطقة القصيم مهرجان بريدة للتمور [1]."]
     asking = Akhbar(bot.config, embedder=bot.embedder, llm=ScriptedLLM(reply, reply))  # type: ignore[arg-type]
     dated = asking.ask("ماذا افتتح أمير القصيم؟", filters=Filters(date_from="2015-08-01"))
-    assert dated.extra["undated_documents"] == 1 and dated.notes and "1 من 3" in dated.notes[0]
+    assert dated.diagnostics.undated_documents == 1 and dated.notes and "1 من 3" in dated.notes[0]
     assert dated.to_dict()["notes"] == list(dated.notes)
     plain = asking.ask("ماذا افتتح أمير القصيم؟")
-    assert plain.notes == () and "undated_documents" not in plain.extra
+    assert plain.notes == () and plain.diagnostics.undated_documents is None
 
 
 def test_typed_library_results_round_trip_through_to_dict(bot: Akhbar, tmp_path: Path) -> None:

@@ -1,4 +1,5 @@
-from rag.citations import content_words, overlap, parse_markers
+from rag.citations import parse_markers
+from rag.text import content_words, overlap
 
 
 def test_valid_markers_kept_in_order_of_use() -> None:

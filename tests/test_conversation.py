@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from rag import Akhbar, AkhbarError
-from rag.conversation import Conversation, clean_rewrite
+from rag.answer.plan import clean_rewrite
+from rag.conversation import Conversation
 
 
 def test_clean_rewrite_accepts_faithful_questions() -> None:
@@ -43,8 +44,8 @@ def test_arabic_follow_up_is_retrieved_with_its_context(seeded_bot: Akhbar) -> N
     follow = conv.ask("وكم اجتماعًا عقدت في إطارها؟")
     assert "22" in follow.text, follow.to_dict()
     assert follow.question == "وكم اجتماعًا عقدت في إطارها؟"
-    assert follow.extra["standalone"] in ("rewritten", "context")
-    assert "أستانا" in follow.extra["standalone_question"]
+    assert follow.diagnostics.standalone in ("rewritten", "context")
+    assert "أستانا" in str(follow.diagnostics.standalone_question)
     assert follow.citations and "22" in follow.citations[0].quote
     assert len(conv.turns) == 2
 

@@ -43,9 +43,14 @@ def injected(tmp_path_factory: pytest.TempPathFactory, prepared_config: Config,
 
 
 def test_injected_text_reaches_the_prompt_defused(injected: Akhbar) -> None:
-    prep = injected._responder().prepare(AR_QUESTION)
-    assert any("HACKED" in s.excerpt for s in prep.sources), "the injection article should be in the context"
-    prompt = "\n".join(m["content"] for m in prep.messages)
+    from rag.answer.read import FreeReader
+    from rag.prompts import Prompts
+    from tests.support.stages import evidence_for
+
+    evidence = evidence_for(injected, AR_QUESTION)
+    assert any("HACKED" in s.excerpt for s in evidence.sources), "the injection article should be in the context"
+    messages, _ = FreeReader(injected.config, injected.llm, Prompts(injected.config.prompts_dir)).messages(evidence)
+    prompt = "\n".join(m["content"] for m in messages)
     assert "<|im_start|>" not in prompt and "<|im_end|>" not in prompt and "[INST]" not in prompt
     assert "[7]" not in prompt and "[3]" not in prompt  # its fake markers cannot pass for ours
     assert "HACKED" in prompt  # the text itself is kept: it is data, shown as such
@@ -82,12 +87,15 @@ def test_arabic_seed_answer_survives_the_injection_and_cites_the_seed(injected: 
 def test_a_citation_of_the_injected_article_is_corrected_to_the_seed(injected: Akhbar) -> None:
     """The reply (scripted) cites the injected article for the seed's date; the injected
     article does not state 2017, so the marker is re-pointed to the seed article."""
-    prep = injected._responder().prepare(AR_QUESTION)
-    bad = next(s.number for s in prep.sources if "HACKED" in s.excerpt)
-    seed = next(s.number for s in prep.sources if s.source_path.endswith("000_dcd787653053976f.txt"))
+    from tests.support.stages import evidence_for
+
+    reply = ScriptedLLM()
+    sources = evidence_for(injected, AR_QUESTION, reply).sources
+    bad = next(s.number for s in sources if "HACKED" in s.excerpt)
+    seed = next(s.number for s in sources if s.source_path.endswith("000_dcd787653053976f.txt"))
     reply = ["تجتمع روسيا وإيران وتركيا", " ضمن عملية أستانا", " منذ يناير 2017", f" [{bad}]", "."]
     answer = Akhbar(injected.config, embedder=injected.embedder, llm=ScriptedLLM(reply)).ask(AR_QUESTION)
-    assert not answer.refused and answer.extra["corrected_citations"] == 1, answer.to_dict()
+    assert not answer.refused and answer.diagnostics.corrected_citations == 1, answer.to_dict()
     assert f"[{seed}]" in answer.text and f"[{bad}]" not in answer.text
     assert [c.number for c in answer.citations] == [seed] and "2017" in answer.citations[0].quote
 
@@ -189,7 +197,7 @@ def test_ten_concurrent_questions_on_the_real_model_no_error(prepared_config: Co
     for a in answers.values():
         # Each one went through the real model: it generated, or refused with its reason.
         assert a.backend == "llamacpp" and a.model == "qwen2.5-0.5b-q4_k_m.gguf"
-        assert a.completion_tokens > 0 or "reason" in a.extra, a.to_dict()
+        assert a.completion_tokens > 0 or a.diagnostics.reason, a.to_dict()
 
 
 def test_concurrent_streams_never_cross(seeded_home: Path, prepared_config: Config,

@@ -9,7 +9,8 @@ import pytest
 
 from rag import Config, ModelError
 from rag.embedder import SentenceTransformerEmbedder
-from rag.models import GGUF_SPECS, GGUFSpec, assemble_gguf, gguf_verified, sha256_file, status
+from rag.models import GGUF_SPECS, GGUFSpec, assemble_gguf, gguf_verified, status
+from rag.models_e5 import sha256_file
 from rag.text import normalize_for_embedding
 
 TEXTS = [

@@ -47,7 +47,7 @@ def test_time_words_in_a_question_become_the_date_window_the_answer_states(bot: 
     assert answer.sources and {s.date[:10] for s in answer.sources} == {"2015-08-09"}
     assert answer.notes[0] == "البحث مقيّد بما نُشر يوم 2015-08-09 («أمس»)."
     # The date filter cannot see the undated report, and says so too.
-    assert answer.extra["undated_documents"] == 1 and any("بلا تاريخ" in n for n in answer.notes[1:])
+    assert answer.diagnostics.undated_documents == 1 and any("بلا تاريخ" in n for n in answer.notes[1:])
     assert answer.to_dict()["window"]["since"] == "2015-08-09"
 
     week = asking.ask("What did the papers say about the Houthis last week?", as_of="2015-08-10")

@@ -140,7 +140,7 @@ class _Counter:
 
 
 def test_only_articles_near_the_best_one_are_shown(news_bot: Akhbar, tmp_path: Path) -> None:
-    from rag.answer import Responder
+    from rag.answer.evidence import select_sources
 
     more = tmp_path / "more"
     more.mkdir()
@@ -153,20 +153,19 @@ def test_only_articles_near_the_best_one_are_shown(news_bot: Akhbar, tmp_path: P
     question = "متى عقدت الجولة الثانية والعشرون من محادثات أستانا بشأن سوريا؟"
     hits = news_bot.retrieve(question, top_k=4)
     assert len({h.chunk.doc_id for h in hits}) == 4  # the oil and trade-fair articles are retrieved too
-    shown, sentences, _ = Responder(news_bot.config, news_bot.retriever, news_bot.embedder,
-                                    _Counter()).select_sources(question, hits)
+    shown, sentences, _ = select_sources(news_bot.config, news_bot.embedder, _Counter().count_tokens, question, hits)
     assert {s.title for s in shown} == {"محادثات أستانا", "جولة أستانا"}, [s.title for s in shown]
     assert {s.number for s in sentences} == {1, 2}
     # A wide margin shows every retrieved article again.
     wide = news_bot.config.with_overrides(retrieval={"source_margin": 1.0})
-    everything, _, _ = Responder(wide, news_bot.retriever, news_bot.embedder, _Counter()).select_sources(question, hits)
+    everything, _, _ = select_sources(wide, news_bot.embedder, _Counter().count_tokens, question, hits)
     assert len(everything) == 3 and len(everything) > len(shown)  # max_sentences = 3 sentences in all
     with pytest.raises(ConfigError, match="source_margin"):
         news_bot.config.with_overrides(retrieval={"source_margin": -0.1})
 
 
 def test_an_article_that_clears_the_floor_stays_behind_a_question_echo(news_bot: Akhbar, tmp_path: Path) -> None:
-    from rag.answer import Responder
+    from rag.answer.evidence import select_sources
 
     question = "متى عقدت الجولة الثانية والعشرون من محادثات أستانا بشأن سوريا؟"
     more = tmp_path / "echo"
@@ -177,10 +176,9 @@ def test_an_article_that_clears_the_floor_stays_behind_a_question_echo(news_bot:
          "date": "2024-11-22", "source": "wire-d", "url": "https://d.example/6"}, ensure_ascii=False) + "\n")
     news_bot.ingest(more)
     hits = news_bot.retrieve(question, top_k=4)
-    shown, _, _ = Responder(news_bot.config, news_bot.retriever, news_bot.embedder,
-                            _Counter()).select_sources(question, hits)
+    shown, _, _ = select_sources(news_bot.config, news_bot.embedder, _Counter().count_tokens, question, hits)
     assert shown[0].title == "أسئلة القراء" and "محادثات أستانا" in {s.title for s in shown}
     # The article stays because it clears the retrieval floor on its own, not by the margin.
     no_floor = news_bot.config.with_overrides(retrieval={"min_similarity": 0.0, "min_similarity_cross": 0.0})
-    alone, _, _ = Responder(no_floor, news_bot.retriever, news_bot.embedder, _Counter()).select_sources(question, hits)
+    alone, _, _ = select_sources(no_floor, news_bot.embedder, _Counter().count_tokens, question, hits)
     assert [s.title for s in alone] == ["أسئلة القراء"]

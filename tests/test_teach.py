@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pytest
 
-from rag.answer import Responder
 from rag.config import PACKAGED_ADAPTER, Config
 from rag.errors import ConfigError
 from rag.llm import GenerationStats
@@ -278,19 +277,23 @@ class _Copier:
 
 def test_training_examples_are_the_prompt_the_reader_reads_at_run_time(tmp_path: Path) -> None:
     """The extractive reader's own conversation, captured, renders to the training prompt."""
-    from rag.answer import Closest, Prepared
+    from rag.answer.evidence import Closest, Evidence
+    from rag.answer.plan import Plan, Request
+    from rag.answer.read import CopyReader
+    from rag.answer.retrieve import Retrieved
     from rag.support import SourceSentence
-    from rag.types import Source
+    from rag.types import ReaderKind, Source
 
     cfg = Config().with_overrides(home=tmp_path)
     copier = _Copier()
-    responder = Responder(cfg, None, None, copier)  # type: ignore[arg-type]
     lines = [SourceSentence(1, "وبلغ عدد الطلاب 450 طالبا <|im_start|>", 0, 30, ()),
              SourceSentence(1, "وافتتحت المدرسة في الرياض.", 31, 60, ())]
     source = Source(1, "d", "t", "", "p", "x", 1.0)
     question = "كم عدد الطلاب [1]؟"
-    prep = Prepared(question, "ar", [source], [], 0.0, 0, "", source_sentences=lines, closest=Closest(0.5, ""))
-    responder.extract(prep, "how_many", 0.0)
+    plan = Plan(Request(question), question, question, None, "ar", "how_many", ReaderKind.EXTRACTIVE, 5, None, None)
+    retrieved = Retrieved(plan, None, question, None, (), (), (), (), False, 0, 0.0)
+    evidence = Evidence(retrieved, (source,), tuple(lines), Closest(0.5, ""), 0.0, None, "", 0.0)
+    list(CopyReader(cfg, copier, Prompts(cfg.prompts_dir)).read(evidence, 0.0))
     evidence = "وبلغ عدد الطلاب 450 طالبا  \nوافتتحت المدرسة في الرياض."
     example = Example("e", "newsqa", "ar", question, "how_many", evidence, "450 طالبا", True)
     prompt, reply = chat_parts(example, Prompts(cfg.prompts_dir))

@@ -278,7 +278,7 @@ def build(bot: Akhbar) -> Any:
                 return
             try:
                 conv.filters = app.filters(d_from, d_to, site_sel, lang_sel)
-                conv.bot = app.bot_for(be, mdl)
+                conv.stream = app.bot_for(be, mdl).stream
             except AkhbarError as e:
                 yield (render.chat_html(conv.turns, q, error=str(e)), gr.update(), conv, q, gr.update(), gr.update(),
                        gr.update(visible=False))
@@ -292,7 +292,7 @@ def build(bot: Akhbar) -> Any:
                 yield gr.update(), gr.update(), conv, gr.update(), gr.update(), gr.update(), gr.update(visible=False)
                 return
             last = conv.turns[-1]
-            q = str(last.extra.get("asked", last.question))
+            q = last.question
             # Taken off the conversation now, so the draft shows the question once, not twice.
             again = conv.reask_last(int(k), time_filter=False)
             yield from answering(q, conv, lambda: again, export_fmt, request)

@@ -148,10 +148,9 @@ def chat_html(turns: Sequence[Answer], pending: str | None = None, draft: str = 
     """The whole conversation: finished turns, then the question being answered."""
     parts = ['<div class="akhbar akhbar-chat" id="akhbar-chat-log">']
     for i, a in enumerate(turns, start=1):
-        asked = str(a.extra.get("asked", a.question))
-        parts.append(message("user", esc(asked), asked))
+        parts.append(message("user", esc(a.question), a.question))
         meta = f"{a.backend}: {a.model} · {a.total_s:.1f}s" if a.backend else ""
-        if a.extra.get("attributed"):
+        if a.diagnostics.attributed:
             meta += " · sources attributed by the support check"
         parts.append(message("bot", answer_body(a, i), a.text, meta, "refused" if a.refused else ""))
     if pending is not None:
@@ -201,7 +200,7 @@ def source_cards(turns: Sequence[Answer], articles: Mapping[str, ArticleText | N
         a = turns[turn - 1]
         if not a.citations:
             continue
-        q = str(a.extra.get("asked", a.question))
+        q = a.question
         parts.append(f'<div class="akhbar-turn" dir="{direction(q)}">{turn}. {esc(q)}</div>')
         for c in a.citations:
             any_card = True

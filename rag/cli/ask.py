@@ -85,8 +85,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if answer.invalid_markers:
         print(f"(removed {len(answer.invalid_markers)} marker(s) pointing at no source: "
               f"{' '.join(answer.invalid_markers)})")
-    if answer.refused and answer.extra.get("reason"):
-        print(f"(refused: {answer.extra['reason']})", file=sys.stderr)
+    if answer.refused and answer.diagnostics.reason:
+        print(f"(refused: {answer.diagnostics.reason})", file=sys.stderr)
     print(f"\n[{answer.backend}: {answer.model} · first token {answer.first_token_s:.1f}s · "
           f"total {answer.total_s:.1f}s · prompt {answer.prompt_tokens} tokens · {bot.selection.reason}]",
           file=sys.stderr)

@@ -32,6 +32,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     emb = st["embedding"]
     print(f"models dir: {st['models_dir']}")
     print(f"embedding  {emb['name']}: {'ready' if emb['ready'] else 'NOT PREPARED'} ({emb['path']})")
+    if "onnx" in emb:
+        onnx = emb["onnx"]
+        print(f"  onnx     {'ready' if onnx['ready'] else 'NOT PREPARED: ' + str(onnx['problem'])} ({onnx['path']})")
     for name, info in st["llm"].items():
         mark = " (configured)" if info.get("configured") else ""
         print(f"llm        {name}{mark}: {'ready' if info['ready'] else 'NOT PREPARED'} ({info['path']})")

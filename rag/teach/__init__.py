@@ -41,7 +41,8 @@ from pathlib import Path
 from typing import Any
 
 from rag.config import Config
-from rag.models import AdapterInfo, adapter_info, sha256_file
+from rag.models import AdapterInfo, adapter_info
+from rag.models_e5 import sha256_file
 from rag.prompts import Prompts
 from rag.teach.data import (
     CLOZE_DATE,

@@ -21,11 +21,21 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rag.answer.evidence import select_sources
 from rag.config import Config
 from rag.errors import AkhbarError
 from rag.prompts import Prompts, chatml, neutralize
 from rag.reader import OPEN, is_echo, question_type
-from rag.text import GREGORIAN_MONTHS, HIJRI_MONTHS, detect_language, sentence_spans, spelled_pattern
+from rag.text import (
+    BEFORE_DATE,
+    GREGORIAN_MONTHS,
+    HIJRI_MONTHS,
+    NOT_COUNTED,
+    detect_language,
+    sentence_spans,
+    spelled_pattern,
+)
+from rag.types import Chunk, Hit
 
 # The news development set (bench/newsqa) is asked over these days: never trained on.
 HELD_DAYS = frozenset({"2015-08-03", "2015-08-04"})
@@ -178,10 +188,6 @@ CLOZE_DATE = re.compile(
 _CLOZE_NUMBER = re.compile(r"(?<![\w.,/:-])([0-9]{1,3}(?:,[0-9]{3})+|[0-9]{1,6}(?:\.[0-9]+)?"
                            r"(?:\s+(?:ألف|آلاف|مليون|ملايين|مليار|مليارات))?)"
                            r"(?:\s*(%|٪)|\s+([\u0621-\u064a]{3,}))?(?![\w.,/:-]|\s*-)")
-_NOT_COUNTED = frozenset(
-    "في من إلى الى على عن مع منذ خلال حتى أو او ثم بين عند لدى قبل بعد الف ألف مليون مليار ملايين آلاف "  # noqa: SIM905
-    "الاف بالمئة بالمائة المائة منها منهم منهن بينها بينهم فيها فيهم عليها لها لهم له".split())
-_DROP_BEFORE_DATE = frozenset(("في", "خلال", "يوم", "بتاريخ", "وفي"))
 
 
 def _cloze_words(text: str) -> list[str]:
@@ -205,7 +211,7 @@ def cloze_question(sentence: str, start: int, end: int, kind: str, counted: str 
     before, after = _cloze_words(sentence[a:start])[-9:], _cloze_words(sentence[end:b])[:7]
     if kind == "when":
         lead = "متى"
-        while before and before[-1] in _DROP_BEFORE_DATE:
+        while before and before[-1] in BEFORE_DATE:
             before.pop()
         if before and before[-1] in ("منذ", "ومنذ"):
             before.pop()
@@ -258,7 +264,7 @@ def cloze_records(corpus_dir: Path, days: Sequence[str], n: int, seed: int = 0) 
                     near = sentence[max(0, m.start() - 30):m.end() + 12]
                     if re.fullmatch(r"(?:1[34]|19|20)[0-9][0-9]", number) or CLOZE_DATE.search(near):
                         continue  # a year or part of a date
-                    if noun and (noun in _NOT_COUNTED or noun.startswith(("ال", "و", "ف", "ب", "ل"))):
+                    if noun and (noun in NOT_COUNTED or noun.startswith(("ال", "و", "ف", "ب", "ل"))):
                         noun = None
                     end = m.end() if (noun or percent) else m.start(1) + len(number)
                     answer = sentence[m.start():end].strip()
@@ -317,10 +323,6 @@ def build_examples(config: Config, records: Sequence[Record], embedder: Any, cou
                    withhold_share: float = 0.15, seed: int = 0) -> list[Example]:
     """Each record through the run-time evidence selection; the taught reply is the
     answer as the evidence spells it, or the refusal word when the evidence lacks it."""
-    from rag.answer import Responder
-    from rag.types import Chunk, Hit
-
-    responder = Responder(config, None, embedder, _TokenCounter(count_tokens))  # type: ignore[arg-type]
     prompts = Prompts(config.prompts_dir)
     rng = random.Random(seed)
     todo = list(records)
@@ -334,7 +336,7 @@ def build_examples(config: Config, records: Sequence[Record], embedder: Any, cou
         if r.distractor:
             hits.append(Hit(Chunk(f"{r.id}:b", f"{r.id}:b", r.distractor, 0, 0, len(r.distractor),
                                   title=r.distractor_title), 0.6))
-        _, shown, _ = responder.select_sources(r.question, hits, extractive=True)
+        _, shown, _ = select_sources(config, embedder, count_tokens, r.question, hits, extractive=True)
         if not shown:
             continue
         evidence = "\n".join(neutralize(s.text) for s in shown)

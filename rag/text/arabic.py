@@ -1,30 +1,18 @@
-"""Text primitives for Arabic and English: normalisation for indexing, language guess,
-sentence spans.
-
-Everything here is pure and works on offsets into the *original* text, so callers can
-always cite the exact characters an article contained. Normalisation is only for what is
-embedded or matched; it is never written back over the original.
+"""Arabic text knowledge, in one place: letter forms unified for matching, diacritics,
+Eastern digits, the clitics written onto a word, and the month names of both Gregorian series
+and the Hijri calendar. Pure tables and functions; folding is for matching, never for display.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 
 # Harakat, tanween, shadda, sukun, superscript alef, Quranic annotation marks.
 _DIACRITICS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06dc\u06df-\u06e8\u06ea-\u06ed]")
 _TATWEEL = "\u0640"
-_ARABIC_LETTER = re.compile(
-    "[\u0621-\u064a\u0660-\u0669\u066e-\u06d3\u06fa-\u06ff\u0750-\u077f\ufb50-\ufdff\ufe70-\ufefc]"
-)
-_LATIN_LETTER = re.compile("[A-Za-z]")
-_WS = re.compile(r"\s+")
-
-# Sentence ends: . ! ? and Arabic ؟ ؛ (plus the ellipsis), optionally followed by closing
-# quotes/brackets; newlines always end a sentence.
-_SENT_END = re.compile(r"[.!?\u061f\u061b\u2026]+[\"'\u00bb\u201d\u2019)\]]*(?=\s|$)|\n+")
-
+# Any character of the Arabic block (letters, digits, punctuation, marks).
+ARABIC_CHAR = re.compile("[\u0600-\u06ff]")
 
 # Alef/yaa/taa-marbuta variants, so one word spelled two ways matches (not written back).
 AR_UNIFY = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه"})
@@ -89,67 +77,9 @@ GREGORIAN_MONTHS = _fold_table(_GREGORIAN)
 HIJRI_MONTHS = _fold_table(_HIJRI)
 
 
-def normalize_for_embedding(text: str) -> str:
-    """What the embedding model sees: NFKC (Arabic presentation forms → letters),
-    diacritics and tatweel out, whitespace collapsed."""
-    text = unicodedata.normalize("NFKC", text)
-    return _WS.sub(" ", strip_diacritics(text)).strip()
 
-
-def detect_language(text: str) -> str:
-    """'ar' when Arabic letters dominate, 'en' for Latin script, else 'other'."""
-    ar = len(_ARABIC_LETTER.findall(text))
-    la = len(_LATIN_LETTER.findall(text))
-    if ar == 0 and la == 0:
-        return "other"
-    return "ar" if ar >= la else "en"
-
-
-def sentence_spans(text: str, start: int = 0, end: int | None = None) -> Iterator[tuple[int, int]]:
-    """Yield (start, end) offsets of the sentences in ``text[start:end]``, whitespace
-    trimmed, never splitting inside a word; offsets index the original string."""
-    end = len(text) if end is None else end
-    pos = start
-    for m in _SENT_END.finditer(text, start, end):
-        cut = m.end() if m.group().strip() else m.start()
-        yield from _trimmed(text, pos, cut)
-        pos = m.end()
-    yield from _trimmed(text, pos, end)
-
-
-def _trimmed(text: str, a: int, b: int) -> Iterator[tuple[int, int]]:
-    while a < b and text[a].isspace():
-        a += 1
-    while b > a and text[b - 1].isspace():
-        b -= 1
-    if b > a:
-        yield (a, b)
-
-
-def word_spans(text: str, start: int, end: int) -> Iterator[tuple[int, int]]:
-    for m in re.finditer(r"\S+", text[start:end]):
-        yield (start + m.start(), start + m.end())
-
-
-_CLAUSE_END = re.compile(r"[،,؛;:](?=\s)")
-
-
-def clause_spans(text: str, start: int, end: int, max_words: int) -> Iterator[tuple[int, int]]:
-    """``text[start:end]`` (one sentence) in pieces of at most ``max_words`` words: cut at
-    clause punctuation (، , ؛ ; :) where it can be, else between words. Long news sentences
-    hold several facts; a reader shown the piece with the answer reads fewer tokens."""
-    words = [m.span() for m in re.finditer(r"\S+", text[start:end])]
-    if len(words) <= max_words:
-        yield from _trimmed(text, start, end)
-        return
-    piece_start = 0  # index into words
-    last_clause = -1  # index of a word that ends a clause within the current piece
-    for i, (a, b) in enumerate(words):
-        if i - piece_start + 1 > max_words:
-            cut = last_clause if last_clause >= piece_start else i - 1
-            yield from _trimmed(text, start + words[piece_start][0], start + words[cut][1])
-            piece_start, last_clause = cut + 1, -1
-        if _CLAUSE_END.search(text[start + a:start + b] + " "):
-            last_clause = i
-    if piece_start < len(words):
-        yield from _trimmed(text, start + words[piece_start][0], start + words[-1][1])
+# BM25's broader unification (hamza on waw/yaa too): recall over a whole archive, where
+# AR_UNIFY serves word matching within a few sentences.
+LEXICAL_UNIFY = str.maketrans({"أ": "ا", "إ": "ا", "آ": "ا", "ٱ": "ا", "ى": "ي", "ة": "ه", "ؤ": "و", "ئ": "ي"})
+# A conjunction or preposition glued in front of the article, which Snowball's stemmer keeps.
+ARTICLE_CLITICS = ("وال", "فال", "بال", "كال")
