@@ -1,4 +1,11 @@
-"""Shared fixtures: real models, real Chroma, a real Ollama stand-in over HTTP.
+"""Shared fixtures for tests/unit and tests/integration: real models, real Chroma, a real
+Ollama stand-in over HTTP, and the small stand-ins the unit tests use.
+
+tests/unit holds the tests that load no model and open no store (``make check`` runs them);
+tests/integration the ones with real models, real Chroma, the browser or a crash scenario.
+Collection fails (an error for its file) when a test under tests/unit is marked ``slow``, ``models``
+or ``store``, counting the markers its fixtures add (``prepared_config`` → ``models``, the
+store fixtures → ``store``): such a test belongs in tests/integration.
 
 Models are prepared once into the normal model cache (``make test`` already did that);
 each test gets its own data directory, so nothing leaks between tests or into a user's
@@ -13,7 +20,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +52,9 @@ EN_QUESTION = "How many Astana-format meetings have been held?"
 # ``prepared_config``: a test that uses it is marked ``models`` (``make check`` leaves it out).
 STORE_FIXTURES = frozenset({"bot", "seeded_home", "seeded_bot", "injected", "news_bot", "remote_bot", "app_url"})
 MODEL_FIXTURES = frozenset({"prepared_config"})
+# Markers a test under tests/unit may not carry (collection fails, naming the test).
+UNIT_DIR = REPO / "tests" / "unit"
+NOT_UNIT = ("slow", "models", "store")
 _OPENED: set[str] = set()  # node ids of tests during which a ChromaStore was opened
 _CURRENT = [""]
 
@@ -102,6 +112,31 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.store)
         if used & MODEL_FIXTURES:
             item.add_marker(pytest.mark.models)
+
+
+def _integration_marks(item: pytest.Item) -> list[str]:
+    """The markers of NOT_UNIT the test has, or will have once the hook above has run."""
+    marks = {m.name for m in item.iter_markers()}
+    used = set(getattr(item, "fixturenames", ()))
+    marks |= {"store"} if used & STORE_FIXTURES else set()
+    marks |= {"models"} if used & MODEL_FIXTURES else set()
+    return sorted(marks & set(NOT_UNIT))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_make_collect_report(collector: pytest.Collector) -> Generator[None, pytest.CollectReport,
+                                                                        pytest.CollectReport]:
+    """A test under tests/unit that is slow, loads a model or opens a store is a collection
+    error for its file (with or without ``-m``, and in pytest-xdist workers too)."""
+    report = yield
+    if report.passed and collector.path.resolve().is_relative_to(UNIT_DIR):
+        misplaced = [f"{i.nodeid} ({', '.join(m)})" for i in report.result
+                     if isinstance(i, pytest.Item) and (m := _integration_marks(i))]
+        if misplaced:
+            report.outcome = "failed"
+            report.longrepr = ("tests/unit is for tests that load no model and open no store; move these to "
+                               "tests/integration:\n  " + "\n  ".join(misplaced))
+    return report
 
 
 @pytest.hookimpl(hookwrapper=True)

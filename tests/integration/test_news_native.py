@@ -123,7 +123,7 @@ def test_also_reported_by_is_in_the_card_and_in_every_export(bot: Akhbar, tmp_pa
     import bibtexparser
     import rispy
 
-    from tests.test_export import _csl_render
+    from tests.support.csl import csl_render as _csl_render
     from ui.render import also_summary, source_cards
 
     answer = _wire_answer(bot, tmp_path)

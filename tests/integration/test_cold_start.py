@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -14,11 +13,12 @@ import pytest
 
 from rag import Akhbar, Config
 from rag.embedder import OnnxEmbedder, SentenceTransformerEmbedder
-from rag.errors import ConfigError, ModelError
 from rag.llm import GenerationStats, LlamaCppLLM
 from rag.models_onnx import GRAPH_FILE, export_onnx, onnx_dir, onnx_status
 from rag.prompts import Prompts
-from tests.conftest import REPO, _forbid_model_loads
+from tests.conftest import REPO
+from tests.support.onnx_configs import unexported as _unexported
+from tests.support.onnx_configs import with_engine as _engine
 
 TEXTS = [
     "كم عدد المزارعين المشاركين في مهرجان بريدة للتمور؟",
@@ -110,57 +110,6 @@ def test_a_cold_ask_never_imports_torch(prepared_config: Config, seeded_home: Pa
     out = json.loads(r.stdout.strip().splitlines()[-1])
     assert out["engine"] == "OnnxEmbedder" and out["source"].endswith("000_dcd787653053976f.txt"), out
     assert not out["torch"] and not out["st"] and not out["llama_index"], out
-
-
-def _unexported(tmp_path: Path) -> Config:
-    """A config whose model folder is a sentence-transformers folder with no ONNX export."""
-    folder = tmp_path / "models" / "multilingual-e5-small"
-    folder.mkdir(parents=True)
-    (folder / "modules.json").write_text(json.dumps([{"type": "sentence_transformers.models.Transformer"},
-                                                      {"type": "sentence_transformers.models.Pooling",
-                                                       "path": "1_Pooling"}]))
-    (folder / "config.json").write_text(json.dumps({"model_type": "xlm-roberta", "hidden_act": "gelu"}))
-    return Config(home=tmp_path / "home", models_dir=tmp_path / "models")
-
-
-def _engine(cfg: Config, engine: str) -> Config:
-    return replace(cfg, embed=replace(cfg.embed, query_engine=engine))
-
-
-def test_query_engine_setting(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError, match=r"embed\.query_engine"):
-        Config().with_overrides(embed={"query_engine": "torchscript"})
-    cfg = _unexported(tmp_path)
-    assert "not exported" in onnx_status(cfg.embed_model_path)["problem"]
-    with pytest.raises(ModelError, match=r"query_engine = onnx.*akhbar models prepare"):
-        _ = Akhbar(_engine(cfg, "onnx")).query_embedder
-
-
-def test_a_stale_or_unsupported_export_is_not_used(tmp_path: Path) -> None:
-    from rag.models_onnx import DATA_FILE, _write_record
-
-    folder = _unexported(tmp_path).embed_model_path
-    out = onnx_dir(folder)
-    out.mkdir()
-    for name in (GRAPH_FILE, DATA_FILE):
-        (out / name).write_bytes(b"graph")
-    _write_record(out, folder, dim=384)
-    assert onnx_status(folder)["ready"]
-    config = folder / "config.json"
-    os.utime(config, ns=(config.stat().st_atime_ns, config.stat().st_mtime_ns + 1_000_000_000))
-    assert "older than the model folder" in onnx_status(folder)["problem"]
-    _write_record(out, folder, unsupported="its pooling is CLS")
-    assert onnx_status(folder)["problem"] == "cannot be exported to ONNX: its pooling is CLS"
-    with pytest.raises(ModelError, match="its pooling is CLS"):
-        export_onnx(folder)  # recorded: not loaded and tried again
-
-
-def test_unit_runs_refuse_the_onnx_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    for cls in (OnnxEmbedder, SentenceTransformerEmbedder, LlamaCppLLM):
-        monkeypatch.setattr(cls, "__init__", cls.__init__)  # restored after the test
-    _forbid_model_loads()
-    with pytest.raises(RuntimeError, match="AKHBAR_TEST_UNIT"):
-        OnnxEmbedder(tmp_path)
 
 
 @pytest.mark.models

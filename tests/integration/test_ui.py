@@ -26,7 +26,7 @@ import rispy
 
 from rag import EXPORT_FORMATS, Config
 from tests.conftest import AR_QUESTION, EN_QUESTION, REPO, SEEDS, stop
-from tests.test_export import _csl_render
+from tests.support.csl import csl_render as _csl_render
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",

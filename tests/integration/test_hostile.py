@@ -132,7 +132,7 @@ def test_ui_uploads_refuse_oversized_and_too_many_files_and_stay_in_the_data_dir
 
 
 def test_public_host_without_auth_warns_and_secrets_are_not_logged(tmp_path: Path, prepared_config: Config) -> None:
-    from tests.test_cli import run
+    from tests.integration.test_cli import run
 
     # The port is taken on 127.0.0.1, so binding 0.0.0.0 fails at once: nothing ever
     # listens beyond this machine, and the warning is still printed first.
@@ -148,12 +148,6 @@ def test_public_host_without_auth_warns_and_secrets_are_not_logged(tmp_path: Pat
         assert "warning" not in r.stderr and "s3cret-pass" not in r.stdout + r.stderr
     bad = run(tmp_path, "chat", "--auth", "nocolon", cfg=prepared_config)
     assert bad.returncode == 1 and "--auth must be USER:PASS" in bad.stderr
-
-
-def test_default_host_is_loopback() -> None:
-    from rag.cli import build_parser
-
-    assert build_parser().parse_args(["chat"]).host == "127.0.0.1"
 
 
 # ------------------------------------------------------------------ load

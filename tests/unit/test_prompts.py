@@ -1,11 +1,11 @@
-from pathlib import Path
 
 import pytest
 
 from rag import ConfigError
 from rag.prompts import Prompts, fields_of
+from tests.conftest import REPO
 
-PROMPTS = Path(__file__).resolve().parent.parent / "prompts"
+PROMPTS = REPO / "prompts"
 
 
 # What the code passes to each template. Written out here, not read from the templates,

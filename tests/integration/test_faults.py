@@ -19,7 +19,7 @@ import pytest
 from bench.synth import write_archive
 from rag import Akhbar, Config, StoreError
 from tests.conftest import AR_QUESTION, REPO, copy_seeds
-from tests.test_archive import _cli, _snapshot, ingest_here
+from tests.integration.test_archive import _cli, _snapshot, ingest_here
 
 # Runs `akhbar ingest` with ChromaStore.upsert wrapped: on its Nth call it writes the first
 # half of the batch to Chroma and then the process kills itself, mid-write.
@@ -166,7 +166,7 @@ def test_a_version_1_manifest_gains_the_copies_metadata_keeping_its_sources(bot:
 
 def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path, prepared_config: Config) -> None:
     from tests.conftest import start_chroma, stop
-    from tests.test_archive import _complete_docs, paused_ingest, wait_paused
+    from tests.integration.test_archive import _complete_docs, paused_ingest, wait_paused
 
     corpus = tmp_path / "archive"
     write_archive(corpus, 36)

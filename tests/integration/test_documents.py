@@ -7,12 +7,10 @@ in an answer's citation and in every export format, read back by the real parser
 from __future__ import annotations
 
 import csv
-import difflib
 import io
 import json
 import re
 import shutil
-import unicodedata
 import zipfile
 from pathlib import Path
 
@@ -22,7 +20,7 @@ import rispy
 from citeproc.source.json import CiteProcJSON
 
 from ingest.article import Article
-from ingest.documents import from_docx, from_pdf, line_text
+from ingest.documents import from_pdf
 from ingest.formats import Limits, Note, Problem, read_file
 from rag import Akhbar, Config
 from rag.embedder import SentenceTransformerEmbedder
@@ -41,18 +39,7 @@ from tests.support.documents import (
     print_pdfs,
     write_docx,
 )
-
-TABLE = [["المدينة", "العدد"], ["الرياض", "120"], ["جدة", "45"]]
-
-
-def norm(text: str) -> str:
-    text = unicodedata.normalize("NFKC", text)
-    text = re.sub(r"[\u064b-\u0652\u0640]", "", text)
-    return " ".join(text.split())
-
-
-def similarity(a: str, b: str) -> float:
-    return difflib.SequenceMatcher(None, norm(a), norm(b), autojunk=False).ratio()
+from tests.support.extraction import TABLE, norm, similarity
 
 
 @pytest.fixture(scope="module")
@@ -132,50 +119,6 @@ def test_metadata_from_the_pdf_info_else_the_first_heading(pdfs: dict[str, tuple
     article, _ = _article(tmp_path / "meta.pdf")
     assert (article.title, article.byline, article.date[:10]) == ("بيان صحفي: روسيا وإيران وتركيا", "وكالة الأنباء",
                                                                  "2015-08-03")
-
-
-def test_an_arabic_line_in_visual_order_comes_back_logical() -> None:
-    # Boxes right to left for "منذ يناير 2017 وعقد 22" as a PDF draws them: the Arabic
-    # glyphs from the right edge, each number's digits left to right inside its run.
-    boxes, x = [], 300.0
-    for word in ("منذ", "يناير"):
-        for ch in word:
-            boxes.append((x - 6, x, ch))
-            x -= 6
-        boxes.append((x - 3, x, " "))
-        x -= 3
-    digits_x = x - 24
-    boxes += [(digits_x + 6 * i, digits_x + 6 * (i + 1), d) for i, d in enumerate("2017")]
-    x = digits_x - 3
-    boxes.append((x, x + 3, " "))
-    for ch in "وعقد":
-        boxes.append((x - 6, x, ch))
-        x -= 6
-    boxes.append((x - 3, x, " "))
-    x -= 3
-    boxes += [(x - 12 + 6 * i, x - 12 + 6 * (i + 1), d) for i, d in enumerate("22")]
-    assert line_text(boxes, 12.0) == "منذ يناير 2017 وعقد 22"
-    # A lam-alef ligature as PyMuPDF gives it (a zero-width alef, then the lam): "لا".
-    assert line_text([(14, 20, "ث"), (14, 14, "ا"), (8, 14, "ل"), (2, 8, "ث")], 12.0) == "ثلاث"
-
-
-# ------------------------------------------------------------------------------ DOCX
-
-
-def test_docx_paragraphs_in_order_with_tables_and_core_properties(tmp_path: Path) -> None:
-    path = tmp_path / "release.docx"
-    write_docx(path, "بيان: اجتماع الدول الضامنة", "إدارة الإعلام", AR_TITLE, AR[:3], TABLE)
-    article = from_docx(path.read_bytes(), str(path))
-    assert (article.title, article.byline, article.date[:10]) == ("بيان: اجتماع الدول الضامنة", "إدارة الإعلام",
-                                                                 "2015-08-03")
-    text = article.text
-    positions = [text.index(p) for p in AR[:3]]
-    assert positions == sorted(positions)
-    assert "المدينة | العدد" in text and "الرياض | 120" in text and text.index("الرياض") > positions[-1]
-    assert similarity("\n".join([AR_TITLE, *AR[:3], *(" | ".join(r) for r in TABLE)]), text) >= 0.98
-    # Without a title property, the first heading is the title.
-    write_docx(path, "", "", "عنوان الخبر الرئيسي", AR[:1])
-    assert from_docx(path.read_bytes(), str(path)).title == "عنوان الخبر الرئيسي"
 
 
 # -------------------------------------------------------------------- what is refused
