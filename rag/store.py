@@ -108,7 +108,7 @@ class ChromaStore:
     @property
     def vs(self) -> Any:
         """llama-index's ``ChromaVectorStore`` over the collection, made on the first write:
-        importing llama-index costs ~1.5 s that a process which only asks never needs."""
+        importing llama-index costs seconds that a process which only asks never needs."""
         if self._vs is None:
             from llama_index.vector_stores.chroma import ChromaVectorStore
 

@@ -5,9 +5,8 @@ as a number word: "5" is backed by "خمس") and it is close to one source sente
 multilingual-e5 cosine ≥ ``SIM_THRESHOLD`` (cross-lingual: an English answer to Arabic
 sources), or most of its content words and numbers occur in that source. A number the
 answer works out as the span between two stated ones ("from 1870 to 1939, 69 years")
-counts as stated.
-Measured on the seed article: supported answer sentences scored 0.85–0.88 against their
-source sentence, answers from model memory ("France won the 2018 World Cup") 0.73–0.81.
+counts as stated. The threshold sits between what answers drawn from a source and answers
+from model memory score against the closest source sentence (docs/decisions.md).
 
 Pure logic over embeddings the caller provides; it does not decide what to show.
 """
