@@ -4,8 +4,9 @@ which dates.
 A ``Request`` (the caller's question, filters and, in a conversation, the turns before it)
 becomes a ``Plan``: a follow-up rewritten into a standalone question (prompts ``rewrite_*``),
 the question type, the reader chosen once (a copied span for factoid types when the LLM can
-constrain decoding, else free generation), and the date window of the question's time words
-("أمس", "last week"), resolved against the reference day. Whether that window is applied is
+constrain decoding, else free generation), and the date window of the time words the user
+typed ("أمس", "last week"; a follow-up without any keeps those of the question it follows,
+never an answer's words), resolved against the reference day. Whether that window is applied is
 decided by the retrieve stage, which can see what lies inside it. Nothing is retrieved here.
 """
 
@@ -125,7 +126,11 @@ class Planner:
         notes: tuple[str, ...] = ()
         if request.time_filter and self.cfg.answer.time_filters and not (filters and (filters.date_from
                                                                                       or filters.date_to)):
-            window = find_window(asked, reference_date(self.cfg, self.archive, request.as_of))
+            reference = reference_date(self.cfg, self.archive, request.as_of)
+            # Time words count only as the user wrote them: a rewrite may carry the last
+            # answer's words ("منذ يناير2017"), which were never asked about.
+            typed = [question] if request.history is None else [question, *(t.question for t in request.history[-1:])]
+            window = next((w for w in (find_window(t, reference) for t in typed) if w is not None), None)
         if window is not None and self.archive.date_counts()[0] == 0:
             # An archive without dates cannot be searched by date: the words stay in the
             # question and the answer says they were not applied.

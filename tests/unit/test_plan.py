@@ -1,0 +1,77 @@
+"""The plan stage with a scripted LLM and archive: what a question is asked as, and which
+date window its time words set."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from typing import Any
+
+from rag.answer.plan import Planner, Request, Turn
+from rag.config import Config
+from rag.prompts import Prompts
+from rag.types import ReaderKind
+
+AS_OF = date(2015, 8, 10)
+
+
+class _Rewriter:
+    """Writes one scripted standalone rewrite; cannot copy spans."""
+
+    backend, model = "scripted", "scripted"
+
+    def __init__(self, rewrite: str) -> None:
+        self.rewrite = rewrite
+        self.calls: list[Any] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream_chat(self, messages: Any, stats: Any) -> Iterator[str]:
+        self.calls.append(messages)
+        yield self.rewrite
+
+
+class _Archive:
+    def date_counts(self) -> tuple[int, int]:
+        return 10, 10
+
+    def newest_date(self) -> str:
+        return AS_OF.isoformat()
+
+
+def _plan(question: str, rewrite: str = "", history: tuple[Turn, ...] | None = None):  # type: ignore[no-untyped-def]
+    cfg = Config()
+    llm = _Rewriter(rewrite)
+    plan = Planner(cfg, llm, _Archive(), Prompts(cfg.prompts_dir)).plan(
+        Request(question, as_of=AS_OF, history=history))
+    return plan, llm
+
+
+ASTANA = Turn("منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟", "منذ يناير2017 [1].")
+
+
+def test_a_follow_up_takes_no_time_words_from_the_last_answer() -> None:
+    """The rewrite carries the answer's "منذ يناير2017"; the user never asked about a date."""
+    plan, llm = _plan("وما الدول الثلاث الضامنة؟", "ما الدول الثلاث الضامنة لعملية أستانا منذ يناير2017؟", (ASTANA,))
+    assert llm.calls and plan.standalone == "rewritten" and "يناير2017" in plan.asked
+    assert plan.window is None and plan.notes == ()
+
+
+def test_a_follow_up_keeps_the_time_words_of_the_question_it_follows() -> None:
+    earlier = Turn("ماذا حدث أمس في حلب؟", "اشتباكات في الأحياء الشرقية [1].")
+    plan, _ = _plan("وفي إدلب؟", "ماذا حدث أمس في إدلب؟", (earlier,))
+    assert plan.window is not None and plan.window.since == plan.window.until == date(2015, 8, 9)
+    # Its own time words win over the earlier question's.
+    own, _ = _plan("وماذا حدث في إدلب الأسبوع الماضي؟", "ماذا حدث في إدلب الأسبوع الماضي؟", (earlier,))
+    assert own.window is not None and own.window.text == "الأسبوع الماضي"
+
+
+def test_a_lone_question_is_planned_as_asked() -> None:
+    plan, llm = _plan("  كم اجتماعًا عقد في أستانا أمس؟ ")
+    assert not llm.calls and plan.question == plan.asked == "كم اجتماعًا عقد في أستانا أمس؟"
+    assert plan.standalone is None and plan.kind == "how_many" and plan.language == "ar"
+    # The scripted LLM cannot copy spans, so even a factoid question is read freely.
+    assert plan.reader is ReaderKind.GENERATIVE
+    assert plan.window is not None and plan.window.text == "أمس"
+    assert _plan("How many meetings were held in Astana?")[0].language == "en"
