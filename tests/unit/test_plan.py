@@ -40,11 +40,12 @@ class _Archive:
         return AS_OF.isoformat()
 
 
-def _plan(question: str, rewrite: str = "", history: tuple[Turn, ...] | None = None):  # type: ignore[no-untyped-def]
+def _plan(question: str, rewrite: str = "", history: tuple[Turn, ...] | None = None,  # type: ignore[no-untyped-def]
+          as_of: date = AS_OF):
     cfg = Config()
     llm = _Rewriter(rewrite)
     plan = Planner(cfg, llm, _Archive(), Prompts(cfg.prompts_dir)).plan(
-        Request(question, as_of=AS_OF, history=history))
+        Request(question, as_of=as_of, history=history))
     return plan, llm
 
 
@@ -53,9 +54,13 @@ ASTANA = Turn("منذ متى تجتمع روسيا وإيران وتركيا ض�
 
 def test_a_follow_up_takes_no_time_words_from_the_last_answer() -> None:
     """The rewrite carries the answer's "منذ يناير2017"; the user never asked about a date."""
-    plan, llm = _plan("وما الدول الثلاث الضامنة؟", "ما الدول الثلاث الضامنة لعملية أستانا منذ يناير2017؟", (ASTANA,))
-    assert llm.calls and plan.standalone == "rewritten" and "يناير2017" in plan.asked
+    rewrite = "ما الدول الثلاث الضامنة لعملية أستانا منذ يناير2017؟"
+    plan, llm = _plan("وما الدول الثلاث الضامنة؟", rewrite, (ASTANA,), as_of=date(2024, 12, 1))
+    assert llm.calls and plan.standalone == "rewritten" and plan.asked == rewrite
     assert plan.window is None and plan.notes == ()
+    # …while the same words typed by the user do set a window.
+    typed, _ = _plan(rewrite, as_of=date(2024, 12, 1))
+    assert typed.window is not None and typed.window.since == date(2017, 1, 1)
 
 
 def test_a_follow_up_keeps_the_time_words_of_the_question_it_follows() -> None:
