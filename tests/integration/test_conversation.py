@@ -10,8 +10,8 @@ from rag.conversation import Conversation
 
 def test_chat_needs_a_final_user_message(bot: Akhbar) -> None:
     with pytest.raises(AkhbarError, match="last message"):
-        Conversation.from_messages(bot, [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}])
-    conv, q = Conversation.from_messages(bot, [
+        Conversation.from_messages(bot.stream, [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}])
+    conv, q = Conversation.from_messages(bot.stream, [
         {"role": "system", "content": "ignored"}, {"role": "user", "content": "first?"},
         {"role": "assistant", "content": "one"}, {"role": "user", "content": "and then?"}])
     assert q == "and then?" and [t.question for t in conv.turns] == ["first?"]
@@ -29,6 +29,16 @@ def test_arabic_follow_up_is_retrieved_with_its_context(seeded_bot: Akhbar) -> N
     assert "أستانا" in str(follow.diagnostics.standalone_question)
     assert follow.citations and "22" in follow.citations[0].quote
     assert len(conv.turns) == 2
+
+
+@pytest.mark.slow
+def test_a_follow_up_gets_no_date_filter_from_the_last_answer(seeded_bot: Akhbar) -> None:
+    """The first answer is "منذ يناير2017"; the follow-up names no time, so it is searched
+    over every date and says nothing about dates (the seed has none to filter on)."""
+    conv = seeded_bot.conversation()
+    assert "2017" in conv.ask("منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟").text
+    follow = conv.ask("وما الدول الثلاث الضامنة؟")
+    assert follow.notes == () and follow.window is None, follow.to_dict()
 
 
 @pytest.mark.slow
