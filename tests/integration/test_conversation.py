@@ -10,7 +10,8 @@ from rag.conversation import Conversation
 
 def test_chat_needs_a_final_user_message(bot: Akhbar) -> None:
     with pytest.raises(AkhbarError, match="last message"):
-        Conversation.from_messages(bot.stream, [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}])
+        Conversation.from_messages(bot.stream, [{"role": "user", "content": "q"},
+                                                {"role": "assistant", "content": "a"}])
     conv, q = Conversation.from_messages(bot.stream, [
         {"role": "system", "content": "ignored"}, {"role": "user", "content": "first?"},
         {"role": "assistant", "content": "one"}, {"role": "user", "content": "and then?"}])
