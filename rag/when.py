@@ -38,6 +38,9 @@ class Window:
     text: str  # the expression as written in the question
     start: int  # its character offsets in the question
     end: int
+    # The day relative words were counted from when it was the archive's newest article
+    # rather than today (ISO date), else "".
+    anchor: str = ""
 
     def label(self, language: str) -> str:
         """The window in words: "بين 2015-08-03 و2015-08-09", "on 2015-08-09"."""
@@ -48,10 +51,19 @@ class Window:
             return f"يوم {a}" if a == b else f"بين {a} و{b}"
         return f"on {a}" if a == b else f"from {a} to {b}"
 
+    def anchor_label(self, language: str) -> str:
+        """What relative words were counted from, when not today: "counted from the newest
+        article (2015-08-10)"; "" otherwise."""
+        if not self.anchor:
+            return ""
+        if language == "ar":
+            return f"قياسًا إلى تاريخ أحدث مقال في الأرشيف ({self.anchor})"
+        return f"counted from the archive's newest article ({self.anchor})"
+
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Window:
         return cls(date.fromisoformat(str(d["since"])), date.fromisoformat(str(d["until"])), str(d["text"]),
-                   int(d["start"]), int(d["end"]))
+                   int(d["start"]), int(d["end"]), str(d.get("anchor", "")))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -241,7 +241,8 @@ def window_chip(answer: Answer | None) -> str:
     if answer is None or not answer.window:
         return ""
     window = Window.from_dict(answer.window)
-    return f"✕ {window.label(answer.language)} · {window.text}"
+    anchor = window.anchor_label(answer.language)
+    return f"✕ {window.label(answer.language)} · {window.text}" + (f" · {anchor}" if anchor else "")
 
 
 def also_summary(also: Sequence[SourceRef]) -> str:

@@ -6,14 +6,15 @@ becomes a ``Plan``: a follow-up rewritten into a standalone question (prompts ``
 the question type, the reader chosen once (a copied span for factoid types when the LLM can
 constrain decoding, else free generation), and the date window of the time words the user
 typed ("أمس", "last week"; a follow-up without any keeps those of the question it follows,
-never an answer's words), resolved against the reference day. Whether that window is applied is
+never an answer's words), resolved against the reference day: today, or, when the archive
+holds nothing that recent, its newest article's date (the window says so). Whether that window is applied is
 decided by the retrieve stage, which can see what lies inside it. Nothing is retrieved here.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Protocol
 
@@ -130,7 +131,14 @@ class Planner:
             # Time words count only as the user wrote them: a rewrite may carry the last
             # answer's words ("منذ يناير2017"), which were never asked about.
             typed = [question] if request.history is None else [question, *(t.question for t in request.history[-1:])]
-            window = next((w for w in (find_window(t, reference) for t in typed) if w is not None), None)
+            window = _first_window(typed, reference)
+            newest = self.archive.newest_date() if request.as_of is None and not self.cfg.answer.as_of else ""
+            if window is not None and newest and window.since > date.fromisoformat(newest[:10]):
+                # Nothing in the archive is that recent: "yesterday" means the day before
+                # its newest article, not before today's date.
+                again = _first_window(typed, date.fromisoformat(newest[:10]))
+                if again is not None:
+                    window = replace(again, anchor=newest[:10])
         if window is not None and self.archive.date_counts()[0] == 0:
             # An archive without dates cannot be searched by date: the words stay in the
             # question and the answer says they were not applied.
@@ -157,6 +165,10 @@ class Planner:
         # No faithful rewrite: carry the previous question along, so retrieval and the model
         # still see what "it"/"they" refers to.
         return f"{history[-1].question} — {question}", "context"
+
+
+def _first_window(texts: list[str], reference: date) -> Window | None:
+    return next((w for w in (find_window(t, reference) for t in texts) if w is not None), None)
 
 
 def clean_rewrite(raw: str, question: str) -> str | None:

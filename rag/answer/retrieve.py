@@ -36,6 +36,9 @@ class Retrieved:
 
 def _window_note(plan: Plan, window: Window, applied: bool) -> str:
     label = window.label("ar" if plan.language == "ar" else "en")
+    if window.anchor:
+        label = f"{label}، {window.anchor_label('ar')}" if plan.language == "ar" else \
+            f"{label}, {window.anchor_label('en')}"
     if applied:
         return (f"البحث مقيّد بما نُشر {label} («{window.text}»)." if plan.language == "ar" else
                 f"Searched what was published {label} (“{window.text}”).")

@@ -74,6 +74,20 @@ def test_the_reference_day_can_be_the_newest_article(bot: Akhbar, tmp_path: Path
     assert {s.date[:10] for s in answer.sources} == {"2015-08-09"}
 
 
+def test_relative_words_count_from_the_newest_article_of_an_old_archive(bot: Akhbar, tmp_path: Path) -> None:
+    """No day given, and today is years after the archive: "اليوم" is its newest article's day,
+    and the answer says it counted from there."""
+    bot.ingest(_archive(tmp_path / "news"))
+    assert not bot.config.answer.as_of
+    answer = _asking(bot).ask("ماذا حدث في اليمن اليوم؟")
+    assert answer.window and (answer.window["since"], answer.window["anchor"]) == ("2015-08-09", "2015-08-09")
+    assert {s.date[:10] for s in answer.sources} == {"2015-08-09"}
+    assert "أحدث مقال" in answer.notes[0] and "2015-08-09" in answer.notes[0], answer.notes
+    english = _asking(bot).ask("What did the papers say about the Houthis last week?")
+    assert english.window and (english.window["since"], english.window["until"]) == ("2015-08-02", "2015-08-08")
+    assert "newest article (2015-08-09)" in english.notes[0]
+
+
 def test_an_archive_without_dates_ignores_time_words_and_says_so(bot: Akhbar, tmp_path: Path) -> None:
     bot.ingest(_archive(tmp_path / "news", dated=False))
     answer = _asking(bot).ask("ماذا قيل عن الحوثيين في اليمن الأسبوع الماضي؟", as_of="2015-08-10")

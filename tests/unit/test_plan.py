@@ -41,7 +41,7 @@ class _Archive:
 
 
 def _plan(question: str, rewrite: str = "", history: tuple[Turn, ...] | None = None,  # type: ignore[no-untyped-def]
-          as_of: date = AS_OF):
+          as_of: date | None = AS_OF):
     cfg = Config()
     llm = _Rewriter(rewrite)
     plan = Planner(cfg, llm, _Archive(), Prompts(cfg.prompts_dir)).plan(
@@ -80,3 +80,16 @@ def test_a_lone_question_is_planned_as_asked() -> None:
     assert plan.reader is ReaderKind.GENERATIVE
     assert plan.window is not None and plan.window.text == "أمس"
     assert _plan("How many meetings were held in Astana?")[0].language == "en"
+
+
+def test_relative_words_count_from_the_newest_article_when_nothing_is_that_recent() -> None:
+    """Today is years after the archive's newest article (2015-08-10): "أمس" is 2015-08-09."""
+    plan, _ = _plan("ماذا حدث أمس في عدن؟", as_of=None)
+    assert plan.window is not None and plan.window.since == plan.window.until == date(2015, 8, 9)
+    assert plan.window.anchor == "2015-08-10" and "2015-08-10" in plan.window.anchor_label("en")
+    # An absolute date is the same either way, and says nothing about an anchor.
+    august, _ = _plan("ماذا حدث في عدن في أغسطس 2015؟", as_of=None)
+    assert august.window is not None and august.window.since == date(2015, 8, 1) and not august.window.anchor
+    # A day given explicitly is used as given.
+    given, _ = _plan("ماذا حدث أمس في عدن؟", as_of=date(2016, 1, 2))
+    assert given.window is not None and given.window.since == date(2016, 1, 1) and not given.window.anchor

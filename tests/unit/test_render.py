@@ -38,3 +38,13 @@ def test_direction_follows_each_text() -> None:
     assert render.direction("How many meetings? أستانا") == "ltr"
     chat = render.chat_html([_answer()], pending="How many?", draft="Twenty")
     assert 'class="akhbar-msg user " dir="rtl"' in chat and 'dir="ltr" data-role="user"' in chat
+
+
+def test_the_window_chip_says_when_relative_words_counted_from_the_newest_article() -> None:
+    from rag.types import Answer
+
+    window = {"since": "2015-08-09", "until": "2015-08-09", "text": "أمس", "start": 9, "end": 12}
+    plain = render.window_chip(Answer("ماذا حدث أمس في عدن؟", "x", "ar", window=window))
+    assert plain.startswith("✕ ") and "أمس" in plain and "أحدث مقال" not in plain
+    anchored = render.window_chip(Answer("ماذا حدث أمس في عدن؟", "x", "ar", window={**window, "anchor": "2015-08-10"}))
+    assert "أحدث مقال" in anchored and "2015-08-10" in anchored and "2015-08-09" in anchored
