@@ -107,6 +107,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("action", choices=("prepare", "status", "ollama-create"),
                    help="ollama-create: register the reader adapter with the Ollama server as its own model")
     s.add_argument("--small", action="store_true", help="also prepare the 0.5B model used by fast tests")
+    s.add_argument("--no-prime", action="store_true",
+                   help="(prepare) do not build the reader's caches in the data home (copy vocabulary, "
+                        "instruction state) that the first question would otherwise build")
     s.add_argument("--name", default="akhbar-reader", help="(ollama-create) the new model's name")
     s.add_argument("--adapter", help="(ollama-create) adapter GGUF (default: llm.adapter's file)")
     s.add_argument("--base", help="(ollama-create) the Ollama model it applies to (default: llm.ollama_model)")

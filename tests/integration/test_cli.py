@@ -45,6 +45,30 @@ def test_models_status(tmp_path: Path, prepared_config: Config) -> None:
     assert st["embedding"]["ready"] and st["llm"]["qwen2.5-coder-1.5b"]["ready"]
 
 
+@pytest.mark.slow
+@pytest.mark.store
+def test_models_prepare_builds_what_the_first_question_would(tmp_path: Path, prepared_config: Config) -> None:
+    """The copy vocabulary and both languages' reader instruction state are in the data home
+    after `models prepare`, so the first `ask` reads them instead of building them."""
+    home = tmp_path / "home"
+    r = run(home, "models", "prepare", "--no-prime", cfg=prepared_config)
+    assert r.returncode == 0, r.stderr
+    assert not list(home.glob("cache/**/*.llama-state"))
+    r = run(home, "models", "prepare", cfg=prepared_config)
+    assert r.returncode == 0 and "reader primed" in r.stdout, r.stderr
+    assert len(list(home.glob("cache/**/vocab-*.marshal"))) == 1
+    states = list(home.glob("cache/**/prefix-*.llama-state"))
+    assert len(states) == 2, states  # the Arabic and the English instruction
+    # The first question then finds them: nothing new is written.
+    before = {p: p.stat().st_size for p in home.glob("cache/**/*") if p.is_file()}
+    corpus = copy_seeds(tmp_path / "corpus")
+    assert run(home, "ingest", str(corpus), cfg=prepared_config).returncode == 0
+    asked = run(home, "ask", "منذ متى تجتمع روسيا وإيران وتركيا ضمن عملية أستانا؟", cfg=prepared_config)
+    assert "2017" in asked.stdout, asked.stderr
+    assert {p: p.stat().st_size for p in home.glob("cache/**/*") if p.is_file() and p.suffix != ".json"} == \
+        {p: n for p, n in before.items() if p.suffix != ".json"}
+
+
 @pytest.mark.store
 def test_errors_are_one_line_not_a_traceback(tmp_path: Path, prepared_config: Config) -> None:
     r = run(tmp_path, "ingest", str(tmp_path / "nowhere"), cfg=prepared_config)
