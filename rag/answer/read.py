@@ -234,6 +234,8 @@ def _echo(text: str, question: str) -> bool:
     return all(w in asked for w in whole) and any(w.startswith(last) for w in asked)
 
 
-def reader_for(plan_reader: ReaderKind, config: Config, llm: LLM, prompts: Prompts) -> Reader:
-    return CopyReader(config, llm, prompts) if plan_reader is ReaderKind.EXTRACTIVE else FreeReader(config, llm,
-                                                                                                       prompts)
+def reader_for(kind: ReaderKind, config: Config, llm: LLM, prompts: Prompts) -> Reader:
+    """The reader the plan chose."""
+    if kind is ReaderKind.EXTRACTIVE:
+        return CopyReader(config, llm, prompts)
+    return FreeReader(config, llm, prompts)
