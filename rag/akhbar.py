@@ -297,7 +297,13 @@ class Akhbar:
 
     def _released(self, request: Request) -> Iterator[str | Answer]:
         try:
-            yield from self.pipeline().stream(request)
+            pipeline = self.pipeline()
+            settle = getattr(self.llm, "settle", None)
+            for item in pipeline.stream(request):
+                if settle is not None:  # a reply that needs no model must still be seen
+                    settle()
+                    settle = None
+                yield item
         finally:
             self._slots.release()
 
@@ -342,7 +348,7 @@ class Akhbar:
         return Document(doc_id=row.doc_id, title=row.title, byline=row.byline, date=row.date, site=row.site,
                         url=row.url, language=row.language, chunks=len(row.chunk_ids), status=row.status,
                         content_hash=row.content_hash,
-                        sources=tuple(SourceRef(s.source, s.relation, s.title, s.site, s.date, s.url)
+                        sources=tuple(SourceRef(s.source, s.relation, s.title, s.site, s.date, s.url, row.doc_id)
                                       for s in sources))
 
     def documents(self) -> list[Document]:

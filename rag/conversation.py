@@ -29,7 +29,8 @@ class Conversation:
     def ask_stream(self, question: str, top_k: int | None = None, time_filter: bool = True) -> Iterator[str | Answer]:
         if not question or not question.strip():
             raise AkhbarError("the question is empty")
-        history = tuple(Turn(a.question, a.text) for a in self.turns)
+        history = tuple(Turn(a.question, a.text, tuple(dict.fromkeys(c.doc_id for c in a.citations)))
+                        for a in self.turns)
         request = Request(question.strip(), top_k, self.filters, time_filter=time_filter, history=history)
         for item in self.stream(request):
             if isinstance(item, Answer):

@@ -100,15 +100,16 @@ class Stories:
         for s in self.manifest.sources_of(doc_id):
             if (s.site, s.url) in own or (s.relation == "original" and not (s.site or s.url)):
                 continue
-            out.append(SourceRef(s.source, s.relation, s.title, s.site, s.date, s.url))
+            out.append(SourceRef(s.source, s.relation, s.title, s.site, s.date, s.url, doc_id))
         if stories:
             for other, _ in self.same_story(doc_id):
                 o = self.manifest.doc(other)
                 if o is None:
                     continue
                 first = next(iter(self.manifest.sources_of(other)), None)
-                out.append(SourceRef(first.source if first else other, "same-story", o.title, o.site, o.date, o.url))
-                out.extend(SourceRef(s.source, s.relation, s.title, s.site, s.date, s.url)
+                out.append(SourceRef(first.source if first else other, "same-story", o.title, o.site, o.date, o.url,
+                                     other))
+                out.extend(SourceRef(s.source, s.relation, s.title, s.site, s.date, s.url, other)
                            for s in self.manifest.sources_of(other)
                            if s.relation != "original" and (s.site, s.url) != (o.site, o.url) and (s.site or s.url))
         seen: set[tuple[str, str]] = set()

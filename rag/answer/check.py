@@ -120,6 +120,11 @@ def check_free(reading: Reading, embedder: Embedder, refusal_phrase: str) -> Che
                    language_mismatch=mismatch)
 
 
+def check_listing(reading: Reading) -> Checked:
+    """A coverage reply is the archive's own record: every source it lists is cited."""
+    return Checked(reading, None, text=reading.raw, numbers=tuple(s.number for s in reading.evidence.sources))
+
+
 def correct_markers(text: str, support: list[SentenceSupport]) -> tuple[str, list[SentenceSupport], int]:
     """Re-point the markers of each supported sentence whose cited sources do not support
     it on their own, to the source that does; returns the text, support and the count."""

@@ -120,7 +120,11 @@ class Citer:
                 citations = build_citations(checked.numbers, evidence.sources, checked.attributed, checked.support)
         if "fallback" in stats.extra:
             diag["fallback"] = str(stats.extra["fallback"])
-        also = {s.doc_id: self.also_reported(s.doc_id) for s in evidence.sources}
+        if reading is not None and reading.reader is ReaderKind.ARCHIVE:
+            diag["question_type"] = f"coverage:{plan.coverage}"
+        # A coverage reply lists the other papers itself.
+        listing = reading is not None and reading.reader is ReaderKind.ARCHIVE
+        also = {} if listing else {s.doc_id: self.also_reported(s.doc_id) for s in evidence.sources}
         sources: tuple[Source, ...] = evidence.sources
         if any(also.values()):
             sources = tuple(_with_also(s, also[s.doc_id]) for s in sources)

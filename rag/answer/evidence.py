@@ -16,12 +16,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from rag.answer.plan import Archive
 from rag.answer.retrieve import Retrieved
 from rag.config import Config
 from rag.embedder import Embedder
+from rag.retrieval import Retriever
 from rag.support import SourceSentence
 from rag.text import clause_spans, detect_language, normalize_for_embedding, overlap, sentence_spans
-from rag.types import Hit, ReaderKind, RefusalReason, Source
+from rag.types import Hit, ReaderKind, RefusalReason, Source, SourceRef
 from rag.vectors import cosine
 
 
@@ -155,6 +157,40 @@ def select_sources(config: Config, embedder: Embedder, count_tokens: Callable[[s
             pages=first.pages,
         ))
     return sources, shown, closest
+
+
+def gather_coverage(retrieved: Retrieved, retriever: Retriever, archive: Archive,
+                    also_reported: Callable[[str], tuple[SourceRef, ...]]) -> Evidence:
+    """For a question about the coverage: the story's article (the one in focus, else the best
+    hit) and every other paper's copy or report of it, one numbered source each, its lead
+    sentence as the excerpt."""
+    plan = retrieved.plan
+    ms = (time.perf_counter() - retrieved.started) * 1000
+    if retrieved.empty_corpus:
+        return Evidence(retrieved, (), (), Closest(0.0, ""), 0.0, RefusalReason.EMPTY_CORPUS, "", ms)
+    focus = plan.focus[0] if plan.focus else (retrieved.hits[0].chunk.doc_id if retrieved.hits else "")
+    row = archive.doc(focus) if focus else None
+    if row is None:
+        return Evidence(retrieved, (), (), Closest(0.0, ""), 0.0, RefusalReason.NO_SOURCES,
+                        "no story in focus: ask about one first, or name it in the question", ms)
+    first = next(iter(archive.sources_of(focus)), None)
+    refs = [SourceRef(first.source if first else focus, "original", row.title, row.site, row.date, row.url, focus),
+            *also_reported(focus)]
+    rows = {focus: row} | {r.doc_id: archive.doc(r.doc_id) for r in refs if r.doc_id and r.doc_id != focus}
+    leads = retriever.store.get_chunks([r.chunk_ids[0] for r in rows.values() if r is not None and r.chunk_ids])
+    sources = []
+    for number, ref in enumerate(refs, start=1):
+        doc = ref.doc_id if rows.get(ref.doc_id) is not None else focus
+        own = rows[doc]
+        chunk = leads.get(own.chunk_ids[0]) if own.chunk_ids else None
+        a, b = next(iter(sentence_spans(chunk.text)), (0, 0)) if chunk is not None else (0, 0)
+        start = chunk.start if chunk is not None else 0
+        sources.append(Source(number=number, doc_id=doc, title=ref.title or own.title, byline=own.byline,
+                              source_path=ref.source, excerpt=chunk.text[a:b] if chunk is not None else ref.title,
+                              score=1.0, chunk_ids=(chunk.chunk_id,) if chunk is not None else (),
+                              spans=((start + a, start + b),), date=ref.date, site=ref.site, url=ref.url,
+                              pages=chunk.pages if chunk is not None else ""))
+    return Evidence(retrieved, tuple(sources), (), Closest(0.0, ""), 0.0, None, "", ms)
 
 
 def gather(retrieved: Retrieved, config: Config, embedder: Embedder, count_tokens: Callable[[str], int]) -> Evidence:

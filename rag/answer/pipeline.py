@@ -12,9 +12,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-from rag.answer.check import check_copy, check_free
+from rag.answer.check import check_copy, check_free, check_listing
 from rag.answer.cite import AlsoReported, Citer
-from rag.answer.evidence import gather
+from rag.answer.evidence import gather, gather_coverage
 from rag.answer.plan import Archive, Planner, Request
 from rag.answer.read import Reading, reader_for
 from rag.answer.retrieve import retrieve
@@ -42,7 +42,10 @@ class Pipeline:
         plan = self.planner.plan(request)
         started = time.perf_counter()
         retrieved = retrieve(plan, self.retriever, self.archive, self.cfg)
-        evidence = gather(retrieved, self.cfg, self.embedder, self.llm.count_tokens)
+        if plan.reader is ReaderKind.ARCHIVE:
+            evidence = gather_coverage(retrieved, self.retriever, self.archive, self.citer.also_reported)
+        else:
+            evidence = gather(retrieved, self.cfg, self.embedder, self.llm.count_tokens)
         if evidence.refusal is not None:
             # Nothing to ground an answer in: said without asking the model, which would
             # answer from memory.
@@ -59,6 +62,8 @@ class Pipeline:
         assert reading is not None
         if reading.reader is ReaderKind.EXTRACTIVE:
             checked = check_copy(reading, self.cfg, self.llm, self.prompts)
+        elif reading.reader is ReaderKind.ARCHIVE:
+            checked = check_listing(reading)
         else:
             checked = check_free(reading, self.embedder, self.prompts.text("no_answer", plan.language))
         answer = self.citer.cite(evidence, checked, started)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Protocol
+from typing import Any, Protocol
 
 from rag.config import Config
 from rag.errors import AkhbarError, ConfigError
@@ -24,7 +24,17 @@ from rag.llm import LLM, GenerationStats
 from rag.prompts import Prompts
 from rag.reader import OPEN, question_type
 from rag.retrieval import Filters
-from rag.text import content_words, detect_language, interrogative
+from rag.text import (
+    ARABIC_CHAR,
+    COVERAGE_AR,
+    COVERAGE_EN,
+    COVERAGE_WORDS,
+    content_words,
+    detect_language,
+    fold,
+    interrogative,
+    strip_clitic,
+)
 from rag.types import ReaderKind
 from rag.when import Window, find_window
 
@@ -40,6 +50,10 @@ class Archive(Protocol):
 
     def newest_date(self) -> str: ...
 
+    def doc(self, doc_id: str) -> Any: ...
+
+    def sources_of(self, doc_id: str) -> Any: ...
+
 
 @dataclass(frozen=True)
 class Turn:
@@ -47,6 +61,7 @@ class Turn:
 
     question: str
     reply: str
+    cited: tuple[str, ...] = ()  # the documents the reply cited, first first
 
 
 @dataclass(frozen=True)
@@ -75,6 +90,9 @@ class Plan:
     notes: tuple[str, ...] = ()
     standalone: str | None = None  # in a conversation: asked, rewritten or context
     standalone_question: str | None = None
+    coverage: str | None = None  # a question about the coverage: "papers", "date" or "author"
+    focus: tuple[str, ...] = ()  # the story's document, when the conversation says which
+    names_story: bool = True  # the question itself says which story (else it points at one in focus)
 
 
 def reference_date(config: Config, archive: Archive, as_of: str | date | None = None) -> date:
@@ -111,6 +129,16 @@ class Planner:
         if not question:
             raise AkhbarError("the question is empty")
         asked, search_text, standalone, rewritten = question, request.search_text, None, None
+        coverage = coverage_aspect(question)
+        if coverage is not None:
+            # Answered from the archive's records of the story in focus: nothing to rewrite.
+            focus = next((t.cited[:1] for t in reversed(request.history or ()) if t.cited), ())
+            named = bool({w for w in re.findall(r"\w+", fold(question)) if strip_clitic(w) not in COVERAGE_WORDS
+                          and w not in COVERAGE_WORDS})
+            detected = detect_language(question)
+            return Plan(request, question, question, search_text, detected if detected in ("ar", "en") else "en",
+                        "coverage", ReaderKind.ARCHIVE, request.top_k or self.cfg.retrieval.top_k, request.filters,
+                        None, coverage=coverage, focus=focus, names_story=named)
         if request.history is not None:
             rewritten, standalone = self.standalone(question, request.history)
             # A faithful rewrite is asked as is; otherwise the question is asked as the user
@@ -165,6 +193,16 @@ class Planner:
         # No faithful rewrite: carry the previous question along, so retrieval and the model
         # still see what "it"/"they" refers to.
         return f"{history[-1].question} — {question}", "context"
+
+
+def coverage_aspect(question: str) -> str | None:
+    """"papers", "date" or "author" when ``question`` asks about the coverage itself ("ما
+    الصحف التي نشرت هذا الخبر؟", "Which newspapers reported it?"), else None."""
+    q = re.sub(r"^(و|ف)(?=(من|ما|متى|اي)\b)", "", fold(question).strip().lstrip("«\"'(“ "))
+    for aspect, pattern in (COVERAGE_AR if ARABIC_CHAR.search(q) else COVERAGE_EN):
+        if re.search(fold(pattern), q):
+            return aspect
+    return None
 
 
 def _first_window(texts: list[str], reference: date) -> Window | None:

@@ -27,7 +27,7 @@ from rag.prompts import Prompts, fields_of, neutralize
 from rag.reader import check_span, complete_quantity, since_starts, span_can_end, typed_starts
 from rag.support import SourceSentence
 from rag.text import ASKING, detect_language, fold
-from rag.types import ReaderKind
+from rag.types import ReaderKind, Source
 
 
 @dataclass(frozen=True)
@@ -234,8 +234,64 @@ def _echo(text: str, question: str) -> bool:
     return all(w in asked for w in whole) and any(w.startswith(last) for w in asked)
 
 
+class ArchiveReader:
+    """Reads a question about the coverage off the archive's records: which papers carried the
+    story and when, or who wrote it. No model is asked."""
+
+    def read(self, evidence: Evidence, started: float) -> Iterator[str | Reading]:
+        text = coverage_text(evidence)
+        yield text
+        yield Reading(evidence, ReaderKind.ARCHIVE, GenerationStats(), time.perf_counter() - started, raw=text)
+
+
+def coverage_text(evidence: Evidence) -> str:
+    """The reply to a coverage question from its sources: each paper once, with its date and
+    the markers of its copies; the first source is the story's own article."""
+    plan = evidence.retrieved.plan
+    ar = plan.language == "ar"
+    lead = evidence.sources[0]
+    papers: dict[str, list[Source]] = {}
+    for s in evidence.sources:
+        name = s.site or (f"«{s.title}»" if ar else f"“{s.title}”")
+        papers.setdefault(name, []).append(s)
+    lead_name = next(name for name, group in papers.items() if lead in group)
+
+    def day(group: list[Source]) -> str:
+        return min((s.date[:10] for s in group if s.date), default="")
+
+    def on(group: list[Source]) -> str:  # "on 2015-08-02", or that it has no date
+        d = day(group)
+        return (f"في {d}" if d else "بلا تاريخ") if ar else (f"on {d}" if d else "with no date")
+
+    def item(name: str, group: list[Source]) -> str:
+        d = day(group) or ("بلا تاريخ" if ar else "undated")
+        return f"{name} ({d}) " + "".join(f"[{s.number}]" for s in group)
+
+    others = [item(name, group) for name, group in papers.items() if name != lead_name]
+    sep = "، " if ar else ", "
+    if plan.coverage == "author":
+        where = item(lead_name, [lead]).rsplit(" ", 1)[0]
+        if lead.byline:
+            return f"كتبه {lead.byline}، {where} [1]." if ar else f"Written by {lead.byline}, {where} [1]."
+        return f"لا يذكر المقال اسم كاتبه، {where} [1]." if ar else f"The article names no author, {where} [1]."
+    if plan.coverage == "date":
+        first = f"نُشر {on([lead])} في {lead_name} [1]." if ar else f"Published {on([lead])} in {lead_name} [1]."
+        if not others:
+            return first
+        return f"{first} ونشرته أيضًا: {sep.join(others)}." if ar else f"{first} Also carried by: {sep.join(others)}."
+    if len(papers) == 1:
+        group = papers[lead_name]
+        marks = "".join(f"[{s.number}]" for s in group)
+        return (f"لم ينشره في هذا الأرشيف إلا {lead_name}، {on(group)} {marks}." if ar
+                else f"Only {lead_name} carried it in this archive, {on(group)} {marks}.")
+    items = sep.join(item(name, group) for name, group in papers.items())
+    return f"نشرت الخبر: {items}." if ar else f"Reported by: {items}."
+
+
 def reader_for(kind: ReaderKind, config: Config, llm: LLM, prompts: Prompts) -> Reader:
     """The reader the plan chose."""
     if kind is ReaderKind.EXTRACTIVE:
         return CopyReader(config, llm, prompts)
+    if kind is ReaderKind.ARCHIVE:
+        return ArchiveReader()
     return FreeReader(config, llm, prompts)

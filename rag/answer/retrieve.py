@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from rag.answer.plan import Archive, Plan
 from rag.config import Config
 from rag.retrieval import Filters, Retriever
-from rag.types import Hit
+from rag.types import Hit, ReaderKind
 from rag.when import OPEN_START, Window, without
 
 
@@ -63,6 +63,10 @@ def retrieve(plan: Plan, retriever: Retriever, archive: Archive, config: Config)
             vectors[text] = tuple(retriever.embedder.embed_query(text))
         return vectors[text]
 
+    if plan.reader is ReaderKind.ARCHIVE and (plan.focus or not plan.names_story):
+        # The story is the one in focus (or none is named): nothing to search for.
+        return Retrieved(plan, plan.filters, plan.asked, None, plan.notes, (), (), (), retriever.count() == 0, 0,
+                         started)
     filters, search_text, window, notes = plan.filters, plan.search_text, None, list(plan.notes)
     if plan.window is not None:
         windowed = replace(filters or Filters(), date_from=plan.window.since.isoformat(),

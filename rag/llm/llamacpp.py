@@ -94,6 +94,12 @@ class LlamaCppLLM:
         self._preload = threading.Thread(target=load, name="akhbar-llm-load", daemon=True)
         self._preload.start()
 
+    def settle(self) -> None:
+        """Wait for a background load to end. llama.cpp's loader sends the whole process's
+        stdout and stderr to /dev/null while it runs, so a reply printed meanwhile is lost."""
+        if self._preload is not None:
+            self._preload.join()
+
     def _load(self) -> Any:
         if self._llm is None:
             with self._load_lock:

@@ -129,3 +129,30 @@ NOT_COUNTED = frozenset(
     "الاف بالمئة بالمائة المائة منها منهم منهن بينها بينهم فيها فيهم عليها لها لهم له".split())
 # Words that lead into a date ("في", "يوم"), not part of it.
 BEFORE_DATE = frozenset(("في", "خلال", "يوم", "بتاريخ", "وفي"))
+
+# Questions about the coverage itself, on the folded question: who carried the story, when it
+# was published, who wrote it. Tried in order; the first that matches gives the aspect.
+COVERAGE_AR: tuple[tuple[str, str], ...] = (
+    ("author", r"^(من (كتب|كاتب|محرر)|ما اسم (كاتب|محرر))"),
+    ("date", r"^متى (نشر|نشرت|صدر|صدرت)"),
+    ("papers", r"^(من (نشر|نشره|تناول|غطى|اورد|نقل) (هذا|هذه|ذلك|تلك|الخبر|القصه|المقال|النبا|التقرير)"
+               r"|(ما|اي|ماهي|ما هي) (ال)?(صحف|جرائد|مواقع|صحيفه|جريده|وسائل الاعلام|المصادر)"
+               r"|(من|ما) (الجهات|الصحف) )"),
+)
+COVERAGE_EN: tuple[tuple[str, str], ...] = (
+    ("author", r"^who (wrote|authored) (it|this|that|the (story|article|report|piece))"),
+    ("date", r"^when (was|were) (it|this|that|they|the (story|news|article|report|piece)) (published|reported|"
+             r"posted|carried|run)"),
+    ("papers", r"^((which|what) (newspapers?|papers?|outlets?|sites?|media|publications?|sources?) "
+               r"(else )?(reported|covered|published|carried|ran|wrote about|had)"
+               r"|who (else )?(reported|covered|published|carried|ran) "
+               r"(it|this|that|the (story|news|article|report)))"),
+)
+# Words of a coverage question that name no story ("من نشر هذا الخبر؟" points at the one in focus).
+COVERAGE_WORDS = frozenset(fold(
+    "من ما اي ماهي هي نشر نشره نشرت تناول تناولت غطى غطت اورد اوردت نقل نقلت صدر صدرت متى كتب كاتب محرر اسم "
+    "هذا هذه ذلك تلك الخبر خبر القصه المقال النبا التقرير الصحف الصحيفه الجرائد الجريده المواقع وسائل الاعلام "
+    "الجهات المصادر التي الذي ايضا اخرى "
+    "which what who when was were it this that they the story news article report piece newspapers newspaper "
+    "papers paper outlets sites media publications sources reported covered published carried ran wrote about "
+    "had else authored posted also other").split())

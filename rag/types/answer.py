@@ -161,6 +161,7 @@ class ReaderKind(StrEnum):
 
     EXTRACTIVE = "extractive"
     GENERATIVE = "generative"
+    ARCHIVE = "archive"  # a question about the coverage, answered from the archive's own records
     NONE = ""
 
 

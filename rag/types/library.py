@@ -22,10 +22,11 @@ class SourceRef:
     site: str = ""
     date: str = ""
     url: str = ""
+    doc_id: str = ""  # the stored document that holds this copy's text ("" when unknown)
 
     def to_dict(self) -> dict[str, Any]:
         return {"source": self.source, "relation": self.relation, "title": self.title, "site": self.site,
-                "date": self.date, "url": self.url}
+                "date": self.date, "url": self.url, "doc_id": self.doc_id}
 
 
 @dataclass(frozen=True)

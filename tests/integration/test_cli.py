@@ -69,6 +69,18 @@ def test_models_prepare_builds_what_the_first_question_would(tmp_path: Path, pre
         {p: n for p, n in before.items() if p.suffix != ".json"}
 
 
+@pytest.mark.slow
+@pytest.mark.store
+def test_a_reply_that_needs_no_model_is_printed_while_the_model_loads(tmp_path: Path,
+                                                                       prepared_config: Config) -> None:
+    """A coverage question is answered from the archive before llama.cpp has loaded (its
+    loader silences the process's output while it runs): the reply must still be printed."""
+    home = tmp_path / "home"
+    assert run(home, "ingest", str(copy_seeds(tmp_path / "corpus")), cfg=prepared_config).returncode == 0
+    r = run(home, "ask", "ما الصحف التي نشرت خبر اجتماعات أستانا؟", cfg=prepared_config)
+    assert r.returncode == 0 and "لم ينشره في هذا الأرشيف إلا" in r.stdout and "[1]" in r.stdout, (r.stdout, r.stderr)
+
+
 @pytest.mark.store
 def test_errors_are_one_line_not_a_traceback(tmp_path: Path, prepared_config: Config) -> None:
     r = run(tmp_path, "ingest", str(tmp_path / "nowhere"), cfg=prepared_config)

@@ -229,6 +229,23 @@ def test_sessions_do_not_share_history(browser: Any, session: dict[str, Any]) ->
         ctx.close()
 
 
+def test_who_published_it_is_answered_from_the_archive_in_the_chat(browser: Any, session: dict[str, Any]) -> None:
+    """A follow-up about the coverage lists the paper(s) of the story in focus, cited."""
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    try:
+        page = ctx.new_page()
+        page.goto(session["url"], wait_until="load")
+        page.wait_for_selector("#akhbar-question textarea")
+        assert "2017" in ask(page, AR_QUESTION, 1).inner_text()
+        who = ask(page, "من نشر هذا الخبر؟", 2)
+        assert "لم ينشره في هذا الأرشيف إلا" in who.inner_text() and who.locator("a.cite").count() >= 1
+        assert who.evaluate("e => getComputedStyle(e).direction") == "rtl"
+        which = ask(page, "Which newspapers reported it?", 3)
+        assert "carried it in this archive" in which.inner_text(), which.inner_text()
+    finally:
+        ctx.close()
+
+
 def _upload(page: Any, path: Path, shown: str) -> None:
     """Upload ``path`` in the Corpus tab, ingest it, and wait until ``shown`` is listed."""
     page.click("button[role=tab]:has-text('Corpus')")
