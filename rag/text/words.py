@@ -132,9 +132,11 @@ BEFORE_DATE = frozenset(("في", "خلال", "يوم", "بتاريخ", "وفي")
 
 # Questions about the coverage itself, on the folded question: who carried the story, when it
 # was published, who wrote it. Tried in order; the first that matches gives the aspect.
+# The story itself, or nothing more ("متى نُشر؟"): "متى صدر القانون؟" asks about the law.
+_THE_STORY = r"( (هذا|هذه|ذلك|تلك))?( (الخبر|المقال|التقرير|القصه|النبا))?\s*[؟?.]?\s*$"
 COVERAGE_AR: tuple[tuple[str, str], ...] = (
-    ("author", r"^(من (كتب|كاتب|محرر)|ما اسم (كاتب|محرر))"),
-    ("date", r"^متى (نشر|نشرت|صدر|صدرت)"),
+    ("author", r"^(من (كتب|كاتب|محرر)|ما اسم (كاتب|محرر))" + _THE_STORY),
+    ("date", r"^متى (نشر|نشرت|نشره|صدر|صدرت)" + _THE_STORY),
     ("papers", r"^(من (نشر|نشره|تناول|غطى|اورد|نقل) (هذا|هذه|ذلك|تلك|الخبر|القصه|المقال|النبا|التقرير)"
                r"|(ما|اي|ماهي|ما هي) (ال)?(صحف|جرائد|مواقع|صحيفه|جريده|وسائل الاعلام|المصادر)"
                r"|(من|ما) (الجهات|الصحف) )"),

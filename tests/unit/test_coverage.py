@@ -21,6 +21,8 @@ from rag.types import ReaderKind, Source
     # Questions about the news, not its coverage.
     ("من نشر الفيديو؟", None), ("ما الذي نشرته الصحف عن اليمن؟", None), ("كم بلغت خسائر موبايلي؟", None),
     ("Who won the match?", None), ("When was the base taken?", None),
+    ("متى صدر قانون الأوروبية الوحدوية؟", None), ("متى نشر هذا القائد الكتاب المقدس باللغة الفرنسية؟", None),
+    ("من كتب الورقة التي استند إليها الرسم البياني؟", None), ("من كاتب المقال؟", "author"),
 ])
 def test_coverage_questions_are_recognised(question: str, aspect: str | None) -> None:
     assert coverage_aspect(question) == aspect
