@@ -87,7 +87,7 @@ def test_typed_library_results_round_trip_through_to_dict(bot: Akhbar, tmp_path:
     as_dict = d.to_dict()
     assert as_dict["doc_id"] == d.doc_id and as_dict["chunks"] == d.chunks >= 1
     assert as_dict["sources"] == [{"source": s.source, "relation": s.relation, "title": s.title, "site": s.site,
-                                   "date": s.date, "url": s.url} for s in d.sources]
+                                   "date": s.date, "url": s.url, "doc_id": d.doc_id} for s in d.sources]
     # Each source keeps its own copy's metadata (for "also reported by").
     assert (d.sources[0].site, d.sources[0].url) == ("عكاظ", "http://okaz.com.sa/new/1")
     art = bot.article(d.doc_id)
