@@ -176,7 +176,8 @@ def gather_coverage(retrieved: Retrieved, retriever: Retriever, archive: Archive
     first = next(iter(archive.sources_of(focus)), None)
     refs = [SourceRef(first.source if first else focus, "original", row.title, row.site, row.date, row.url, focus),
             *also_reported(focus)]
-    rows = {focus: row} | {r.doc_id: archive.doc(r.doc_id) for r in refs if r.doc_id and r.doc_id != focus}
+    others = dict.fromkeys(r.doc_id for r in refs if r.doc_id and r.doc_id != focus)
+    rows = {focus: row} | {d: archive.doc(d) for d in others}
     leads = retriever.store.get_chunks([r.chunk_ids[0] for r in rows.values() if r is not None and r.chunk_ids])
     sources = []
     for number, ref in enumerate(refs, start=1):

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, cast
 
 from rag.answer.evidence import Evidence
+from rag.answer.plan import reads_spans
 from rag.config import Config
 from rag.llm import LLM, CopiedSpan, GenerationStats, Message, SpanReader
 from rag.llm.constrain import word_starts
@@ -60,7 +61,7 @@ class Reader(Protocol):
 
 def reader_prefix(config: Config, llm: LLM, prompts: Prompts, language: str) -> list[Message]:
     """The messages every prompt in ``language`` starts with (what ``Akhbar.warm`` primes)."""
-    name = "reader" if config.answer.reader == "extractive" and hasattr(llm, "copy_span") else "system"
+    name = "reader" if reads_spans(config, llm) else "system"
     return [{"role": "system", "content": prompts.text(name, language)}]
 
 
