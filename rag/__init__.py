@@ -14,9 +14,10 @@ from rag.errors import AkhbarError, BackendError, ConfigError, IngestError, Mode
 from rag.export import EXTENSIONS as EXPORT_EXTENSIONS
 from rag.export import FORMATS as EXPORT_FORMATS
 from rag.retrieval import Filters
-from rag.text import detect_language
+from rag.text import detect_language, shared_words
 from rag.types import (
     Answer,
+    AnswerKind,
     ArticleText,
     Chunk,
     Citation,
@@ -52,6 +53,7 @@ __all__ = [
     "Akhbar",
     "AkhbarError",
     "Answer",
+    "AnswerKind",
     "ArticleText",
     "BackendError",
     "Chunk",
@@ -76,4 +78,5 @@ __all__ = [
     "Window",
     "article_offset",
     "detect_language",
+    "shared_words",
 ]

@@ -15,6 +15,10 @@ span's mean log-probability. Then, on those questions only:
   prefer starting the refusal word to the span's first token before the answer is refused
   (``answer.refuse_on_none``; recorded, never refusing, during calibration).
 
+``fit_confidence`` (``akhbar calibrate --confidence``) fits the decide stage's confidence model
+on the copied spans of ``akhbar eval --json`` results of calibration splits, and the least
+confidence that keeps short-answer precision at its target (``answer.min_confidence``).
+
 The figures to report come from another split (``akhbar eval --split report``); nothing
 here looks at it. Writing keeps every other key and table of the config file, not its
 comments: the file is written anew from its parsed settings.
@@ -22,6 +26,7 @@ comments: the file is written anew from its parsed settings.
 
 from __future__ import annotations
 
+import json
 import tomllib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -109,7 +114,7 @@ def calibrate(config: Config, qa_files: list[Path], corpus: list[str], home: Pat
 _NEVER = float("inf")
 _SECTION = {"min_similarity": "retrieval", "min_similarity_cross": "retrieval", "floors_fitted_for": "retrieval",
             "min_span_logprob": "answer",
-            "min_verify_margin": "answer", "none_margin": "answer"}
+            "min_verify_margin": "answer", "none_margin": "answer", "min_confidence": "answer"}
 
 
 def write_settings(path: Path, settings: dict[str, float | str | None]) -> None:
@@ -128,3 +133,65 @@ def write_settings(path: Path, settings: dict[str, float | str | None]) -> None:
         table[key] = "off" if value is None else value if isinstance(value, str) else float(value)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
+
+
+def confidence_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """The copied spans of ``akhbar eval --json`` results: features, label, and whether the
+    checks let the span through (only those are scored against the threshold)."""
+    rows = []
+    for path in paths:
+        try:
+            result = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{path}: not an `akhbar eval --json` result ({e})") from e
+        if result.get("split") not in ("calibration",):
+            raise ConfigError(f"{path}: split {result.get('split')!r}; fit only on a calibration split")
+        for r in result.get("rows", []):
+            if r.get("features"):
+                rows.append({"features": r["features"], "right": bool(r["answerable"] and r["span_right"]),
+                             # Let through by the checks: answered, or withheld only by the decide stage.
+                             "passed": not r["refused"] or r.get("refusal_reason") == "unsure",
+                             "source": str(path), "id": r["id"]})
+    return rows
+
+
+def fit_confidence(rows: Sequence[dict[str, Any]], precision: float = 0.90, folds: int = 5) -> dict[str, Any]:
+    """A standardised logistic model of P(right) over ``rag.answer.decide.FEATURES``, and the
+    least P that keeps short-answer precision ≥ ``precision`` over the spans the checks let
+    through. The threshold is chosen on out-of-fold probabilities (``folds``-fold, fixed
+    seed), so it is not fitted on the very predictions it filters; the model itself is then
+    fitted on all rows. Deterministic for the same rows."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold, cross_val_predict
+
+    from rag.answer.decide import FEATURES, ConfidenceModel
+
+    if len(rows) < 20 or len({r["right"] for r in rows}) < 2:
+        raise ConfigError(f"{len(rows)} copied spans, of one class: too few to fit a confidence model")
+    x = np.array([[float(r["features"][n]) for n in FEATURES] for r in rows])
+    y = np.array([int(r["right"]) for r in rows])
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+
+    def model() -> LogisticRegression:
+        return LogisticRegression(C=1.0, max_iter=1000)
+
+    oof = cross_val_predict(model(), z, y, cv=StratifiedKFold(folds, shuffle=True, random_state=0),
+                            method="predict_proba")[:, 1]
+    passed = np.array([r["passed"] for r in rows])
+    threshold = None
+    for t in sorted({round(float(p), 4) for p in oof[passed]}):
+        kept = passed & (oof >= t)
+        if kept.sum() >= 10 and y[kept].mean() >= precision:
+            threshold = t
+            break
+    fitted = model().fit(z, y)
+    cm = ConfidenceModel(tuple(FEATURES), tuple(float(v) for v in mean), tuple(float(v) for v in scale),
+                         tuple(float(v) for v in fitted.coef_[0]), float(fitted.intercept_[0]))
+    kept = passed & (oof >= (threshold if threshold is not None else 2.0))
+    return {"model": cm.to_dict(), "min_confidence": threshold, "precision_target": precision,
+            "spans": len(rows), "right": int(y.sum()), "passed": int(passed.sum()),
+            "out_of_fold": {"kept": int(kept.sum()), "precision": float(y[kept].mean()) if kept.any() else None,
+                            "coverage_of_passed": float(kept.sum() / max(1, passed.sum()))}}

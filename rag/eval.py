@@ -24,7 +24,7 @@ import string
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +95,48 @@ def contains(prediction: str, gold: str) -> bool:
     return bool(g) and f" {g} " in f" {normalize_answer(prediction)} "
 
 
+def trust_fields(ans: Any, answers: Sequence[str]) -> dict[str, Any]:
+    """What the decide stage did with a question, and whether each part was right: the kind
+    of reply, its confidence and features, whether the copied span held the gold (the
+    label ``akhbar calibrate --confidence`` fits), and whether quoted passages hold it."""
+    d = ans.diagnostics
+    span = d.span_rendered or d.span or ""
+    quotes = " ".join(s.quote for s in ans.sentences) if ans.kind == "passages" else ""
+    return {"kind": str(ans.kind), "confidence": ans.confidence, "features": d.features,
+            "span": span, "span_right": bool(span) and any(contains(span, g) for g in answers),
+            "passages_gold": bool(quotes) and any(contains(quotes, g) for g in answers)}
+
+
+def trust_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Short-answer precision, coverage, useful replies, unanswerable questions given a short
+    answer, and the expected calibration error of the confidences (10 equal-width bins)."""
+    ok = [r for r in rows if r["answerable"]]
+    no = [r for r in rows if not r["answerable"]]
+    short = [r for r in rows if r["kind"] == "answer"]
+
+    def share(part: int, whole: int) -> float | None:
+        return part / whole if whole else None
+
+    right = [r for r in short if r["answerable"] and r["contained"]]
+    scored = [(float(r["confidence"]), float(r["answerable"] and r["span_right"])) for r in rows
+              if r.get("confidence") is not None]
+    ece = 0.0
+    for b in range(10):
+        inside = [(c, y) for c, y in scored if b / 10 <= c < (b + 1) / 10 or (b == 9 and c == 1.0)]
+        if inside:
+            ece += len(inside) / len(scored) * abs(statistics.mean(c for c, _ in inside)
+                                                    - statistics.mean(y for _, y in inside))
+    return {
+        "short_answers": len(short), "short_answer_precision": share(len(right), len(short)),
+        "coverage": share(sum(1 for r in ok if r["kind"] == "answer"), len(ok)),
+        "useful": share(sum(1 for r in ok if (r["kind"] == "answer" and r["contained"]) or r["passages_gold"]),
+                        len(ok)),
+        "passages": share(sum(1 for r in rows if r["kind"] == "passages"), len(rows)),
+        "unanswerable_short": share(sum(1 for r in no if r["kind"] == "answer"), len(no)),
+        "ece": ece if scored else None, "scored": len(scored),
+    }
+
+
 def _pct(values: list[float], q: float) -> float:
     if not values:
         return 0.0
@@ -103,7 +145,7 @@ def _pct(values: list[float], q: float) -> float:
 
 
 def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: float = 0.1,
-        retrieval_only: bool = False, modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
+        retrieval_only: bool = False, split: str = "all", modes: tuple[str, ...] = ("dense", "bm25", "hybrid"),
         progress: Callable[[str], None] | None = None, embedder: Any = None, llm: Any = None) -> dict[str, Any]:
     from ingest.article import parse_extracted
     from rag.akhbar import Akhbar
@@ -113,7 +155,11 @@ def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: fl
     order = list(range(len(paragraphs)))
     rng.shuffle(order)
     held = set(order[: round(holdout * len(paragraphs))])
-    sample = questions[:]
+    # Calibration and report halves by article (every other title, sorted), so no article
+    # lends questions to both.
+    titles = sorted({t for t, _ in paragraphs})
+    half = {t: ("calibration" if i % 2 == 0 else "report") for i, t in enumerate(titles)}
+    sample = [q for q in questions if split == "all" or half[paragraphs[q.paragraph][0]] == split]
     rng.shuffle(sample)
     sample = sample[:limit] if limit else sample
     say = progress or (lambda _m: None)
@@ -184,6 +230,7 @@ def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: fl
                 "raw": ans.diagnostics.unsupported_answer or ans.text,
                 "sources": [{"doc_id": s.doc_id, "score": round(s.score, 4), "excerpt": s.excerpt,
                              "gold": s.doc_id == gold} for s in ans.sources],
+                "reader": ans.reader.value, **trust_fields(ans, q.answers),
             })
             if n_done % 10 == 0:
                 say(f"answered {n_done}/{len(sample)}")
@@ -210,6 +257,8 @@ def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: fl
             "refused_by_answerable": dict(Counter(r["refused_by"] for r in ok if r["refused"])),
             "refused_by_unanswerable": dict(Counter(r["refused_by"] for r in no if r["refused"])),
         }
+        result["split"] = split
+        result["trust"] = trust_scores(rows)
         result["rows"] = rows
         return result
 
@@ -244,6 +293,8 @@ def format_table(result: dict[str, Any]) -> str:
             f"{a['first_token_s_p50']:.1f}s; prompt tokens mean {a['prompt_tokens_mean']:.0f}, "
             f"max {a['prompt_tokens_max']}",
         ]
+        if "trust" in result:
+            lines.append(format_trust(result["trust"]))
     return "\n".join(lines)
 
 
@@ -323,7 +374,7 @@ def run_qa(config: Config, qa_files: list[Path], corpus: list[str], split: str =
                 "em": any(exact_match(ans.text, g) for g in q.answers),
                 "cited": len(ans.citations),
                 "cited_gold": sum(1 for c in ans.citations if c.url == q.url or (span and span in c.quote)),
-                "seconds": ans.total_s, "first_token_s": ans.first_token_s,
+                "seconds": ans.total_s, "first_token_s": ans.first_token_s, **trust_fields(ans, q.answers),
             })
             if n_done % 10 == 0:
                 say(f"answered {n_done}/{len(questions)}")
@@ -360,7 +411,17 @@ def qa_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "first_token_s_p50": _pct([r["first_token_s"] for r in rows], 0.5),
         "seconds_p50": _pct([r["seconds"] for r in rows], 0.5),
         "refused_by": dict(Counter(r["refusal_reason"] for r in rows if r["refused"])),
+        "trust": trust_scores(rows),
     }
+
+
+def format_trust(t: dict[str, Any]) -> str:
+    def f(v: float | None) -> str:
+        return "-" if v is None else f"{v:.2f}"
+
+    return (f"trust: short-answer precision {f(t['short_answer_precision'])} ({t['short_answers']} answers), "
+            f"coverage {f(t['coverage'])}, useful {f(t['useful'])}, passages {f(t['passages'])}, "
+            f"unanswerable given a short answer {f(t['unanswerable_short'])}, ECE {f(t['ece'])} ({t['scored']} scored)")
 
 
 def format_qa_table(result: dict[str, Any]) -> str:
@@ -377,6 +438,7 @@ def format_qa_table(result: dict[str, Any]) -> str:
     lines.append("reading accuracy given evidence holding the gold: " + ", ".join(
         f"{key} {result[key]['reading_given_evidence']:.2f}" for key in ("overall", "ar", "en") if key in result))
     lines.append("refused by: " + ", ".join(f"{k} {v}" for k, v in sorted(result["overall"]["refused_by"].items())))
+    lines += [f"{key}: {format_trust(result[key]['trust'])}" for key in ("overall", "ar", "en") if key in result]
     lines.append("rec@5: gold article in the top 5; evid: gold span in what the model was shown; gold: gold "
                  "contained in the answer; wrong: answered but not gold (share of answerable); ref.ok / ref.no: "
                  "refusals of answerable / unanswerable; cite: answers citing the gold article; seconds p50")

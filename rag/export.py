@@ -204,7 +204,7 @@ def safe_cell(value: object) -> str:
 
 
 CSV_COLUMNS = ("turn", "question", "number", "title", "author", "site", "date", "url", "path", "accessed",
-               "quote", "attributed", "also_reported_by", "page")
+               "quote", "attributed", "also_reported_by", "page", "answer_kind", "confidence")
 
 
 def _csv(answers: Sequence[dict[str, Any]]) -> str:
@@ -217,11 +217,13 @@ def _csv(answers: Sequence[dict[str, Any]]) -> str:
             row = [turn, a.get("question", ""), c.get("number", 0), c.get("title", ""), c.get("byline", ""),
                    c.get("site", ""), c.get("date", ""), c.get("url", ""), c.get("source_path", ""), accessed,
                    c.get("quote", ""), "yes" if c.get("attributed") else "no",
-                   also_text(c.get("also") or []).removeprefix("Also reported by: "), c.get("page") or ""]
+                   also_text(c.get("also") or []).removeprefix("Also reported by: "), c.get("page") or "",
+                   a.get("kind", ""), "" if a.get("confidence") is None else a["confidence"]]
             w.writerow([safe_cell(v) for v in row])
     return buf.getvalue()
 
 
+KIND_WORDS = {"passages": "no sure answer: the closest passages", "refusal": "not in the sources"}
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+!|~])")
 
 
@@ -242,6 +244,10 @@ def _markdown(answers: Sequence[dict[str, Any]]) -> str:
         body = md_escape(re.sub(r"\[(\d+)\]", lambda m: f"\x00{m.group(1)}\x01", a.get("text", "")))
         body = re.sub("\x00(\\d+)\x01", "[^" + prefix + "\\1]", body)
         parts.append(body + "\n")
+        if a.get("kind") and a["kind"] != "answer":
+            parts.append(f"_({KIND_WORDS.get(a['kind'], a['kind'])})_\n")
+        elif a.get("confidence") is not None:
+            parts.append(f"_(confidence {a['confidence']:.2f})_\n")
         notes = []
         for c in a.get("citations", []):
             bits = [md_escape(c.get("title", "") or c.get("source_path", ""))]

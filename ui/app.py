@@ -3,8 +3,9 @@
 Thin over the Python API: every answer comes from ``Conversation.ask_stream``, every
 upload goes through ``Akhbar.ingest``, every export through ``Answer.export`` /
 ``Conversation.export``; this module only wires widgets and formats (``ui.render``).
-Each browser session gets its own ``Conversation`` in ``gr.State``, so two people never
-see each other's history; the models are loaded once per process and shared.
+Each browser session gets its own ``ChatSession`` (``ui.session``: its conversation and the
+questions waiting their turn) in ``gr.State``, so two people never see each other's history;
+the models are loaded once per process and shared, one answer at a time.
 
 Nothing in the page loads from outside the server: the theme uses local font names only
 (no Google Fonts), analytics are off, and article text is escaped before display.
@@ -40,6 +41,7 @@ from rag import (
     Timeline,
 )
 from ui import render
+from ui.session import ChatSession
 
 log = logging.getLogger("akhbar.ui")
 
@@ -169,7 +171,7 @@ def build(bot: Akhbar) -> Any:
     fmt_choices = [(f, f) for f in EXPORT_FORMATS]
 
     with gr.Blocks(title="Akhbar · أخبار") as demo:
-        conv_state = gr.State(None)
+        conv_state = gr.State(ChatSession())
         gr.HTML('<div class="akhbar"><h2 style="margin:0">Akhbar · أخبار</h2>'
                 '<div style="opacity:.7">Questions about your news archive, answered with sources · '
                 '<span dir="rtl">أسئلة عن أرشيفك الإخباري مع المصادر</span></div></div>')
@@ -242,60 +244,80 @@ def build(bot: Akhbar) -> Any:
 
         # ------------------------------------------------------------ handlers
 
-        def answering(q: str, conv: Conversation, stream: Any, export_fmt: str, request: gr.Request
+        def shown(sess: ChatSession, error: str = "") -> str:
+            v = sess.view()
+            return render.chat_html(v["turns"], v["pending"], v["draft"], error, v["waiting"], v["failed"])
+
+        def take(q: str, sess: ChatSession) -> tuple[Any, ...]:
+            """Sent: the question shows at once, waiting its turn; the box is emptied."""
+            if not sess.send(q):
+                return gr.update(), gr.update()
+            return shown(sess), ""
+
+        def answering(sess: ChatSession, stream: Any, generation: int, export_fmt: str, request: gr.Request
                       ) -> Iterator[tuple[Any, ...]]:
             keep = (gr.update(), gr.update())
             hidden = gr.update(visible=False)
+            conv = sess.conversation
+            assert conv is not None
             try:
-                draft = ""
-                yield render.chat_html(conv.turns, q, ""), gr.update(), conv, "", *keep, hidden
+                yield shown(sess), gr.update(), *keep, hidden
                 for item in stream():
                     if isinstance(item, Answer):
                         break
-                    draft += item
-                    yield render.chat_html(conv.turns, q, draft), gr.update(), conv, "", *keep, hidden
+                    if not sess.stream(item, generation):
+                        return  # a new conversation was started meanwhile: this one is gone
+                    yield shown(sess), gr.update(), *keep, hidden
             except AkhbarError as e:
-                yield render.chat_html(conv.turns, q, error=str(e)), gr.update(), conv, q, *keep, hidden
+                sess.finish(generation, str(e))
+                yield shown(sess), gr.update(), *keep, hidden
                 return
             except Exception as e:
                 log.exception("answering failed")
-                yield (render.chat_html(conv.turns, q, error=f"Something went wrong: {type(e).__name__}: {e}"),
-                       gr.update(), conv, q, *keep, hidden)
+                sess.finish(generation, f"Something went wrong: {type(e).__name__}: {e}")
+                yield shown(sess), gr.update(), *keep, hidden
+                return
+            sess.finish(generation)
+            if generation != sess.generation:
                 return
             session = re.sub(r"\W", "", getattr(request, "session_hash", "") or "anon")[:32] or "anon"
             a_file, c_file = app.write_exports(conv, export_fmt, session)
-            yield (render.chat_html(conv.turns), render.source_cards(conv.turns, app.articles_for(conv.turns)),
-                   conv, "", gr.update(value=a_file, interactive=True), gr.update(value=c_file, interactive=True),
+            yield (shown(sess), render.source_cards(conv.turns, app.articles_for(conv.turns)),
+                   gr.update(value=a_file, interactive=True), gr.update(value=c_file, interactive=True),
                    chip_update(render.window_chip(conv.turns[-1] if conv.turns else None)))
 
-        def ask(q: str, conv: Conversation | None, be: str, mdl: str, k: float, d_from: str, d_to: str,
+        def ask(sess: ChatSession, be: str, mdl: str, k: float, d_from: str, d_to: str,
                 site_sel: list[str], lang_sel: list[str], export_fmt: str, request: gr.Request
                 ) -> Iterator[tuple[Any, ...]]:
-            q = (q or "").strip()
-            conv = conv if conv is not None else app.bot.conversation()
-            if not q:
-                yield render.chat_html(conv.turns), gr.update(), conv, "", gr.update(), gr.update(), gr.update()
+            """The oldest waiting question of this session, answered (one per ``take``)."""
+            taken = sess.next()
+            if taken is None:
+                yield shown(sess), gr.update(), gr.update(), gr.update(), gr.update()
                 return
+            q, generation = taken
+            if sess.conversation is None:
+                sess.conversation = app.bot.conversation()
+            conv = sess.conversation
             try:
                 conv.filters = app.filters(d_from, d_to, site_sel, lang_sel)
                 conv.stream = app.bot_for(be, mdl).stream
             except AkhbarError as e:
-                yield (render.chat_html(conv.turns, q, error=str(e)), gr.update(), conv, q, gr.update(), gr.update(),
-                       gr.update(visible=False))
+                sess.finish(generation, str(e))
+                yield shown(sess), gr.update(), gr.update(), gr.update(), gr.update(visible=False)
                 return
-            yield from answering(q, conv, lambda: conv.ask_stream(q, int(k)), export_fmt, request)
+            yield from answering(sess, lambda: conv.ask_stream(q, int(k)), generation, export_fmt, request)
 
-        def unwindow(conv: Conversation | None, k: float, export_fmt: str, request: gr.Request
-                     ) -> Iterator[tuple[Any, ...]]:
+        def unwindow(sess: ChatSession, k: float, export_fmt: str, request: gr.Request) -> Iterator[tuple[Any, ...]]:
             """The chip removed: the last question again, over every date."""
-            if conv is None or not conv.turns:
-                yield gr.update(), gr.update(), conv, gr.update(), gr.update(), gr.update(), gr.update(visible=False)
+            conv = sess.conversation
+            if conv is None or not conv.turns or sess.current is not None:
+                yield gr.update(), gr.update(), gr.update(), gr.update(), gr.update(visible=False)
                 return
-            last = conv.turns[-1]
-            q = last.question
+            with sess.lock:
+                sess.current, sess.draft, generation = conv.turns[-1].question, "", sess.generation
             # Taken off the conversation now, so the draft shows the question once, not twice.
             again = conv.reask_last(int(k), time_filter=False)
-            yield from answering(q, conv, lambda: again, export_fmt, request)
+            yield from answering(sess, lambda: again, generation, export_fmt, request)
 
         def show_timeline(q: str, d_from: str, d_to: str, export_fmt: str, request: gr.Request) -> tuple[Any, Any]:
             q = (q or "").strip()
@@ -310,15 +332,17 @@ def build(bot: Akhbar) -> Any:
             path = app.write_timeline(t, export_fmt, session) if t.entries else None
             return render.timeline_html(t), gr.update(value=path, interactive=bool(path))
 
-        def reexport(conv: Conversation | None, export_fmt: str, request: gr.Request) -> tuple[Any, Any]:
+        def reexport(sess: ChatSession, export_fmt: str, request: gr.Request) -> tuple[Any, Any]:
+            conv = sess.conversation
             if conv is None or not conv.turns:
                 return gr.update(), gr.update()
             session = re.sub(r"\W", "", getattr(request, "session_hash", "") or "anon")[:32] or "anon"
             a_file, c_file = app.write_exports(conv, export_fmt, session)
             return gr.update(value=a_file, interactive=True), gr.update(value=c_file, interactive=True)
 
-        def reset() -> tuple[Any, ...]:
-            return (render.chat_html([]), render.source_cards([], {}), None,
+        def reset(sess: ChatSession) -> tuple[Any, ...]:
+            sess.reset()
+            return (render.chat_html([]), render.source_cards([], {}),
                     gr.update(value=None, interactive=False), gr.update(value=None, interactive=False),
                     gr.update(visible=False))
 
@@ -366,16 +390,21 @@ def build(bot: Akhbar) -> Any:
                 return refreshed(f"**Error:** {render.esc(str(e))}")
             return refreshed(f"Removed {len(removed.documents)} document(s) and {len(removed.sources)} source(s)")
 
-        ask_inputs = [question, conv_state, backend, model, top_k, date_from, date_to, sites, langs, fmt]
-        ask_outputs = [chat, sources, conv_state, question, dl_answer, dl_conv, chip]
+        ask_inputs = [conv_state, backend, model, top_k, date_from, date_to, sites, langs, fmt]
+        ask_outputs = [chat, sources, dl_answer, dl_conv, chip]
         t_go.click(show_timeline, [t_query, t_from, t_to, t_fmt], [t_view, t_dl], concurrency_id="timeline")
         t_query.submit(show_timeline, [t_query, t_from, t_to, t_fmt], [t_view, t_dl], concurrency_id="timeline")
         t_fmt.change(show_timeline, [t_query, t_from, t_to, t_fmt], [t_view, t_dl], concurrency_id="timeline")
-        send.click(ask, ask_inputs, ask_outputs, concurrency_id="answer")
-        question.submit(ask, ask_inputs, ask_outputs, concurrency_id="answer")
+        # A question is taken at once, outside the queue, however many are pending; its answer
+        # then waits in the queue, one at a time, in the order sent. Both steps are "multiple":
+        # Gradio's default ("once") drops a trigger while the same event is still running.
+        for trigger in (send.click, question.submit):
+            trigger(take, [question, conv_state], [chat, question], queue=False, trigger_mode="multiple",
+                    show_progress="hidden").then(ask, ask_inputs, ask_outputs, concurrency_id="answer",
+                                                 trigger_mode="multiple", show_progress="hidden")
         chip.click(unwindow, [conv_state, top_k, fmt], ask_outputs, concurrency_id="answer")
         fmt.change(reexport, [conv_state, fmt], [dl_answer, dl_conv])
-        new_chat.click(reset, None, [chat, sources, conv_state, dl_answer, dl_conv, chip])
+        new_chat.click(reset, [conv_state], [chat, sources, dl_answer, dl_conv, chip], queue=False)
         corpus_outputs = [ingest_status, docs, doc_pick, sites]
         ingest_btn.click(ingest_files, [uploads], corpus_outputs, concurrency_id="ingest")
         feed_btn.click(ingest_feed, [feed], corpus_outputs, concurrency_id="ingest")

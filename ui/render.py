@@ -14,7 +14,7 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
-from rag import Answer, ArticleText, SourceRef, Timeline, Window, detect_language
+from rag import Answer, AnswerKind, ArticleText, SourceRef, Timeline, Window, detect_language, shared_words
 
 EXCERPT_CONTEXT = 280  # characters of article shown around the supporting quote
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -31,6 +31,10 @@ CSS = """
 .akhbar-msg.bot { background: var(--block-background-fill, #f7f7f8);
   border: 1px solid var(--border-color-primary, #ddd); align-self: flex-start; }
 .akhbar-msg.error { border-color: #c0392b; color: #c0392b; }
+.akhbar-msg.kind-passages { border-style: dashed; border-color: #b7950b; }
+.akhbar-msg.kind-refusal { opacity: .85; }
+.akhbar-msg mark.qword { background: #fff3a3; color: inherit; }
+.akhbar-msg.waiting { opacity: .65; border: 1px dashed var(--border-color-primary, #bbb); }
 .akhbar-msg .meta { display: block; font-size: .8em; opacity: .7; margin-top: .3rem; }
 .akhbar-msg .note { display: block; font-size: .85em; font-style: italic; margin-top: .3rem; }
 .akhbar-bars { display: flex; align-items: flex-end; gap: 4px; height: 120px; margin: .5rem 0; direction: ltr; }
@@ -112,6 +116,28 @@ def _with_markers(text: str, turn: int, valid: set[int]) -> str:
     return "".join(out)
 
 
+def _highlighted(line: str, question: str, turn: int, valid: set[int]) -> str:
+    """A quoted passage with the question's words marked, then its linked marker."""
+    m = re.search(r"(\s*\[\d+\])+\s*$", line)
+    body, tail = (line[:m.start()], line[m.start():]) if m else (line, "")
+    out, pos = [], 0
+    for a, b in shared_words(question, body):
+        out.append(esc(body[pos:a]) + f'<mark class="qword">{esc(body[a:b])}</mark>')
+        pos = b
+    return "".join(out) + esc(body[pos:]) + _with_markers(tail, turn, valid)
+
+
+def kind_label(answer: Answer) -> str:
+    """How sure the reply is, in the page's meta line."""
+    if answer.kind is AnswerKind.PASSAGES:
+        return "no sure answer: closest passages · لا جواب قاطع: أقرب المقاطع"
+    if answer.kind is AnswerKind.REFUSAL:
+        return "not in the sources · غير موجود في المصادر"
+    if answer.confidence is not None:
+        return f"answer · confidence {answer.confidence:.0%}"
+    return "answer"
+
+
 def answer_body(answer: Answer, turn: int) -> str:
     """The answer text with linked markers; sentences the support check could not find in
     the sources are marked."""
@@ -124,7 +150,8 @@ def answer_body(answer: Answer, turn: int) -> str:
         if at < 0:
             continue
         parts.append(_with_markers(text[pos:at], turn, valid))
-        inner = _with_markers(s.text, turn, valid)
+        inner = (_highlighted(s.text, answer.question, turn, valid) if answer.kind is AnswerKind.PASSAGES
+                 else _with_markers(s.text, turn, valid))
         if s.supported:
             parts.append(inner)
         else:
@@ -144,15 +171,28 @@ def message(role: str, text_html: str, plain: str, meta: str = "", extra_class: 
             f"{text_html}{meta_html}</div>")
 
 
-def chat_html(turns: Sequence[Answer], pending: str | None = None, draft: str = "", error: str = "") -> str:
-    """The whole conversation: finished turns, then the question being answered."""
+def chat_html(turns: Sequence[Answer], pending: str | None = None, draft: str = "", error: str = "",
+              waiting: Sequence[str] = (), failed: Sequence[tuple[int, str, str]] = ()) -> str:
+    """The whole conversation: finished turns, questions that failed (``(turns before it,
+    question, message)``) in their place, the question being answered, then the questions
+    waiting their turn."""
     parts = ['<div class="akhbar akhbar-chat" id="akhbar-chat-log">']
+
+    def failures(before: int) -> None:
+        for at, q, message_text in failed:
+            if at == before:
+                parts.append(message("user", esc(q), q))
+                parts.append(message("bot", esc(message_text), message_text, extra_class="error"))
+
+    failures(0)
     for i, a in enumerate(turns, start=1):
         parts.append(message("user", esc(a.question), a.question))
-        meta = f"{a.backend}: {a.model} · {a.total_s:.1f}s" if a.backend else ""
+        meta = kind_label(a) + (f" · {a.backend}: {a.model} · {a.total_s:.1f}s" if a.backend else "")
         if a.diagnostics.attributed:
             meta += " · sources attributed by the support check"
-        parts.append(message("bot", answer_body(a, i), a.text, meta, "refused" if a.refused else ""))
+        parts.append(message("bot", answer_body(a, i), a.text, meta,
+                             f"kind-{a.kind.value}" + (" refused" if a.refused else "")))
+        failures(i)
     if pending is not None:
         parts.append(message("user", esc(pending), pending))
         if error:
@@ -160,6 +200,8 @@ def chat_html(turns: Sequence[Answer], pending: str | None = None, draft: str = 
         else:
             shown = draft or "…"
             parts.append(message("bot", esc(shown), draft or pending, extra_class="draft"))
+    for q in waiting:
+        parts.append(message("user", esc(q), q, meta="waiting its turn · في الانتظار", extra_class="waiting"))
     parts.append("</div>")
     return "".join(parts)
 

@@ -17,7 +17,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from rag.answer.check import Checked
+from rag.answer.decide import Decision
 from rag.answer.evidence import Evidence
 from rag.citations import build_citations
 from rag.llm import LLM, GenerationStats
@@ -26,6 +26,7 @@ from rag.support import numbers_in
 from rag.text import detect_language
 from rag.types import (
     Answer,
+    AnswerKind,
     Citation,
     Diagnostics,
     ReaderKind,
@@ -67,15 +68,18 @@ class Citer:
             return self.prompts.text("empty_corpus", lang)
         return self.prompts.text("no_answer", lang)
 
-    def cite(self, evidence: Evidence, checked: Checked | None, started: float) -> Answer:
-        """The Answer for ``evidence`` refused before reading (``checked`` None), or read and checked."""
+    def cite(self, evidence: Evidence, decision: Decision, started: float) -> Answer:
+        """The Answer for what was decided: refused before reading (no ``checked``), or read,
+        checked, and answered, quoted as passages, or refused."""
         retrieved = evidence.retrieved
         plan = retrieved.plan
-        refusal = evidence.refusal if checked is None else checked.refusal
-        reason = evidence.reason if checked is None else checked.reason
+        checked = decision.checked
+        refusal, reason = decision.refusal, decision.reason
         text = self.refusal_text(evidence) if refusal is not None else ""
         diag: dict[str, object] = {"reason": reason, "undated_documents": retrieved.undated or None,
-                                   "standalone": plan.standalone, "standalone_question": plan.standalone_question}
+                                   "standalone": plan.standalone, "standalone_question": plan.standalone_question,
+                                   "features": ({k: round(v, 4) for k, v in decision.features.items()}
+                                                if decision.features else None)}
         citations: tuple[Citation, ...] = ()
         sentences: tuple[SentenceSupport, ...] = ()
         invalid: tuple[str, ...] = ()
@@ -118,6 +122,11 @@ class Citer:
                 text = checked.text
                 sentences = checked.support
                 citations = build_citations(checked.numbers, evidence.sources, checked.attributed, checked.support)
+        if decision.kind is AnswerKind.PASSAGES:
+            text, sentences, citations = self.passages(evidence, decision)
+            if reading is not None and reading.reader is ReaderKind.GENERATIVE and checked is not None \
+                    and checked.refusal is None:
+                diag["unsupported_answer"] = checked.text
         if "fallback" in stats.extra:
             diag["fallback"] = str(stats.extra["fallback"])
         if reading is not None and reading.reader is ReaderKind.ARCHIVE:
@@ -140,7 +149,29 @@ class Citer:
             diagnostics=Diagnostics(**diag),  # type: ignore[arg-type]
             asked_at=now(), refusal_reason=refusal, reader=reading.reader if reading else ReaderKind.NONE,
             notes=retrieved.notes, window=retrieved.window.to_dict() if retrieved.window else None,
+            kind=decision.kind, confidence=decision.confidence,
         )
+
+    def passages(self, evidence: Evidence, decision: Decision
+                 ) -> tuple[str, tuple[SentenceSupport, ...], tuple[Citation, ...]]:
+        """No sure answer: a plain sentence, then the closest evidence sentences verbatim, each cited."""
+        lines = [self.prompts.text("passages", evidence.retrieved.plan.language)]
+        support: list[SentenceSupport] = []
+        quoted: dict[int, SentenceSupport] = {}
+        for s in decision.passages:
+            line = f"«{s.text}» [{s.number}]"
+            lines.append(line)
+            item = SentenceSupport(line, (s.number,), True, s.number, 1.0, s.text, s.start, s.end, (s.number,))
+            support.append(item)
+            quoted.setdefault(s.number, item)
+        citations = []
+        for number, item in sorted(quoted.items()):
+            source = next(src for src in evidence.sources if src.number == number)
+            citations.append(Citation(number=number, doc_id=source.doc_id, title=source.title,
+                                      source_path=source.source_path, quote=item.quote, quote_start=item.quote_start,
+                                      quote_end=item.quote_end, byline=source.byline, date=source.date,
+                                      site=source.site, url=source.url, page=page_at(source.pages, item.quote_start)))
+        return "\n".join(lines), tuple(support), tuple(citations)
 
 
 def _round(value: float | None) -> float | None:

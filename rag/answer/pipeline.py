@@ -1,4 +1,4 @@
-"""The answer path, one way through: plan → retrieve → evidence → read → check → cite.
+"""The answer path, one way through: plan → retrieve → evidence → read → check → decide → cite.
 
 Each stage is a module of this package that takes the previous stage's frozen result and
 returns its own; the ``Answer`` is built once, by the cite stage. ``Pipeline.stream`` yields
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 
 from rag.answer.check import check_copy, check_free, check_listing
 from rag.answer.cite import AlsoReported, Citer
+from rag.answer.decide import decide
 from rag.answer.evidence import gather, gather_coverage
 from rag.answer.plan import Archive, Planner, Request
 from rag.answer.read import Reading, reader_for
@@ -49,7 +50,7 @@ class Pipeline:
         if evidence.refusal is not None:
             # Nothing to ground an answer in: said without asking the model, which would
             # answer from memory.
-            answer = self.citer.cite(evidence, None, started)
+            answer = self.citer.cite(evidence, decide(evidence, None, self.cfg), started)
             yield answer.text
             yield answer
             return
@@ -66,7 +67,7 @@ class Pipeline:
             checked = check_listing(reading)
         else:
             checked = check_free(reading, self.embedder, self.prompts.text("no_answer", plan.language))
-        answer = self.citer.cite(evidence, checked, started)
+        answer = self.citer.cite(evidence, decide(evidence, checked, self.cfg), started)
         if reading.reader is ReaderKind.EXTRACTIVE:
             yield answer.text
         yield answer

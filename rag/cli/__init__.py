@@ -121,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("file", help="a SQuAD-format .json file, or a question set .jsonl")
     s.add_argument("more", nargs="*", help="more .jsonl question sets")
     s.add_argument("--corpus", nargs="+", metavar="PATH", help="(.jsonl) the articles the questions are about")
-    s.add_argument("--split", default="report", help="(.jsonl) calibration, report or all (default: report)")
+    s.add_argument("--split", help="calibration, report or all (default: report for .jsonl, all for SQuAD; a SQuAD "
+                                   "file splits by article, every other title)")
     s.add_argument("--eval-home", metavar="DIR", help="(.jsonl) keep the ingested corpus in DIR and reuse it")
     s.add_argument("--retrieval-only", action="store_true")
     s.add_argument("--limit", type=int, default=200, help="questions to sample (0 = all; .jsonl: all by default)")
@@ -135,9 +136,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("calibrate", help="re-derive the answer thresholds on the calibration split of JSONL "
                                          "question sets and (with --write) save them to the config file")
-    s.add_argument("files", nargs="+", help="question sets (.jsonl)")
+    s.add_argument("files", nargs="+", help="question sets (.jsonl); with --confidence, `akhbar eval --json` results "
+                                          "of calibration splits")
     s.add_argument("--corpus", nargs="+", metavar="PATH", help="the articles the questions are about")
     s.add_argument("--eval-home", metavar="DIR", help="keep the ingested corpus in DIR and reuse it")
+    s.add_argument("--confidence", action="store_true",
+                   help="fit the decide stage's confidence model on the copied spans of the given eval results and "
+                        "write it to --model-out; the threshold for --precision goes to answer.min_confidence")
+    s.add_argument("--precision", type=float, default=0.90, help="(--confidence) short-answer precision to hold")
+    s.add_argument("--model-out", metavar="JSON", help="(--confidence) default: rag/answer/confidence.json")
     s.add_argument("--write", action="store_true", help="write the thresholds to --config or <home>/akhbar.toml "
                                                         "(its other settings are kept, its comments are not)")
     s.add_argument("--quiet", action="store_true")

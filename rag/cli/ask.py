@@ -87,8 +87,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
               f"{' '.join(answer.invalid_markers)})")
     if answer.refused and answer.diagnostics.reason:
         print(f"(refused: {answer.diagnostics.reason})", file=sys.stderr)
-    print(f"\n[{answer.backend}: {answer.model} · first token {answer.first_token_s:.1f}s · "
-          f"total {answer.total_s:.1f}s · prompt {answer.prompt_tokens} tokens · {bot.selection.reason}]",
+    sure = f" · confidence {answer.confidence:.2f}" if answer.confidence is not None else ""
+    print(f"\n[{answer.kind.value}{sure} · {answer.backend}: {answer.model} · "
+          f"first token {answer.first_token_s:.1f}s · total {answer.total_s:.1f}s · "
+          f"prompt {answer.prompt_tokens} tokens · {bot.selection.reason}]",
           file=sys.stderr)
     return 0
 

@@ -89,13 +89,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if args.file.endswith(".jsonl"):
         files = [Path(args.file), *(Path(f) for f in args.more)]
-        result = ev.run_qa(cfg, files, args.corpus or [], split=args.split,
+        result = ev.run_qa(cfg, files, args.corpus or [], split=args.split or "report",
                            home=Path(args.eval_home) if args.eval_home else None,
                            limit=0 if args.limit == 200 else args.limit, progress=None if args.quiet else err)
         print(ev.format_qa_table(result))
     else:
         result = ev.run(cfg, Path(args.file), limit=args.limit, seed=args.seed, holdout=args.holdout,
-                        retrieval_only=args.retrieval_only, progress=None if args.quiet else err)
+                        retrieval_only=args.retrieval_only, split=args.split or "all",
+                        progress=None if args.quiet else err)
         print(ev.format_table(result))
     if args.json:
         Path(args.json).write_text(json.dumps(result, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -107,6 +108,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from rag.calibrate import calibrate, write_settings
 
     cfg = load_config(args)
+    if args.confidence:
+        return _calibrate_confidence(args, cfg)
     result = calibrate(cfg, [Path(f) for f in args.files], args.corpus or [],
                        home=Path(args.eval_home) if args.eval_home else None, progress=None if args.quiet else err)
     print(f"calibration split: {result['questions']} questions, {result['extractive']} read by copying")
@@ -115,6 +118,31 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if args.write:
         target = Path(args.config) if args.config else cfg.home / "akhbar.toml"
         write_settings(target, result["settings"])
+        print(f"written to {target}")
+    return 0
+
+
+def _calibrate_confidence(args: argparse.Namespace, cfg: Config) -> int:
+    from rag.answer.decide import MODEL_PATH
+    from rag.calibrate import confidence_rows, fit_confidence, write_settings
+
+    rows = confidence_rows([Path(f) for f in args.files])
+    fitted = fit_confidence(rows, precision=args.precision)
+    out = Path(args.model_out) if args.model_out else MODEL_PATH
+    record = {"fitted_on": [str(f) for f in args.files], **fitted}
+    out.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    oof = fitted["out_of_fold"]
+    print(f"{fitted['spans']} copied spans ({fitted['right']} right), {fitted['passed']} let through by the checks")
+    print(f"model written to {out}")
+    threshold = fitted["min_confidence"]
+    if threshold is None:
+        print(f"no threshold holds short-answer precision {args.precision:.2f} out of fold")
+    else:
+        print(f"  answer.min_confidence = {threshold}  (out of fold: precision {oof['precision']:.3f}, "
+              f"{oof['kept']} answers, {oof['coverage_of_passed']:.2f} of the spans let through)")
+    if args.write and threshold is not None:
+        target = Path(args.config) if args.config else cfg.home / "akhbar.toml"
+        write_settings(target, {"min_confidence": threshold})
         print(f"written to {target}")
     return 0
 

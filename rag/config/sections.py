@@ -195,6 +195,12 @@ class AnswerConfig:
     # After copying, the model is asked whether the text gives that span as the answer; the
     # span is withheld when log P(yes) - log P(no) is below this. "off" = never asked.
     min_verify_margin: float | None = None
+    # The decide stage (rag/answer/decide.py): a copied span is a short answer only when the
+    # fitted confidence model (rag/answer/confidence.json) gives it at least this P(right);
+    # below it, and for any reply the checks withhold, the closest passages are quoted
+    # instead. "off": answer every span the checks let through, refuse the rest (no passages).
+    # Fitted by `akhbar calibrate --confidence` for a short-answer precision target.
+    min_confidence: float | None = None
     # The reader may refuse as its first step: when the model would rather write the
     # refusal word ("لا يوجد"/"none") than start any span it may copy (their first-token
     # log-probabilities), the answer is refused. "auto": only with the reader adapter, which

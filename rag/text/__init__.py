@@ -38,6 +38,7 @@ from rag.text.words import (
     content_words,
     interrogative,
     overlap,
+    shared_words,
 )
 
 __all__ = [
@@ -72,6 +73,7 @@ __all__ = [
     "normalize_for_embedding",
     "overlap",
     "sentence_spans",
+    "shared_words",
     "spelled_pattern",
     "strip_clitic",
     "strip_diacritics",

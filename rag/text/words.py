@@ -66,6 +66,18 @@ def content_words(text: str) -> set[str]:
     return words
 
 
+def shared_words(question: str, text: str) -> list[tuple[int, int]]:
+    """Where ``text`` holds one of the question's content words (clitics and letter forms
+    aside): (start, end) of each such word, for highlighting."""
+    wanted = content_words(question)
+    out = []
+    for m in _WORD.finditer(text):
+        w = strip_clitic(m.group().lower().translate(AR_UNIFY).translate(EASTERN_DIGITS))
+        if w in wanted and m.group().lower() not in OVERLAP_STOP:
+            out.append((m.start(), m.end()))
+    return out
+
+
 def overlap(answer: str, source_text: str) -> float:
     """Share of the answer's content words found in the source."""
     a = content_words(answer)

@@ -4,6 +4,7 @@
 from rag.types.answer import (
     REFUSAL_REASONS,
     Answer,
+    AnswerKind,
     Chunk,
     Citation,
     Diagnostics,
@@ -28,6 +29,6 @@ from rag.types.library import (
     TimelineEntry,
 )
 
-__all__ = ["REFUSAL_REASONS", "Answer", "ArticleText", "Chunk", "Citation", "Diagnostics", "DoctorReport",
+__all__ = ["REFUSAL_REASONS", "Answer", "AnswerKind", "ArticleText", "Chunk", "Citation", "Diagnostics", "DoctorReport",
            "Document", "EmbeddingInfo", "Hit", "LLMInfo", "ReaderKind", "RefusalReason", "Removed",
            "SentenceSupport", "Source", "SourceRef", "Stats", "StoreCounts", "Timeline", "TimelineEntry", "page_at"]

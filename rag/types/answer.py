@@ -151,6 +151,7 @@ class RefusalReason(StrEnum):
     UNVERIFIED = "unverified"  # asked whether the text gives the span, the model leaned to no
     UNSUPPORTED = "unsupported"  # no sentence of a free reply is backed by the sources
     MODEL = "model"  # the model said the sources lack it
+    UNSURE = "unsure"  # the span passed every check, but its confidence is below answer.min_confidence
 
 
 REFUSAL_REASONS = tuple(r.value for r in RefusalReason)
@@ -163,6 +164,15 @@ class ReaderKind(StrEnum):
     GENERATIVE = "generative"
     ARCHIVE = "archive"  # a question about the coverage, answered from the archive's own records
     NONE = ""
+
+
+class AnswerKind(StrEnum):
+    """What the reply is: a short answer, the closest passages (the sources hold something,
+    but no answer is sure), or a refusal (nothing relevant was retrieved)."""
+
+    ANSWER = "answer"
+    PASSAGES = "passages"
+    REFUSAL = "refusal"
 
 
 @dataclass(frozen=True)
@@ -189,6 +199,8 @@ class Diagnostics:
     undated_documents: int | None = None  # documents a date filter could not see
     standalone: str | None = None  # a conversation turn: asked, rewritten or context
     standalone_question: str | None = None  # the question retrieval saw, when rewritten
+    # What the confidence model read about a copied span (``rag.answer.decide.FEATURES``).
+    features: dict[str, float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items()
@@ -224,12 +236,19 @@ class Answer:
     # The date window a time expression in the question set ("أمس" → since/until), or
     # None: ``rag.when.Window.to_dict()`` (since, until, text, start, end).
     window: dict[str, Any] | None = None
+    # A short answer, the closest passages, or a refusal; ``refused`` is True for the last two.
+    kind: AnswerKind = AnswerKind.ANSWER
+    # P(right) of a copied answer from the fitted confidence model; None when not estimated
+    # (a free reply, a coverage listing, a refusal before reading, no model fitted).
+    confidence: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
             "text": self.text,
             "language": self.language,
+            "kind": self.kind.value,
+            "confidence": round(self.confidence, 4) if self.confidence is not None else None,
             "citations": [c.to_dict() for c in self.citations],
             "sources": [s.to_dict() for s in self.sources],
             "invalid_markers": list(self.invalid_markers),

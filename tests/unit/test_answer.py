@@ -71,6 +71,7 @@ def _finish(raw: str) -> Answer:
     from rag import Config
     from rag.answer.check import check_free
     from rag.answer.cite import Citer
+    from rag.answer.decide import decide
     from rag.answer.read import Reading
     from rag.llm import GenerationStats
     from rag.prompts import Prompts
@@ -79,7 +80,8 @@ def _finish(raw: str) -> Answer:
     evidence = _evidence()
     reading = Reading(evidence, ReaderKind.GENERATIVE, GenerationStats(prompt_tokens=10), 0.1, raw=raw)
     checked = check_free(reading, _ZeroEmbedder(), REFUSAL)  # type: ignore[arg-type]
-    return Citer(ScriptedLLM(), Prompts(Config().prompts_dir), lambda doc: ()).cite(evidence, checked, 0.0)
+    decision = decide(evidence, checked, Config())
+    return Citer(ScriptedLLM(), Prompts(Config().prompts_dir), lambda doc: ()).cite(evidence, decision, 0.0)
 
 
 def test_a_reply_without_markers_is_attributed_to_the_source_that_supports_it() -> None:
@@ -175,6 +177,7 @@ def _extract(llm: _Copier, question: str, kind: str, **answer: object) -> Answer
     from rag import Config
     from rag.answer.check import check_copy
     from rag.answer.cite import Citer
+    from rag.answer.decide import decide
     from rag.answer.read import CopyReader, Reading
     from rag.prompts import Prompts
 
@@ -183,7 +186,8 @@ def _extract(llm: _Copier, question: str, kind: str, **answer: object) -> Answer
     evidence = _evidence("en" if question.isascii() else "ar", question, kind)
     [reading] = list(CopyReader(cfg, llm, prompts).read(evidence, 0.0))
     assert isinstance(reading, Reading)
-    return Citer(llm, prompts, lambda doc: ()).cite(evidence, check_copy(reading, cfg, llm, prompts), 0.0)
+    decision = decide(evidence, check_copy(reading, cfg, llm, prompts), cfg)
+    return Citer(llm, prompts, lambda doc: ()).cite(evidence, decision, 0.0)
 
 
 def test_a_copied_span_is_the_answer_cited_with_its_sentence_and_offsets() -> None:
@@ -256,3 +260,90 @@ def test_an_english_rendering_must_keep_the_span_s_numbers() -> None:
     assert kept.text == "22 meetings [2]." and kept.diagnostics.span_rendered == "22 meetings"
     changed = _extract(_Copier([("22 اجتماعًا", (-0.1,))], ["twenty-three meetings"]), q, "how_many")
     assert changed.text == "22 اجتماعًا [2]." and changed.diagnostics.span_rendered is None  # the span itself
+
+
+def _decided(llm: _Copier, question: str, kind: str, weight: float, **answer: object) -> Answer:
+    """A copied answer through the decide stage, with a one-feature confidence model
+    (P = σ(3 + weight · span_logprob)) and the threshold ``answer.min_confidence``."""
+    from rag import Config
+    from rag.answer.check import check_copy
+    from rag.answer.cite import Citer
+    from rag.answer.decide import FEATURES, ConfidenceModel, decide
+    from rag.answer.read import CopyReader, Reading
+    from rag.prompts import Prompts
+
+    cfg = Config().with_overrides(answer=answer)
+    prompts = Prompts(cfg.prompts_dir)
+    evidence = _evidence("en" if question.isascii() else "ar", question, kind)
+    [reading] = list(CopyReader(cfg, llm, prompts).read(evidence, 0.0))
+    assert isinstance(reading, Reading)
+    model = ConfidenceModel(FEATURES, (0.0,) * len(FEATURES), (1.0,) * len(FEATURES),
+                            tuple(weight if n == "span_logprob" else 0.0 for n in FEATURES), 3.0)
+    decision = decide(evidence, check_copy(reading, cfg, llm, prompts), cfg, model)
+    return Citer(llm, prompts, lambda doc: ()).cite(evidence, decision, 0.0)
+
+
+def test_a_sure_span_is_an_answer_with_its_confidence_and_an_unsure_one_shows_the_closest_passages() -> None:
+    from rag.types import AnswerKind, RefusalReason
+
+    sure = _decided(_Copier([("22 اجتماعًا", (-0.1, -0.1))]), "كم اجتماعًا عقد؟", "how_many", 1.0,
+                    min_confidence=0.8)
+    assert sure.kind is AnswerKind.ANSWER and not sure.refused and sure.text.startswith("22 اجتماعًا [2]")
+    assert sure.confidence is not None and abs(sure.confidence - 1 / (1 + 2.718281828459045 ** -2.9)) < 1e-9
+    assert sure.diagnostics.features is not None and sure.diagnostics.features["type_match"] == 1.0
+    unsure = _decided(_Copier([("22 اجتماعًا", (-3.0, -3.0))]), "كم اجتماعًا عقد؟", "how_many", 1.0,
+                      min_confidence=0.8)
+    assert unsure.kind is AnswerKind.PASSAGES and unsure.refused
+    assert unsure.refusal_reason is RefusalReason.UNSURE and unsure.confidence is not None
+    lines = unsure.text.splitlines()
+    assert lines[0] == "لم أجد في المصادر جوابًا قاطعًا؛ هذه أقرب المقاطع:"
+    # Every evidence sentence quoted verbatim, each with its marker, each cited with its offsets.
+    assert f"«{S_COUNT}» [2]" in lines and f"«{S_SINCE}» [1]" in lines
+    assert sorted(c.number for c in unsure.citations) == [1, 2]
+    assert {(c.quote, c.quote_start) for c in unsure.citations} == {(S_SINCE, 100), (S_COUNT, 50)}
+    assert unsure.to_dict()["kind"] == "passages" and "confidence" in unsure.to_dict()
+    # "off": no decision, the span the checks let through is answered as before.
+    off = _decided(_Copier([("22 اجتماعًا", (-3.0, -3.0))]), "كم اجتماعًا عقد؟", "how_many", 1.0,
+                   min_confidence=None)
+    assert off.kind is AnswerKind.ANSWER and not off.refused
+
+
+def test_a_span_the_checks_withhold_shows_passages_and_a_free_reply_must_be_backed_sentence_by_sentence() -> None:
+    from rag import Config
+    from rag.answer.check import check_free
+    from rag.answer.decide import decide
+    from rag.answer.read import Reading
+    from rag.llm import GenerationStats
+    from rag.types import AnswerKind, ReaderKind, RefusalReason
+
+    withheld = _decided(_Copier([("عقد", (-0.1,))]), "كم اجتماعًا عقد؟", "how_many", 1.0, min_confidence=0.5)
+    assert withheld.kind is AnswerKind.PASSAGES and withheld.refusal_reason is not RefusalReason.UNSURE
+    evidence = _evidence()
+    reading = Reading(evidence, ReaderKind.GENERATIVE, GenerationStats(), 0.1,
+                      raw="تجتمع القوى الثلاث ضمن عملية أستانا منذ يناير 2017 [1].")
+    checked = check_free(reading, _ZeroEmbedder(), REFUSAL)  # type: ignore[arg-type]
+    assert checked.refusal is None
+    cfg = Config().with_overrides(answer={"min_confidence": 0.5})
+    assert decide(evidence, checked, cfg).kind is AnswerKind.ANSWER  # its one sentence is backed
+    half = Reading(evidence, ReaderKind.GENERATIVE, GenerationStats(), 0.1,
+                   raw="تجتمع القوى الثلاث ضمن عملية أستانا منذ يناير 2017 [1]. وفاز فريق فرنسا بكأس العالم [1].")
+    checked = check_free(half, _ZeroEmbedder(), REFUSAL)  # type: ignore[arg-type]
+    # The check lets it through (one sentence is backed); the decision does not (one is not).
+    assert checked.refusal is None and [s.supported for s in checked.support] == [True, False]
+    decision = decide(evidence, checked, cfg)
+    assert decision.kind is AnswerKind.PASSAGES and decision.refusal is RefusalReason.UNSUPPORTED
+    assert decide(evidence, checked, Config()).kind is AnswerKind.ANSWER  # "off": as before
+
+
+def test_the_confidence_model_round_trips_as_plain_json_and_type_match_reads_the_span() -> None:
+    import json
+
+    from rag.answer.decide import FEATURES, ConfidenceModel, type_match
+
+    m = ConfidenceModel(FEATURES, tuple(range(len(FEATURES))), (2.0,) * len(FEATURES), (0.5,) * len(FEATURES), -1.0)
+    again = ConfidenceModel.from_dict(json.loads(json.dumps(m.to_dict())))
+    feats = {n: float(i) for i, n in enumerate(FEATURES)}
+    assert again == m and abs(m.probability(feats) - 1 / (1 + 2.718281828459045)) < 1e-9  # σ(-1)
+    assert type_match("how_much", "3,83 مليارات يوان") == 1.0 and type_match("how_much", "من جهته") == 0.0
+    assert type_match("when", "في أغسطس") == 1.0 and type_match("who", "1,36 مليون") == 0.0
+    assert type_match("what", "شملت") == 0.5

@@ -33,14 +33,21 @@ def test_news_question_sets_load_and_are_scored_per_language() -> None:
     assert {q.split for q in qs} == {"calibration", "report"} and sum(not q.answerable for q in qs) >= 30
     rows = [{"answerable": True, "refused": False, "contained": True, "retrieved_rank": 1, "evidence_has_gold": True,
              "f1": 1.0, "em": True, "cited": 1, "cited_gold": 1, "first_token_s": 2.0, "seconds": 3.0,
-             "refusal_reason": "", "language": "ar"},
+             "refusal_reason": "", "language": "ar", "kind": "answer", "confidence": 0.9, "span_right": True,
+             "passages_gold": False},
             {"answerable": True, "refused": False, "contained": False, "retrieved_rank": 7,
              "evidence_has_gold": False, "f1": 0.0, "em": False, "cited": 1, "cited_gold": 0, "first_token_s": 4.0,
-             "seconds": 5.0, "refusal_reason": "", "language": "ar"},
+             "seconds": 5.0, "refusal_reason": "", "language": "ar", "kind": "answer", "confidence": 0.6,
+             "span_right": False, "passages_gold": False},
             {"answerable": False, "refused": True, "contained": False, "retrieved_rank": 0,
              "evidence_has_gold": False, "f1": 0.0, "em": False, "cited": 0, "cited_gold": 0, "first_token_s": 1.0,
-             "seconds": 1.0, "refusal_reason": "floor", "language": "ar"}]
+             "seconds": 1.0, "refusal_reason": "floor", "language": "ar", "kind": "refusal", "confidence": None,
+             "span_right": False, "passages_gold": False}]
     s = ev.qa_scores(rows)
     assert (s["gold_contained"], s["answered_wrong"]) == (0.5, 0.5)
     assert (s["refused_unanswerable"], s["cited_gold"]) == (1.0, 0.5)
     assert s["recall@5"] == 0.5 and s["refused_by"] == {"floor": 1}
+    t = s["trust"]
+    assert (t["short_answers"], t["short_answer_precision"], t["coverage"], t["useful"]) == (2, 0.5, 1.0, 0.5)
+    assert t["unanswerable_short"] == 0.0 and t["scored"] == 2
+    assert abs(t["ece"] - (0.5 * 0.1 + 0.5 * 0.6)) < 1e-9  # two bins: 0.9 said, 1 right; 0.6 said, 0 right

@@ -17,7 +17,7 @@ EXPECTED = {
     "rewrite_ar.txt": {"history", "question"},
     "rewrite_en.txt": {"history", "question"},
     "system_ar.txt": set(), "system_en.txt": set(),
-    "no_answer_ar.txt": set(), "no_answer_en.txt": set(),
+    "no_answer_ar.txt": set(), "no_answer_en.txt": set(), "passages_ar.txt": set(), "passages_en.txt": set(),
     "empty_corpus_ar.txt": set(), "empty_corpus_en.txt": set(),
     "repair_ar.txt": set(), "repair_en.txt": set(),
     "reader_ar.txt": set(), "reader_en.txt": set(),

@@ -1,0 +1,179 @@
+"""The decide stage: which kind of reply the checked reading earns, and how sure it is.
+
+Three kinds (``AnswerKind``): a short answer, the closest passages when the sources hold
+something but no answer is sure, or a refusal when nothing relevant was retrieved. A
+copied span is scored by a logistic model over features of the span, its sentence, its
+source and the model's own probabilities (``features``); its coefficients are plain JSON
+(``confidence.json`` beside this module, refitted by ``akhbar calibrate --confidence``) and
+the least probability that earns a short answer is ``answer.min_confidence`` ("off": every
+span the check let through is answered, as before this stage). A free reply is an answer
+only when the support check backs every sentence of it. Nothing is read or retrieved here;
+the cite stage renders what is decided.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from rag.answer.check import Checked
+from rag.answer.evidence import Evidence
+from rag.config import Config
+from rag.support import SourceSentence, numbers_in
+from rag.text import content_words, detect_language, fold, overlap
+from rag.text.words import DAY_WORDS, MONTH_WORDS
+from rag.types import AnswerKind, ReaderKind, RefusalReason
+from rag.vectors import cosine
+
+MODEL_PATH = Path(__file__).with_name("confidence.json")
+PASSAGES = 3  # evidence sentences quoted when no answer is sure
+FEATURES = ("span_logprob", "first_logprob", "none_margin", "closest_similarity", "line_similarity", "line_rank",
+            "source_rank", "question_in_sentence", "question_in_source", "type_match", "echo", "span_words",
+            "cross_language", "english")
+_DIGIT = re.compile(r"\d")
+_DATE_WORDS = frozenset(fold(f"{MONTH_WORDS} {DAY_WORDS}").split())
+
+
+@dataclass(frozen=True)
+class Decision:
+    checked: Checked | None  # None: refused before reading
+    kind: AnswerKind
+    confidence: float | None  # P(right) of a copied span; None when not estimated
+    features: dict[str, float]
+    passages: tuple[SourceSentence, ...] = ()  # quoted when ``kind`` is PASSAGES
+    refusal: RefusalReason | None = None  # why no short answer (None for an answer)
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class ConfidenceModel:
+    """Standardised logistic regression: P = σ(b + Σ wᵢ (xᵢ - μᵢ) / σᵢ)."""
+
+    names: tuple[str, ...]
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    weights: tuple[float, ...]
+    bias: float
+
+    def probability(self, features: dict[str, float]) -> float:
+        z = self.bias + sum(w * (features[n] - m) / s
+                            for n, m, s, w in zip(self.names, self.mean, self.scale, self.weights))
+        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
+
+    def to_dict(self) -> dict[str, object]:
+        return {"features": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
+                "weights": list(self.weights), "bias": self.bias}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, object]) -> ConfidenceModel:
+        def floats(key: str) -> tuple[float, ...]:
+            return tuple(float(v) for v in d[key])  # type: ignore[attr-defined]
+
+        return cls(tuple(str(n) for n in d["features"]), floats("mean"), floats("scale"),  # type: ignore[attr-defined]
+                   floats("weights"), float(d["bias"]))  # type: ignore[arg-type]
+
+
+@lru_cache(maxsize=4)
+def load_model(path: Path = MODEL_PATH) -> ConfidenceModel | None:
+    """The fitted model, or None when none has been fitted (no file)."""
+    if not path.exists():
+        return None
+    return ConfidenceModel.from_dict(json.loads(path.read_text(encoding="utf-8"))["model"])
+
+
+def type_match(kind: str, span: str) -> float:
+    """1 when the span is of the question's answer type, 0 when it is not, 0.5 when the
+    type says nothing (what/which/event questions)."""
+    has_number = bool(_DIGIT.search(span) or numbers_in(span))
+    if kind in ("how_many", "how_much"):
+        return float(has_number)
+    if kind == "when":
+        return float(has_number or bool(set(fold(span).split()) & _DATE_WORDS))
+    if kind in ("who", "where"):
+        return float(not _DIGIT.search(span))
+    return 0.5
+
+
+def features(checked: Checked) -> dict[str, float]:
+    """What the confidence model reads about a copied span (``FEATURES``, all numbers)."""
+    reading = checked.reading
+    evidence = reading.evidence
+    plan = evidence.retrieved.plan
+    copied = reading.copied
+    assert copied is not None
+    located = reading.located
+    question_vec = evidence.retrieved.question_vec
+    line = located.line if located is not None else None
+    sims = sorted((cosine(question_vec, s.vector) for s in evidence.sentences if s.vector), reverse=True)
+    line_sim = cosine(question_vec, line.vector) if line is not None and line.vector else 0.0
+    source = next((s for s in evidence.sources if line is not None and s.number == line.number), None)
+    first = copied.logprobs[0] if copied.logprobs else -10.0
+    span = located.text if located is not None else copied.text
+    return {
+        "span_logprob": checked.span_logprob if checked.span_logprob is not None else -10.0,
+        "first_logprob": first,
+        "none_margin": copied.none_logprob - first if copied.none_logprob else 0.0,
+        "closest_similarity": evidence.closest.similarity,
+        "line_similarity": line_sim,
+        "line_rank": math.log1p(sum(1 for s in sims if s > line_sim + 1e-9)) if line is not None else 3.0,
+        "source_rank": 1.0 / line.number if line is not None else 0.0,
+        "question_in_sentence": overlap(plan.asked, line.text) if line is not None else 0.0,
+        "question_in_source": overlap(plan.asked, source.excerpt) if source is not None else 0.0,
+        "type_match": type_match(plan.kind, span),
+        "echo": overlap(span, plan.asked) if content_words(span) else 1.0,
+        "span_words": math.log1p(len(span.split())),
+        "cross_language": float(line is not None and detect_language(line.text) not in (plan.language, "other")),
+        "english": float(plan.language == "en"),
+    }
+
+
+def closest_passages(evidence: Evidence, count: int = PASSAGES) -> tuple[SourceSentence, ...]:
+    """The evidence sentences nearest the question (cosine plus the share of its words
+    they hold), best first; a sentence shown as clause pieces counts once."""
+    plan = evidence.retrieved.plan
+    qv = evidence.retrieved.question_vec
+    scored = sorted(((cosine(qv, s.vector) if s.vector else 0.0) + 0.5 * overlap(plan.asked, s.text), i)
+                    for i, s in enumerate(evidence.sentences))
+    out: list[SourceSentence] = []
+    for _, i in reversed(scored):
+        s = evidence.sentences[i]
+        if any(o.number == s.number and o.start < s.end and s.start < o.end for o in out):
+            continue
+        out.append(s)
+        if len(out) == count:
+            break
+    return tuple(out)
+
+
+def decide(evidence: Evidence, checked: Checked | None, config: Config,
+           model: ConfidenceModel | None = None) -> Decision:
+    """The kind of reply, its confidence, and the passages to quote when unsure (``model``:
+    the fitted one by default)."""
+    if checked is None:
+        return Decision(None, AnswerKind.REFUSAL, None, {}, refusal=evidence.refusal, reason=evidence.reason)
+    reading = checked.reading
+    threshold = config.answer.min_confidence
+    feats: dict[str, float] = {}
+    confidence = None
+    if reading.reader is ReaderKind.EXTRACTIVE and reading.copied is not None:
+        feats = features(checked)
+        model = model or load_model()
+        if model is not None:
+            confidence = model.probability(feats)
+    if reading.reader is ReaderKind.ARCHIVE or threshold is None:
+        kind = AnswerKind.ANSWER if checked.refusal is None else AnswerKind.REFUSAL
+        return Decision(checked, kind, confidence, feats, refusal=checked.refusal, reason=checked.reason)
+    refusal, reason = checked.refusal, checked.reason
+    if refusal is None and reading.reader is ReaderKind.GENERATIVE and not all(s.supported for s in checked.support):
+        refusal, reason = RefusalReason.UNSUPPORTED, "a sentence of the reply is not backed by the sources"
+    if refusal is None and confidence is not None and confidence < threshold:
+        refusal, reason = RefusalReason.UNSURE, f"confidence {confidence:.2f} below {threshold:.2f}"
+    if refusal is None:
+        return Decision(checked, AnswerKind.ANSWER, confidence, feats)
+    passages = closest_passages(evidence)
+    kind = AnswerKind.PASSAGES if passages else AnswerKind.REFUSAL
+    return Decision(checked, kind, confidence, feats, passages, refusal, reason)
