@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from rag import Answer, ArticleText, Citation, Document, SentenceSupport
 from ui import render
 
@@ -48,3 +50,24 @@ def test_the_window_chip_says_when_relative_words_counted_from_the_newest_articl
     assert plain.startswith("✕ ") and "أمس" in plain and "أحدث مقال" not in plain
     anchored = render.window_chip(Answer("ماذا حدث أمس في عدن؟", "x", "ar", window={**window, "anchor": "2015-08-10"}))
     assert "أحدث مقال" in anchored and "2015-08-10" in anchored and "2015-08-09" in anchored
+
+
+def test_passages_are_shown_as_such_with_the_question_s_words_marked() -> None:
+    from rag import AnswerKind
+    from rag.types import RefusalReason
+
+    quote = "بلغت الخسائر الاقتصادية للإعصار 3,83 مليارات يوان <b>"
+    line = f"«{quote}» [1]"
+    cite = Citation(number=1, doc_id="d1", title="سوديلور", source_path="/a.txt", quote=quote, quote_start=0,
+                    quote_end=len(quote))
+    a = Answer(question="كم بلغت خسائر الإعصار الاقتصادية؟", text="لم أجد في المصادر جوابًا قاطعًا؛ هذه أقرب المقاطع:\n"
+               + line, language="ar", citations=(cite,), refused=True, kind=AnswerKind.PASSAGES,
+               refusal_reason=RefusalReason.UNSURE, confidence=0.31,
+               sentences=(SentenceSupport(line, (1,), True, 1, 1.0, quote, 0, len(quote), (1,)),))
+    chat = render.chat_html([a])
+    assert "kind-passages" in chat and "أقرب المقاطع" in chat
+    marked = re.findall(r'<mark class="qword">(.*?)</mark>', chat)
+    assert "الخسائر" in marked and "الاقتصادية" in marked and "للإعصار" in marked
+    assert "&lt;b&gt;" in chat and 'data-target="akhbar-src-1-1"' in chat  # escaped, marker linked
+    sure = Answer(question="q", text="3 [1].", language="ar", citations=(cite,), confidence=0.93)
+    assert "confidence 93%" in render.chat_html([sure]) and "kind-answer" in render.chat_html([sure])
