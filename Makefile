@@ -5,6 +5,7 @@
 #   make bench-scale  the same for all of SaudiNewsNet (20,329 real articles; tens of minutes)
 #   make check  the inner loop: ruff, mypy, the import layers and tests/unit (no model is loaded)
 #   make train-reader  teach the reader: rebuild reader/akhbar-reader.gguf (about 90 min on 2 cores)
+#   make calibrate-confidence  refit the decide stage's confidence model (about 20 min on 2 cores)
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -33,7 +34,7 @@ WHEEL_CACHE := $(HOME)/.cache/akhbar/wheels/llama-$(LLAMA_KEY)
 FIND_LINKS := $(firstword $(PIP_FIND_LINKS) $(wildcard /opt/wheels))
 UV = $(BIN)/uv pip install -q --python $(BIN)/python $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
 
-.PHONY: setup models browser run test check bench bench-scale train-reader lint clean
+.PHONY: calibrate-confidence setup models browser run test check bench bench-scale train-reader lint clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-models.txt Makefile
@@ -103,6 +104,18 @@ bench-scale: models browser
 
 # The reader's LoRA adapter from the repo's training data (reader/data, ARCD in ../shared):
 # writes reader/akhbar-reader.gguf, its card (.md), loss curve and the examples it saw.
+# The news calibration split answered with the decision off (its features recorded), then the
+# confidence model and answer.min_confidence fitted on it (docs/decisions.md, "Decide").
+CALIBRATION := $(HOME)/.cache/akhbar/calibration
+NEWS_DAYS := ../shared/eval/saudinews/2015-08-03.zip ../shared/eval/saudinews/2015-08-04.zip
+calibrate-confidence: models
+	mkdir -p $(CALIBRATION)
+	AKHBAR_ANSWER_MIN_CONFIDENCE=off $(BIN)/python -m rag.cli eval bench/newsqa/ar.jsonl bench/newsqa/en.jsonl \
+	  --corpus $(NEWS_DAYS) --split calibration --eval-home $(CALIBRATION)/news-home \
+	  --json $(CALIBRATION)/news-calibration.json --quiet
+	cd $(CALIBRATION) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/python -m rag.cli calibrate --confidence news-calibration.json \
+	  --model-out $(CURDIR)/rag/answer/confidence.json
+
 train-reader: models
 	$(BIN)/akhbar train-reader
 

@@ -155,12 +155,14 @@ def confidence_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
     return rows
 
 
-def fit_confidence(rows: Sequence[dict[str, Any]], precision: float = 0.90, folds: int = 5) -> dict[str, Any]:
+def fit_confidence(rows: Sequence[dict[str, Any]], precision: float = 0.90, folds: int = 5,
+                   threshold_on: Sequence[str] = ()) -> dict[str, Any]:
     """A standardised logistic model of P(right) over ``rag.answer.decide.FEATURES``, and the
     least P that keeps short-answer precision ≥ ``precision`` over the spans the checks let
-    through. The threshold is chosen on out-of-fold probabilities (``folds``-fold, fixed
-    seed), so it is not fitted on the very predictions it filters; the model itself is then
-    fitted on all rows. Deterministic for the same rows."""
+    through (of the results named in ``threshold_on`` only, when given: the model learns from
+    every row, the policy is set for one domain). The threshold is chosen on out-of-fold
+    probabilities (``folds``-fold, fixed seed), so it is not fitted on the very predictions it
+    filters; the model itself is then fitted on all rows. Deterministic for the same rows."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold, cross_val_predict
@@ -180,7 +182,7 @@ def fit_confidence(rows: Sequence[dict[str, Any]], precision: float = 0.90, fold
 
     oof = cross_val_predict(model(), z, y, cv=StratifiedKFold(folds, shuffle=True, random_state=0),
                             method="predict_proba")[:, 1]
-    passed = np.array([r["passed"] for r in rows])
+    passed = np.array([r["passed"] and (not threshold_on or r["source"] in threshold_on) for r in rows])
     threshold = None
     for t in sorted({round(float(p), 4) for p in oof[passed]}):
         kept = passed & (oof >= t)
@@ -192,6 +194,7 @@ def fit_confidence(rows: Sequence[dict[str, Any]], precision: float = 0.90, fold
                          tuple(float(v) for v in fitted.coef_[0]), float(fitted.intercept_[0]))
     kept = passed & (oof >= (threshold if threshold is not None else 2.0))
     return {"model": cm.to_dict(), "min_confidence": threshold, "precision_target": precision,
+            "threshold_on": list(threshold_on) or "all",
             "spans": len(rows), "right": int(y.sum()), "passed": int(passed.sum()),
             "out_of_fold": {"kept": int(kept.sum()), "precision": float(y[kept].mean()) if kept.any() else None,
                             "coverage_of_passed": float(kept.sum() / max(1, passed.sum()))}}

@@ -131,17 +131,48 @@ def features(checked: Checked) -> dict[str, float]:
     }
 
 
-def closest_passages(evidence: Evidence, count: int = PASSAGES) -> tuple[SourceSentence, ...]:
-    """The evidence sentences nearest the question (cosine plus the share of its words
-    they hold), best first; a sentence shown as clause pieces counts once."""
+def _whole(piece: SourceSentence, shown: tuple[SourceSentence, ...]) -> SourceSentence:
+    """The sentence a clause piece belongs to: the pieces of the same source that follow on
+    from it without a gap, joined (the copy reader is shown sentences cut at commas)."""
+    parts = sorted((s for s in shown if s.number == piece.number), key=lambda s: s.start)
+    at = parts.index(piece)
+    lo = hi = at
+    while lo > 0 and 0 <= parts[lo].start - parts[lo - 1].end <= 1 and not _ends(parts[lo - 1].text):
+        lo -= 1
+    while hi + 1 < len(parts) and 0 <= parts[hi + 1].start - parts[hi].end <= 1 and not _ends(parts[hi].text):
+        hi += 1
+    if lo == hi:
+        return piece
+    text = parts[lo].text
+    for prev, cur in zip(parts[lo:hi], parts[lo + 1:hi + 1]):
+        text += " " * (cur.start - prev.end) + cur.text
+    return SourceSentence(piece.number, text, parts[lo].start, parts[hi].end, piece.vector)
+
+
+def _ends(text: str) -> bool:
+    return text.rstrip().endswith((".", "!", "?", "؟", "…"))
+
+
+def closest_passages(evidence: Evidence, count: int = PASSAGES, first: SourceSentence | None = None
+                     ) -> tuple[SourceSentence, ...]:
+    """The evidence sentences nearest the question, best first: ``first`` (the sentence the
+    reader copied its unsure span from) leads, then by cosine plus the share of the
+    question's words they hold, plus a little for holding a number when the question asks
+    for one. Each sentence is whole (its clause pieces joined); one of fewer than four words
+    says nothing on its own and is left out."""
     plan = evidence.retrieved.plan
     qv = evidence.retrieved.question_vec
-    scored = sorted(((cosine(qv, s.vector) if s.vector else 0.0) + 0.5 * overlap(plan.asked, s.text), i)
-                    for i, s in enumerate(evidence.sentences))
+    numeric = plan.kind in ("how_many", "how_much", "when")
+
+    def score(s: SourceSentence) -> float:
+        near = cosine(qv, s.vector) if s.vector and qv else 0.0
+        return near + 0.5 * overlap(plan.asked, s.text) + (0.1 if numeric and _DIGIT.search(s.text) else 0.0)
+
+    ranked = sorted(evidence.sentences, key=score, reverse=True)
     out: list[SourceSentence] = []
-    for _, i in reversed(scored):
-        s = evidence.sentences[i]
-        if any(o.number == s.number and o.start < s.end and s.start < o.end for o in out):
+    for piece in ([first] if first is not None else []) + ranked:
+        s = _whole(piece, evidence.sentences) if piece in evidence.sentences else piece
+        if len(s.text.split()) < 4 or any(o.number == s.number and o.start < s.end and s.start < o.end for o in out):
             continue
         out.append(s)
         if len(out) == count:
@@ -174,6 +205,7 @@ def decide(evidence: Evidence, checked: Checked | None, config: Config,
         refusal, reason = RefusalReason.UNSURE, f"confidence {confidence:.2f} below {threshold:.2f}"
     if refusal is None:
         return Decision(checked, AnswerKind.ANSWER, confidence, feats)
-    passages = closest_passages(evidence)
+    located = reading.located
+    passages = closest_passages(evidence, first=located.line if located is not None else None)
     kind = AnswerKind.PASSAGES if passages else AnswerKind.REFUSAL
     return Decision(checked, kind, confidence, feats, passages, refusal, reason)

@@ -145,6 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "write it to --model-out; the threshold for --precision goes to answer.min_confidence")
     s.add_argument("--precision", type=float, default=0.90, help="(--confidence) short-answer precision to hold")
     s.add_argument("--model-out", metavar="JSON", help="(--confidence) default: rag/answer/confidence.json")
+    s.add_argument("--threshold-on", nargs="+", metavar="RESULT",
+                   help="(--confidence) choose the threshold on these results' spans only (the model learns from all)")
     s.add_argument("--write", action="store_true", help="write the thresholds to --config or <home>/akhbar.toml "
                                                         "(its other settings are kept, its comments are not)")
     s.add_argument("--quiet", action="store_true")

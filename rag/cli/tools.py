@@ -127,12 +127,14 @@ def _calibrate_confidence(args: argparse.Namespace, cfg: Config) -> int:
     from rag.calibrate import confidence_rows, fit_confidence, write_settings
 
     rows = confidence_rows([Path(f) for f in args.files])
-    fitted = fit_confidence(rows, precision=args.precision)
+    fitted = fit_confidence(rows, precision=args.precision,
+                            threshold_on=[str(Path(f)) for f in args.threshold_on or ()])
     out = Path(args.model_out) if args.model_out else MODEL_PATH
     record = {"fitted_on": [str(f) for f in args.files], **fitted}
     out.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     oof = fitted["out_of_fold"]
-    print(f"{fitted['spans']} copied spans ({fitted['right']} right), {fitted['passed']} let through by the checks")
+    print(f"{fitted['spans']} copied spans ({fitted['right']} right), {fitted['passed']} let through by the checks"
+          + (f" in {', '.join(args.threshold_on)}" if args.threshold_on else ""))
     print(f"model written to {out}")
     threshold = fitted["min_confidence"]
     if threshold is None:

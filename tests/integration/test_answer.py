@@ -9,6 +9,15 @@ from rag.retrieval import Filters
 from tests.conftest import AR_QUESTION, EN_QUESTION, SEEDS, ScriptedLLM
 
 
+@pytest.fixture(scope="module")
+def seeded_bot(prepared_config, seeded_home, embedder, llm_15b) -> Akhbar:  # type: ignore[no-untyped-def]
+    """The seed corpus on the real models, the decision off: these tests are about what the
+    reader copies or writes and what the checks let through, seen as it is; the decide stage
+    has its own test below (and the chat's tests run with the default)."""
+    cfg = prepared_config.with_overrides(home=seeded_home, answer={"min_confidence": None})
+    return Akhbar(cfg, embedder=embedder, llm=llm_15b)
+
+
 def _cites_seed(answer: Answer) -> bool:
     return any(c.source_path.endswith("000_dcd787653053976f.txt") for c in answer.citations)
 
@@ -176,3 +185,32 @@ def test_a_bare_marker_reply_is_repaired_with_one_more_turn(seeded_bot: Akhbar) 
     items = list(Akhbar(seeded_bot.config, embedder=seeded_bot.embedder, llm=llm5).ask_stream(AR_QUESTION))
     assert items[0] == "منذ" and isinstance(items[-1], Answer) and "2017" in items[-1].text
     assert items[-1].diagnostics.repaired == "".join(echo)
+
+
+@pytest.mark.slow
+def test_an_unsure_answer_shows_the_closest_passages_verbatim_each_cited(prepared_config, seeded_home, embedder,
+                                                                         llm_15b) -> None:  # type: ignore[no-untyped-def]
+    """The decide stage on the real model: with the threshold out of reach, the seed question
+    gets the closest passages of the article, each a sentence of it as written and cited with
+    its offsets; with it at 0, the short answer with its confidence."""
+    from rag.types import AnswerKind, RefusalReason
+
+    original = next(SEEDS.glob("*.txt")).read_text(encoding="utf-8")
+    strict = Akhbar(prepared_config.with_overrides(home=seeded_home, answer={"min_confidence": 1.0}),
+                    embedder=embedder, llm=llm_15b)
+    items = list(strict.ask_stream(AR_QUESTION))
+    answer = items[-1]
+    assert isinstance(answer, Answer) and answer.kind is AnswerKind.PASSAGES, answer.to_dict()
+    assert answer.refused and answer.refusal_reason is RefusalReason.UNSURE and answer.confidence is not None
+    lines = answer.text.splitlines()
+    assert lines[0] == "لم أجد في المصادر جوابًا قاطعًا؛ هذه أقرب المقاطع:" and 2 <= len(lines) <= 4
+    assert items[:-1] == [answer.text]  # streamed in one piece, as a copied answer is
+    for line, s in zip(lines[1:], answer.sentences):
+        assert line == s.text and line.startswith("«") and line.endswith("» [1]")
+        assert original[s.quote_start:s.quote_end] == s.quote and f"«{s.quote}»" in line
+    assert [c.number for c in answer.citations] == [1] and _cites_seed(answer)
+    assert answer.to_dict()["kind"] == "passages" and "features" in answer.to_dict()["diagnostics"]
+    assert "passages" in answer.export("csv") and "closest passages" in answer.export("markdown")
+    easy = Akhbar(prepared_config.with_overrides(home=seeded_home, answer={"min_confidence": 0.0}),
+                  embedder=embedder, llm=llm_15b).ask(AR_QUESTION)
+    assert easy.kind is AnswerKind.ANSWER and "2017" in easy.text and easy.confidence is not None

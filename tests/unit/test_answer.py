@@ -80,7 +80,8 @@ def _finish(raw: str) -> Answer:
     evidence = _evidence()
     reading = Reading(evidence, ReaderKind.GENERATIVE, GenerationStats(prompt_tokens=10), 0.1, raw=raw)
     checked = check_free(reading, _ZeroEmbedder(), REFUSAL)  # type: ignore[arg-type]
-    decision = decide(evidence, checked, Config())
+    # The check stage's verdict as it stands (the decision off; it has its own tests below).
+    decision = decide(evidence, checked, Config().with_overrides(answer={"min_confidence": None}))
     return Citer(ScriptedLLM(), Prompts(Config().prompts_dir), lambda doc: ()).cite(evidence, decision, 0.0)
 
 
@@ -181,7 +182,8 @@ def _extract(llm: _Copier, question: str, kind: str, **answer: object) -> Answer
     from rag.answer.read import CopyReader, Reading
     from rag.prompts import Prompts
 
-    cfg = Config().with_overrides(answer=answer) if answer else Config()
+    # The check stage's verdict as it stands (the decision off; it has its own tests below).
+    cfg = Config().with_overrides(answer={"min_confidence": None, **answer})
     prompts = Prompts(cfg.prompts_dir)
     evidence = _evidence("en" if question.isascii() else "ar", question, kind)
     [reading] = list(CopyReader(cfg, llm, prompts).read(evidence, 0.0))
@@ -332,7 +334,8 @@ def test_a_span_the_checks_withhold_shows_passages_and_a_free_reply_must_be_back
     assert checked.refusal is None and [s.supported for s in checked.support] == [True, False]
     decision = decide(evidence, checked, cfg)
     assert decision.kind is AnswerKind.PASSAGES and decision.refusal is RefusalReason.UNSUPPORTED
-    assert decide(evidence, checked, Config()).kind is AnswerKind.ANSWER  # "off": as before
+    off = Config().with_overrides(answer={"min_confidence": None})
+    assert decide(evidence, checked, off).kind is AnswerKind.ANSWER  # "off": as before
 
 
 def test_the_confidence_model_round_trips_as_plain_json_and_type_match_reads_the_span() -> None:

@@ -108,3 +108,30 @@ def test_malformed_config_is_named_and_left_as_it_was(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=re.escape(str(f))):
         write_settings(f, {"min_span_logprob": -1.0})
     assert f.read_text() == broken
+
+
+def test_the_confidence_model_is_refitted_identically_and_its_threshold_holds_precision_out_of_fold() -> None:
+    import json
+    import random
+
+    from rag.answer.decide import FEATURES, ConfidenceModel
+    from rag.calibrate import fit_confidence
+
+    rng = random.Random(7)
+    rows = []
+    for i in range(240):
+        right = rng.random() < 0.45
+        feats = {n: rng.gauss(0, 1) for n in FEATURES}
+        # Two informative features, the rest noise.
+        feats["span_logprob"] = rng.gauss(-0.3 if right else -2.0, 0.8)
+        feats["question_in_sentence"] = rng.gauss(0.7 if right else 0.4, 0.2)
+        rows.append({"features": feats, "right": right, "passed": i % 5 != 0, "source": "cal.json", "id": str(i)})
+    first, again = fit_confidence(rows), fit_confidence(list(rows))
+    assert json.dumps(first, sort_keys=True) == json.dumps(again, sort_keys=True)
+    assert first["min_confidence"] is not None and first["out_of_fold"]["precision"] >= 0.90
+    model = ConfidenceModel.from_dict(first["model"])
+    weights = dict(zip(model.names, model.weights))
+    assert weights["span_logprob"] > 0.5 and weights["question_in_sentence"] > 0.2
+    sure = {**{n: 0.0 for n in FEATURES}, "span_logprob": -0.1, "question_in_sentence": 0.9}
+    unsure = {**sure, "span_logprob": -3.0, "question_in_sentence": 0.2}
+    assert model.probability(sure) > first["min_confidence"] > model.probability(unsure)
