@@ -164,8 +164,11 @@ def answer_body(answer: Answer, turn: int) -> str:
     return "".join(parts)
 
 
-def message(role: str, text_html: str, plain: str, meta: str = "", extra_class: str = "") -> str:
-    d = direction(plain)
+def message(role: str, text_html: str, plain: str, meta: str = "", extra_class: str = "",
+            language: str = "") -> str:
+    # An answer reads in the asker's language; each line inside still takes its own
+    # direction (unicode-bidi: plaintext), so an Arabic quote in an English reply stays RTL.
+    d = ("rtl" if language == "ar" else "ltr") if language else direction(plain)
     meta_html = f'<span class="meta" dir="auto">{esc(meta)}</span>' if meta else ""
     return (f'<div class="akhbar-msg {role} {extra_class}" dir="{d}" data-role="{role}">'
             f"{text_html}{meta_html}</div>")
@@ -191,7 +194,8 @@ def chat_html(turns: Sequence[Answer], pending: str | None = None, draft: str = 
         if a.diagnostics.attributed:
             meta += " · sources attributed by the support check"
         parts.append(message("bot", answer_body(a, i), a.text, meta,
-                             f"kind-{a.kind.value}" + (" refused" if a.refused else "")))
+                             f"kind-{a.kind.value}" + (" refused" if a.refused else ""),
+                             a.language if a.kind is AnswerKind.PASSAGES else ""))
         failures(i)
     if pending is not None:
         parts.append(message("user", esc(pending), pending))
