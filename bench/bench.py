@@ -186,6 +186,18 @@ def archive_figures(n: int) -> None:
           f"peak RSS {r['rss_mb']:.0f} MB")
 
 
+def reliability(png: Path, reader: str, rows: list[dict[str, Any]]) -> None:
+    """The decide stage's reliability diagram for the last reader's news report rows."""
+    try:
+        from bench.trust import reliability_png
+
+        reliability_png(rows, png, f"news report split, reader {reader}")
+    except ImportError:
+        print("(matplotlib is not installed: no reliability diagram)")
+        return
+    print(f"(reliability diagram of the confidences: {png})")
+
+
 def news_figures(base: Config, xquad_limit: int = 100) -> None:
     """The reader with and without its adapter (llm.adapter off / auto), on the news report
     split and on XQuAD-ar (a seeded sample): the taught reader must earn its place."""
@@ -215,6 +227,8 @@ def news_figures(base: Config, xquad_limit: int = 100) -> None:
             print(ev.format_table(x))
             row |= {f"xquad_{k}": v for k, v in x["answers"].items() if isinstance(v, float)}
         table.append(row)
+        last = (name, news["rows"])
+    reliability(cache.parent / "bench-reliability.png", *last)
     cols = [("news_gold_contained", "news gold"), ("news_reading_given_evidence", "read|evid"),
             ("news_answered_wrong", "wrong"), ("news_refused_answerable", "ref.ok"),
             ("news_refused_unanswerable", "ref.no"), ("news_cited_gold", "cite"),
