@@ -23,6 +23,7 @@ from pathlib import Path
 from rag.answer.check import Checked
 from rag.answer.evidence import Evidence
 from rag.config import Config
+from rag.prompts import neutralize
 from rag.support import SourceSentence, numbers_in
 from rag.text import content_words, detect_language, fold, overlap
 from rag.text.words import DAY_WORDS, MONTH_WORDS
@@ -159,7 +160,8 @@ def closest_passages(evidence: Evidence, count: int = PASSAGES, first: SourceSen
     reader copied its unsure span from) leads, then by cosine plus the share of the
     question's words they hold, plus a little for holding a number when the question asks
     for one. Each sentence is whole (its clause pieces joined); one of fewer than four words
-    says nothing on its own and is left out."""
+    says nothing on its own and is left out, and so is one carrying a chat template's control
+    tokens or a citation marker (injected text: shown, it would read as Akhbar's own words)."""
     plan = evidence.retrieved.plan
     qv = evidence.retrieved.question_vec
     numeric = plan.kind in ("how_many", "how_much", "when")
@@ -172,7 +174,8 @@ def closest_passages(evidence: Evidence, count: int = PASSAGES, first: SourceSen
     out: list[SourceSentence] = []
     for piece in ([first] if first is not None else []) + ranked:
         s = _whole(piece, evidence.sentences) if piece in evidence.sentences else piece
-        if len(s.text.split()) < 4 or any(o.number == s.number and o.start < s.end and s.start < o.end for o in out):
+        if (len(s.text.split()) < 4 or neutralize(s.text) != s.text
+                or any(o.number == s.number and o.start < s.end and s.start < o.end for o in out)):
             continue
         out.append(s)
         if len(out) == count:
