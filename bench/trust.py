@@ -19,7 +19,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.eval import format_trust, trust_scores
+from rag.scoring import confidence_bins, format_trust, trust_scores
 
 
 def reliability_png(rows: list[dict[str, Any]], path: Path, title: str) -> None:
@@ -29,17 +29,10 @@ def reliability_png(rows: list[dict[str, Any]], path: Path, title: str) -> None:
     matplotlib.use("Agg")  # files only: no display here
     import matplotlib.pyplot as plt
 
-    scored = [(float(r["confidence"]), float(r["answerable"] and r["span_right"])) for r in rows
-              if r.get("confidence") is not None]
     fig, ax = plt.subplots(figsize=(5, 5), dpi=100)
     ax.plot([0, 1], [0, 1], "--", color="grey", label="perfect calibration")
-    xs, ys, ns = [], [], []
-    for b in range(10):
-        inside = [(c, y) for c, y in scored if b / 10 <= c < (b + 1) / 10 or (b == 9 and c == 1.0)]
-        if inside:
-            xs.append(sum(c for c, _ in inside) / len(inside))
-            ys.append(sum(y for _, y in inside) / len(inside))
-            ns.append(len(inside))
+    bins = confidence_bins(rows)
+    xs, ys, ns = [b[0] for b in bins], [b[1] for b in bins], [b[2] for b in bins]
     ax.plot(xs, ys, "o-", color="#4f46e5", label="copied spans")
     for x, y, n in zip(xs, ys, ns):
         ax.annotate(str(n), (x, y), textcoords="offset points", xytext=(4, -10), fontsize=8)
