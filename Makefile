@@ -4,6 +4,7 @@
 #   make bench  set up, print the performance figures
 #   make bench-scale  the same for all of SaudiNewsNet (20,329 real articles; tens of minutes)
 #   make check  the inner loop: ruff, mypy, the import layers and tests/unit (no model is loaded)
+#   make licenses  docs/licenses.md: the licence of every dependency in requirements.lock
 #   make train-reader  teach the reader: rebuild reader/akhbar-reader.gguf (about 90 min on 2 cores)
 #   make calibrate-confidence  refit the decide stage's confidence model (about 20 min on 2 cores)
 SHELL := /bin/bash
@@ -90,7 +91,7 @@ test: models browser
 # there marked slow, models or store is a collection error (tests/conftest.py); the marker
 # filter stays as a second guard.
 check: setup
-	$(BIN)/ruff check rag ingest ui tests bench
+	$(BIN)/ruff check rag ingest ui tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	AKHBAR_TEST_UNIT=1 $(BIN)/python -m pytest -q -m "not models and not store and not slow" tests/unit
@@ -120,9 +121,15 @@ train-reader: models
 	$(BIN)/akhbar train-reader
 
 lint: setup
-	$(BIN)/ruff check rag ingest ui tests bench
+	$(BIN)/ruff check rag ingest ui tests bench tools
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# docs/licenses.md from requirements.lock and the installed metadata (tools/licenses.py); exits 1
+# when a runtime dependency is GPL/AGPL or unreviewed, as tests/unit/test_licenses.py fails then.
+.PHONY: licenses
+licenses: setup
+	$(BIN)/python -m tools.licenses
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,12 +1,15 @@
 """PDF and Word files (ingest.documents): Arabic in logical order from PDFs Chromium prints
 (one column, an e-paper's two columns, a table, several pages with running headers and
-page numbers), metadata, DOCX paragraphs and properties, one clear line for each PDF that
-cannot be read (image-only, encrypted, truncated) with nothing stored, and the page number
-in an answer's citation and in every export format, read back by the real parsers."""
+page numbers), metadata (info dictionary, else XMP, else the first heading), DOCX paragraphs
+and properties, one clear line for each PDF that cannot be read (image-only, encrypted,
+truncated) with nothing stored, and the page number in an answer's citation and in every
+export format, read back by the real parsers. Scans and encrypted copies are made with
+pypdfium2 and pypdf (tests/support/documents.py)."""
 
 from __future__ import annotations
 
 import csv
+import datetime
 import io
 import json
 import re
@@ -30,36 +33,20 @@ from tests.support.documents import (
     AR,
     AR_TITLE,
     CHROMIUM,
-    EN,
     HEADER,
-    bulletin_pdf,
     encrypted_pdf,
+    fixture_pdfs,
     image_only_pdf,
-    page_html,
-    print_pdfs,
     write_docx,
 )
-from tests.support.extraction import TABLE, norm, similarity
+from tests.support.extraction import norm, similarity
 
 
 @pytest.fixture(scope="module")
 def pdfs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Path, str]]:
     """name → (PDF path, the text it was printed from)."""
     assert Path(CHROMIUM).exists(), "Debian's chromium is needed (apt-get install chromium); .ci/run installs it"
-    d = tmp_path_factory.mktemp("pdfs")
-    specs: dict[str, tuple[str, str]] = {
-        "ar-one-column": (page_html("ar", "", [AR], headline=AR_TITLE), "\n".join([AR_TITLE, *AR])),
-        "ar-two-columns": (page_html("ar", "", [AR + AR[:2]], headline=AR_TITLE, columns=True),
-                           "\n".join([AR_TITLE, *AR, *AR[:2]])),
-        "ar-table": (page_html("ar", "", [AR[:2]], headline=AR_TITLE, table=TABLE),
-                     "\n".join([AR_TITLE, *AR[:2], *(" ".join(r) for r in TABLE)])),
-        "en-one-column": (page_html("en", "", [EN], headline="Revenues rise"), "\n".join(["Revenues rise", *EN])),
-    }
-    print_pdfs({d / f"{name}.pdf": doc for name, (doc, _) in specs.items()})
-    out = {name: (d / f"{name}.pdf", text) for name, (_, text) in specs.items()}
-    # Three pages, a running header and page numbers: the fact on page 2.
-    out["paged"] = (d / "paged.pdf", bulletin_pdf(d / "paged.pdf"))
-    return out
+    return fixture_pdfs(tmp_path_factory.mktemp("pdfs"))
 
 
 def _article(path: Path) -> tuple[Article, list[str]]:
@@ -105,20 +92,32 @@ def test_pages_are_kept_and_running_headers_and_page_numbers_dropped(pdfs: dict[
     assert article.title == "Port bulletin"  # the PDF's own title
 
 
-def test_metadata_from_the_pdf_info_else_the_first_heading(pdfs: dict[str, tuple[Path, str]],
-                                                           tmp_path: Path) -> None:
-    import pymupdf
+def test_metadata_from_the_pdf_info_else_xmp_else_the_first_heading(pdfs: dict[str, tuple[Path, str]],
+                                                                   tmp_path: Path) -> None:
+    import pypdf
+    from pypdf.xmp import XmpInformation
 
     # Chromium's title for a page without <title> is about:blank: not a title.
     article, _ = _article(pdfs["ar-one-column"][0])
     assert article.title == AR_TITLE
-    with pymupdf.open(pdfs["ar-one-column"][0]) as doc:
-        doc.set_metadata({"title": "بيان صحفي: روسيا وإيران وتركيا", "author": "وكالة الأنباء",
-                          "creationDate": "D:20150803093000+03'00'"})
-        doc.save(tmp_path / "meta.pdf")
+    writer = pypdf.PdfWriter(clone_from=pdfs["ar-one-column"][0])
+    writer.add_metadata({"/Title": "بيان صحفي: روسيا وإيران وتركيا", "/Author": "وكالة الأنباء",
+                         "/CreationDate": "D:20150803093000+03'00'"})
+    writer.write(tmp_path / "meta.pdf")
     article, _ = _article(tmp_path / "meta.pdf")
     assert (article.title, article.byline, article.date[:10]) == ("بيان صحفي: روسيا وإيران وتركيا", "وكالة الأنباء",
                                                                  "2015-08-03")
+    # No title, author or date in the info dictionary: the XMP packet's.
+    writer = pypdf.PdfWriter(clone_from=pdfs["ar-one-column"][0])
+    writer.add_metadata({"/Title": "about:blank", "/CreationDate": ""})
+    xmp = XmpInformation.create()
+    xmp.dc_title = {"x-default": "نشرة الموانئ"}
+    xmp.dc_creator = ["إدارة الإعلام"]
+    xmp.xmp_create_date = datetime.datetime(2015, 8, 4, 10, 0)
+    writer.xmp_metadata = xmp
+    writer.write(tmp_path / "xmp.pdf")
+    article, _ = _article(tmp_path / "xmp.pdf")
+    assert (article.title, article.byline, article.date[:10]) == ("نشرة الموانئ", "إدارة الإعلام", "2015-08-04")
 
 
 # -------------------------------------------------------------------- what is refused

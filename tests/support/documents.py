@@ -1,6 +1,7 @@
 """PDF and DOCX fixtures written on the spot, never downloaded: PDFs printed from HTML by
 the Chromium the browser tests use (``page.pdf()``: the browser shapes Arabic the way
-publishers' tools do), DOCX written by python-docx. No pytest here, so ``bench/`` uses it too.
+publishers' tools do), a scan made from one with pypdfium2, an encrypted copy with pypdf,
+DOCX written by python-docx. No pytest here, so ``bench/`` uses it too.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import html
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+from tests.support.extraction import TABLE
 
 REPO = Path(__file__).resolve().parent.parent.parent
 _SEED = next((REPO / "seeds").glob("*.txt")).read_text(encoding="utf-8").splitlines()
@@ -114,19 +117,52 @@ def write_docx(path: Path, title: str, author: str, heading: str, paragraphs: Se
 
 
 def image_only_pdf(source: Path, dest: Path) -> None:
-    """``source``'s pages as pictures only: a PDF with no text layer, like a scan."""
-    import pymupdf
+    """``source``'s pages as pictures only: a PDF with no text layer, like a scan (pypdfium2
+    renders each page at 100 dpi and draws the picture over a new page of the same size)."""
+    import pypdfium2 as pdfium
 
-    with pymupdf.open(source) as src, pymupdf.open() as out:
-        for page in src:
-            pix = page.get_pixmap(dpi=100)
-            new = out.new_page(width=page.rect.width, height=page.rect.height)
-            new.insert_image(new.rect, pixmap=pix)
+    src, out = pdfium.PdfDocument(source), pdfium.PdfDocument.new()
+    try:
+        for i in range(len(src)):
+            page = src[i]
+            width, height = page.get_size()
+            bitmap = page.render(scale=100 / 72)
+            new = out.new_page(width, height)
+            image = pdfium.PdfImage.new(out)
+            image.set_bitmap(bitmap)
+            image.set_matrix(pdfium.PdfMatrix().scale(width, height))
+            new.insert_obj(image)
+            new.gen_content()
         out.save(dest)
+    finally:
+        out.close()
+        src.close()
 
 
 def encrypted_pdf(source: Path, dest: Path, password: str = "akhbar") -> None:
-    import pymupdf
+    """``source`` encrypted with a user password (pypdf; RC4-128, which needs no crypto library)."""
+    import pypdf
 
-    with pymupdf.open(source) as doc:
-        doc.save(dest, encryption=pymupdf.PDF_ENCRYPT_AES_256, user_pw=password, owner_pw=password + "-owner")  # type: ignore[attr-defined]
+    writer = pypdf.PdfWriter(clone_from=source)
+    writer.encrypt(user_password=password, owner_password=password + "-owner", algorithm="RC4-128")
+    with open(dest, "wb") as f:
+        writer.write(f)
+
+
+def fixture_pdfs(folder: Path, browser: Any = None) -> dict[str, tuple[Path, str]]:
+    """The PDFs the tests and bench/pdf_extractors.py read, printed into ``folder``: name →
+    (path, the text it was printed from). Arabic in one column, in an e-paper's two columns
+    and with a table; English in one column; three pages with a running header and page
+    numbers (the port fact on page 2)."""
+    specs: dict[str, tuple[str, str]] = {
+        "ar-one-column": (page_html("ar", "", [AR], headline=AR_TITLE), "\n".join([AR_TITLE, *AR])),
+        "ar-two-columns": (page_html("ar", "", [AR + AR[:2]], headline=AR_TITLE, columns=True),
+                           "\n".join([AR_TITLE, *AR, *AR[:2]])),
+        "ar-table": (page_html("ar", "", [AR[:2]], headline=AR_TITLE, table=TABLE),
+                     "\n".join([AR_TITLE, *AR[:2], *(" ".join(r) for r in TABLE)])),
+        "en-one-column": (page_html("en", "", [EN], headline="Revenues rise"), "\n".join(["Revenues rise", *EN])),
+    }
+    print_pdfs({folder / f"{name}.pdf": doc for name, (doc, _) in specs.items()}, browser=browser)
+    out = {name: (folder / f"{name}.pdf", text) for name, (_, text) in specs.items()}
+    out["paged"] = (folder / "paged.pdf", bulletin_pdf(folder / "paged.pdf", browser=browser))
+    return out
