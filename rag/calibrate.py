@@ -198,3 +198,71 @@ def fit_confidence(rows: Sequence[dict[str, Any]], precision: float = 0.90, fold
             "spans": len(rows), "right": int(y.sum()), "passed": int(passed.sum()),
             "out_of_fold": {"kept": int(kept.sum()), "precision": float(y[kept].mean()) if kept.any() else None,
                             "coverage_of_passed": float(kept.sum() / max(1, passed.sum()))}}
+
+
+def ranker_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """The questions of ``akhbar eval --json`` results of calibration splits whose answer had
+    candidates to rank: each question's candidates with their features and labels."""
+    out = []
+    for path in paths:
+        try:
+            result = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise ConfigError(f"{path}: not an `akhbar eval --json` result ({e})") from e
+        if result.get("split") not in ("calibration",):
+            raise ConfigError(f"{path}: split {result.get('split')!r}; fit only on a calibration split")
+        for r in result.get("rows", []):
+            cands = r.get("candidates") or []
+            if len(cands) >= 2 and r.get("answerable"):
+                out.append({"id": r["id"], "source": str(path), "candidates": cands})
+    return out
+
+
+def fit_ranker(rows: Sequence[dict[str, Any]], folds: int = 5) -> dict[str, Any]:
+    """A standardised logistic model over ``rag.answer.rank.RANK_FEATURES`` scoring each
+    candidate (label: it holds the gold), fitted on every candidate of every question; the
+    ranker reads the best-scored one. Reported out of fold (questions split ``folds``-fold,
+    fixed seed): how often the top candidate is right, against the model's own copy, over
+    the questions where some candidate is. Deterministic for the same rows."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import KFold
+
+    from rag.answer.rank import RANK_FEATURES, Logistic
+
+    if len(rows) < 20:
+        raise ConfigError(f"{len(rows)} questions with candidates: too few to fit a ranker")
+    x = np.array([[float(c["features"][n]) for n in RANK_FEATURES] for r in rows for c in r["candidates"]])
+    y = np.array([int(c["right"]) for r in rows for c in r["candidates"]])
+    group = np.array([i for i, r in enumerate(rows) for _ in r["candidates"]])
+    if len(set(y)) < 2:
+        raise ConfigError("every candidate has the same label: nothing to rank")
+    mean, scale = x.mean(axis=0), x.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (x - mean) / scale
+
+    def model() -> LogisticRegression:
+        return LogisticRegression(C=1.0, max_iter=1000)
+
+    oof = np.zeros(len(y))
+    for train, test in KFold(folds, shuffle=True, random_state=0).split(np.arange(len(rows))):
+        tr, te = np.isin(group, train), np.isin(group, test)
+        if len(set(y[tr])) < 2:
+            continue
+        oof[te] = model().fit(z[tr], y[tr]).decision_function(z[te])
+    solvable = copy_right = ranked_right = 0
+    for i, r in enumerate(rows):
+        at = np.flatnonzero(group == i)
+        labels = y[at]
+        if not labels.any():
+            continue
+        solvable += 1
+        copy = [j for j, c in zip(at, r["candidates"]) if c["copied"]]
+        copy_right += int(bool(copy) and y[copy[0]])
+        ranked_right += int(y[at[int(np.argmax(oof[at]))]])
+    fitted = model().fit(z, y)
+    lr = Logistic(tuple(RANK_FEATURES), tuple(float(v) for v in mean), tuple(float(v) for v in scale),
+                  tuple(float(v) for v in fitted.coef_[0]), float(fitted.intercept_[0]))
+    return {"model": lr.to_dict(), "questions": len(rows), "candidates": len(y), "right": int(y.sum()),
+            "out_of_fold": {"some_candidate_right": solvable, "copy_right": copy_right,
+                            "ranker_right": ranked_right}}

@@ -10,6 +10,8 @@ chooses where to copy from, never what to write. This module decides
 - where in the evidence a span of that type may start (``typed_starts``): a number
   question's answer starts at or just before a number, a date question's at or just before
   a date word;
+- every span of that type in the evidence (``typed_spans``: each number with its magnitude
+  and unit, each date), the candidates a ranker weighs against the model's own copy;
 - whether a copied span is an answer (``check_span``): not only the question's own words
   (an echo), and of the right type (no date for "how many", no number for "who").
 
@@ -25,8 +27,11 @@ from rag.llm.constrain import word_starts
 from rag.support import source_numbers
 from rag.text import (
     ARABIC_CHAR,
+    BEFORE_DATE,
+    CURRENCY_WORDS,
     DAY_WORDS,
     EASTERN_DIGITS,
+    MAGNITUDE_WORDS,
     MONTH_WORDS,
     PHRASE_END,
     QUESTION_TYPES_AR,
@@ -78,6 +83,16 @@ def _date_like(text: str) -> bool:
 
 def _absolute_date(text: str) -> bool:
     return bool(_words_of(text) & _ABSOLUTE_DATE_WORDS) or bool(_YEAR.search(fold(text).translate(EASTERN_DIGITS)))
+
+
+def holds_type(text: str, kind: str) -> bool:
+    """Whether ``text`` holds something a ``kind`` answer is made of: a number for how many /
+    how much, an absolute date for when. False for the other kinds (no cheap test for a name)."""
+    if kind in ("how_many", "how_much"):
+        return _has_number(text)
+    if kind == "when":
+        return _absolute_date(text)
+    return False
 
 
 def span_can_end(kind: str) -> Callable[[str], bool] | None:
@@ -190,3 +205,63 @@ def complete_quantity(evidence: str, start: int, end: int, most: int = 1) -> int
             break
         pos += m.end()
     return pos
+
+
+# A number as written: digits with thousands or decimal separators ("1,36" is one number).
+_NUMBER = re.compile(r"(?<![\w.,٫٬])(?:[$€£]\s?)?[0-9٠-٩]+(?:[.,٫٬][0-9٠-٩]+)*(?:\s?[%٪])?")
+# Words that may join the parts of a date ("15 من أغسطس عام 2015").
+_DATE_GLUE = frozenset(fold("من عام سنه العام لعام الموافق هـ م").split())
+
+
+def typed_spans(text: str, kind: str) -> list[tuple[int, int]]:
+    """Every span of ``kind``'s type in ``text``, as (start, end) offsets, in order: for how
+    many / how much, each number with the magnitude words after it and the word it counts
+    (``complete_quantity``); for when, each run of date words (day, month, year, weekday,
+    joined by "من", "عام" …) holding an absolute date. A span never starts or ends inside a
+    number. Empty for the other kinds."""
+    out: list[tuple[int, int]] = []
+    if kind in ("how_many", "how_much"):
+        dates = [(a, b) for a, b in typed_spans(text, "when") if _words_of(text[a:b]) & _ABSOLUTE_DATE_WORDS]
+        for m in _NUMBER.finditer(text):
+            if any(a <= m.start() < b for a, b in dates) or (
+                    _YEAR.fullmatch(m.group().translate(EASTERN_DIGITS))
+                    and re.search(r"(عام|سنة|العام|year|in)\s*$", text[max(0, m.start() - 8):m.start()], re.I)):
+                continue  # the day or year of a date
+            end = m.end()
+            while True:  # "3,83 مليارات", "40 ألف"
+                nxt = re.match(r"[ \t]+(\w+)", text[end:])
+                if not nxt or fold(nxt.group(1)) not in MAGNITUDE_WORDS:
+                    break
+                end += nxt.end()
+            out.append((m.start(), complete_quantity(text, m.start(), end)))
+    elif kind == "when":
+        run: list[tuple[int, int]] = []
+        for m in re.finditer(r"\S+", text):
+            word = m.group().strip("،,.؛;:()«»\"'")
+            f = fold(word).translate(EASTERN_DIGITS)
+            if word and (_absolute_date(word) or f.isdigit() or f in _DATE_GLUE or strip_clitic(f) in _DATE_WORDS):
+                run.append((m.start(), m.start() + len(m.group().rstrip("،,.؛;:)»\"'"))))
+                # A comma ends the date unless a year follows ("August 8, 2015").
+                if m.group() != m.group().rstrip("،,.؛;:)»\"'") and not _YEAR.match(text[m.end():].lstrip()):
+                    _close_run(text, run, out)
+                continue
+            _close_run(text, run, out)
+        _close_run(text, run, out)
+    return out
+
+
+def _close_run(text: str, run: list[tuple[int, int]], out: list[tuple[int, int]]) -> None:
+    while run and (fold(text[run[0][0]:run[0][1]]) in _DATE_GLUE | BEFORE_DATE
+                   or fold(text[run[0][0]:run[0][1]]) in ("يوم", "day")):
+        run.pop(0)
+    while run and fold(text[run[-1][0]:run[-1][1]]) in _DATE_GLUE:
+        run.pop()
+    if run and _absolute_date(text[run[0][0]:run[-1][1]]) and "\n" not in text[run[0][0]:run[-1][1]]:
+        out.append((run[0][0], run[-1][1]))
+    run.clear()
+
+
+def is_money(text: str) -> bool:
+    """Whether ``text`` names a currency."""
+    return bool({strip_clitic(w) for w in _words_of(text)} & CURRENCY_WORDS
+                or set(re.findall(r"[$€£]", text)))

@@ -57,7 +57,10 @@ def trust_fields(ans: Any, answers: Sequence[str]) -> dict[str, Any]:
     quotes = " ".join(s.quote for s in ans.sentences) if ans.kind == "passages" else ""
     return {"kind": str(ans.kind), "confidence": ans.confidence, "features": d.features,
             "span": span, "span_right": bool(span) and any(contains(span, g) for g in answers),
-            "passages_gold": bool(quotes) and any(contains(quotes, g) for g in answers)}
+            "passages_gold": bool(quotes) and any(contains(quotes, g) for g in answers),
+            # Each candidate the ranker weighed, labelled (what ``akhbar calibrate --ranker`` fits).
+            "candidates": [c | {"right": any(contains(str(c["text"]), g) for g in answers)}
+                           for c in d.candidates or ()]}
 
 
 def confidence_bins(rows: list[dict[str, Any]]) -> list[tuple[float, float, int]]:

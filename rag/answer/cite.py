@@ -94,7 +94,8 @@ class Citer:
                      "first_logprob": round(copied.logprobs[0], 4) if copied.logprobs else None,
                      "closest_similarity": round(evidence.closest.similarity, 4),
                      "cross_language": detect_language(evidence.closest.text) not in (lang, "other"),
-                     "verify_margin": _round(checked.verify_margin)}
+                     "verify_margin": _round(checked.verify_margin),
+                     "candidates": tuple(c.to_dict() for c in reading.candidates) or None}
             if refusal is None:
                 located = reading.located
                 assert located is not None

@@ -13,15 +13,14 @@ the cite stage renders what is decided.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 from rag.answer.check import Checked
 from rag.answer.evidence import Evidence
+from rag.answer.rank import Logistic, load_logistic
 from rag.config import Config
 from rag.prompts import neutralize
 from rag.support import SourceSentence, numbers_in
@@ -34,7 +33,7 @@ MODEL_PATH = Path(__file__).with_name("confidence.json")
 PASSAGES = 3  # evidence sentences quoted when no answer is sure
 FEATURES = ("span_logprob", "first_logprob", "none_margin", "closest_similarity", "line_similarity", "line_rank",
             "source_rank", "question_in_sentence", "question_in_source", "type_match", "echo", "span_words",
-            "cross_language", "english")
+            "cross_language", "english", "ranked", "rank_margin", "logprob_margin")
 _DIGIT = re.compile(r"\d")
 _DATE_WORDS = frozenset(fold(f"{MONTH_WORDS} {DAY_WORDS}").split())
 
@@ -50,40 +49,13 @@ class Decision:
     reason: str = ""
 
 
-@dataclass(frozen=True)
-class ConfidenceModel:
-    """Standardised logistic regression: P = σ(b + Σ wᵢ (xᵢ - μᵢ) / σᵢ)."""
-
-    names: tuple[str, ...]
-    mean: tuple[float, ...]
-    scale: tuple[float, ...]
-    weights: tuple[float, ...]
-    bias: float
-
-    def probability(self, features: dict[str, float]) -> float:
-        z = self.bias + sum(w * (features[n] - m) / s
-                            for n, m, s, w in zip(self.names, self.mean, self.scale, self.weights))
-        return 1.0 / (1.0 + math.exp(-max(-40.0, min(40.0, z))))
-
-    def to_dict(self) -> dict[str, object]:
-        return {"features": list(self.names), "mean": list(self.mean), "scale": list(self.scale),
-                "weights": list(self.weights), "bias": self.bias}
-
-    @classmethod
-    def from_dict(cls, d: dict[str, object]) -> ConfidenceModel:
-        def floats(key: str) -> tuple[float, ...]:
-            return tuple(float(v) for v in d[key])  # type: ignore[attr-defined]
-
-        return cls(tuple(str(n) for n in d["features"]), floats("mean"), floats("scale"),  # type: ignore[attr-defined]
-                   floats("weights"), float(d["bias"]))  # type: ignore[arg-type]
+# The confidence model is the ranker's kind of model (``rag.answer.rank``).
+ConfidenceModel = Logistic
 
 
-@lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_PATH) -> ConfidenceModel | None:
     """The fitted model, or None when none has been fitted (no file)."""
-    if not path.exists():
-        return None
-    return ConfidenceModel.from_dict(json.loads(path.read_text(encoding="utf-8"))["model"])
+    return load_logistic(path)
 
 
 def type_match(kind: str, span: str) -> float:
@@ -114,6 +86,8 @@ def features(checked: Checked) -> dict[str, float]:
     source = next((s for s in evidence.sources if line is not None and s.number == line.number), None)
     first = copied.logprobs[0] if copied.logprobs else -10.0
     span = located.text if located is not None else copied.text
+    cands = reading.candidates
+    ranked = len(cands) >= 2
     return {
         "span_logprob": checked.span_logprob if checked.span_logprob is not None else -10.0,
         "first_logprob": first,
@@ -129,6 +103,11 @@ def features(checked: Checked) -> dict[str, float]:
         "span_words": math.log1p(len(span.split())),
         "cross_language": float(line is not None and detect_language(line.text) not in (plan.language, "other")),
         "english": float(plan.language == "en"),
+        # How far the read span stands ahead of the runner-up among the candidates (rag.answer.rank).
+        "ranked": float(ranked),
+        "rank_margin": cands[0].rank - cands[1].rank if ranked else 0.0,
+        "logprob_margin": (cands[0].features["logprob_mean"] - max(c.features["logprob_mean"] for c in cands[1:])
+                           if ranked else 0.0),
     }
 
 

@@ -20,11 +20,15 @@ from rag.answer.plan import Archive
 from rag.answer.retrieve import Retrieved
 from rag.config import Config
 from rag.embedder import Embedder
+from rag.reader import holds_type
 from rag.retrieval import Retriever
 from rag.support import SourceSentence
 from rag.text import clause_spans, detect_language, normalize_for_embedding, overlap, sentence_spans
 from rag.types import Hit, ReaderKind, RefusalReason, Source, SourceRef
 from rag.vectors import cosine
+
+# What a piece holding the expected answer's type (a number, a date) adds to its score.
+TYPE_BONUS = 0.0
 
 
 @dataclass(frozen=True)
@@ -73,7 +77,7 @@ def similarity_floor(config: Config, language: str, sentence: str) -> float:
 
 def select_sources(config: Config, embedder: Embedder, count_tokens: Callable[[str], int], question: str,
                    hits: Sequence[Hit], query_vec: Sequence[float] | None = None,
-                   also: Sequence[Sequence[float]] = (), extractive: bool = False,
+                   also: Sequence[Sequence[float]] = (), extractive: bool = False, kind: str = "",
                    ) -> tuple[list[Source], list[SourceSentence], Closest]:
     """The sources to show, their sentences, and the sentence closest to the question (or
     to any vector in ``also``: a follow-up's retrieval text)."""
@@ -106,6 +110,8 @@ def select_sources(config: Config, embedder: Embedder, count_tokens: Callable[[s
         cand.vector = tuple(v)
         cand.similarity = sim
         cand.score = sim + 0.15 * overlap(question, cand.text) + 0.05 * cand.hit.score
+        if kind and holds_type(cand.text, kind):
+            cand.score += TYPE_BONUS
         cand.tokens = count_tokens(cand.text) + 1
     detected = detect_language(question)
     language = detected if detected in ("ar", "en") else "en"
@@ -202,7 +208,7 @@ def gather(retrieved: Retrieved, config: Config, embedder: Embedder, count_token
     also = [retrieved.query_vec] if retrieved.search_text != plan.asked else []
     sources, shown, closest = select_sources(config, embedder, count_tokens, plan.asked, retrieved.hits,
                                              retrieved.question_vec, also=also,
-                                             extractive=plan.reader is ReaderKind.EXTRACTIVE)
+                                             extractive=plan.reader is ReaderKind.EXTRACTIVE, kind=plan.kind)
     retrieval_ms = (time.perf_counter() - retrieved.started) * 1000
     floor = similarity_floor(config, plan.language, closest.text)
     refusal, reason = None, ""

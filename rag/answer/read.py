@@ -21,14 +21,17 @@ from typing import Protocol, cast
 
 from rag.answer.evidence import Evidence
 from rag.answer.plan import reads_spans
+from rag.answer.rank import MOST, RANKER_PATH, Candidate, load_logistic, rank
+from rag.answer.rank import features as candidate_features
 from rag.config import Config
 from rag.llm import LLM, CopiedSpan, GenerationStats, Message, SpanReader
 from rag.llm.constrain import word_starts
 from rag.prompts import Prompts, fields_of, neutralize
-from rag.reader import check_span, complete_quantity, since_starts, span_can_end, typed_starts
+from rag.reader import check_span, complete_quantity, since_starts, span_can_end, typed_spans, typed_starts
 from rag.support import SourceSentence
 from rag.text import ASKING, detect_language, fold
 from rag.types import ReaderKind, Source
+from rag.vectors import cosine
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Reading:
     problem: str = ""  # why the copy is no answer (rag.reader.check_span), or ""
     located: Located | None = None
     messages: tuple[Message, ...] = field(default=())  # the reading conversation (verify continues it)
+    candidates: tuple[Candidate, ...] = ()  # what the ranker weighed, best first (the read span first)
 
 
 class Reader(Protocol):
@@ -63,6 +67,12 @@ def reader_prefix(config: Config, llm: LLM, prompts: Prompts, language: str) -> 
     """The messages every prompt in ``language`` starts with (what ``Akhbar.warm`` primes)."""
     name = "reader" if reads_spans(config, llm) else "system"
     return [{"role": "system", "content": prompts.text(name, language)}]
+
+
+# The question types whose copy is weighed against other candidates (rag.answer.rank), and
+# how many more copies the reader makes from the next-best first tokens.
+RANKED_KINDS = ("how_many", "how_much", "when", "who", "where", "which", "what")
+BEAMS = 2
 
 
 class CopyReader:
@@ -93,7 +103,9 @@ class CopyReader:
         ends_when = span_can_end(kind)
         reader = cast(SpanReader, self.llm)
         limit = self.cfg.answer.max_span_tokens
-        copied = reader.copy_span(messages, text, stats, limit, starts, bare_end, none_text, ends_when)
+        ranking = self.cfg.answer.rank_candidates and kind in RANKED_KINDS
+        copied = reader.copy_span(messages, text, stats, limit, starts, bare_end, none_text, ends_when,
+                                  alternatives=BEAMS if ranking else 0)
         problem = check_span(copied.text, plan.asked, kind) if copied.stopped else "no_span"
         if problem == "echo" and copied.offsets:
             # The first choice restated the question: read again, not starting where it did.
@@ -101,10 +113,58 @@ class CopyReader:
             again = (starts if starts is not None else set(word_starts(text))) - taken
             copied = reader.copy_span(messages, text, stats, limit, again, bare_end, none_text, ends_when)
             problem = check_span(copied.text, plan.asked, kind) if copied.stopped else "no_span"
+        candidates: tuple[Candidate, ...] = ()
+        if ranking:
+            candidates = self._candidates(messages, text, line_at, copied, evidence, stats)
+            best = candidates[0] if candidates else None
+            if best is not None and not best.copied and load_logistic(RANKER_PATH) is not None:
+                # Another span of the evidence outranks the model's own copy: it is read instead.
+                copied = CopiedSpan(best.text, ((best.start, best.end),), best.score.logprobs, True,
+                                    copied.none_logprob)
+                problem = check_span(copied.text, plan.asked, kind)
         first_token_s = time.perf_counter() - started
         located = _locate(copied, text, line_at, kind, lang) if not problem else None
         yield Reading(evidence, ReaderKind.EXTRACTIVE, stats, first_token_s, copied=copied, problem=problem,
-                      located=located, messages=tuple(messages))
+                      located=located, messages=tuple(messages), candidates=candidates)
+
+    def _candidates(self, messages: list[Message], text: str, line_at: list[tuple[int, SourceSentence, str]],
+                    copied: CopiedSpan, evidence: Evidence, stats: GenerationStats) -> tuple[Candidate, ...]:
+        """The copy and every span of the question's type in the evidence (``rag.reader.typed_spans``),
+        the model's score of each, ranked (``rag.answer.rank``)."""
+        plan = evidence.retrieved.plan
+        qv = evidence.retrieved.question_vec
+        sims = sorted((cosine(qv, s.vector) for s in evidence.sentences if s.vector and qv), reverse=True)
+        spans: list[tuple[int, int, bool]] = []
+        if copied.offsets and copied.stopped:
+            spans.append((*copied.offsets[0], True))
+        # The copies from the next-best first tokens, then every span of the question's type.
+        spans += [(*alt.offsets[0], False) for alt in copied.alternatives
+                  if alt.offsets and alt.stopped and not check_span(alt.text, plan.asked, plan.kind)]
+        typed = [(a, b) for a, b in typed_spans(text, plan.kind)
+                 if not any(a < e and s < b for s, e, _ in spans[:1])]  # the copy's own span is the copy
+
+        def closeness(span: tuple[int, int]) -> float:
+            line = max((x for x in line_at if x[0] <= span[0]), key=lambda x: x[0])[1]
+            return cosine(qv, line.vector) if line.vector and qv else 0.0
+
+        typed.sort(key=closeness, reverse=True)
+        seen = {text[a:b].strip() for a, b, _ in spans}
+        for a, b in typed:
+            if len(spans) < MOST and text[a:b].strip() not in seen:  # the same words twice are one candidate
+                seen.add(text[a:b].strip())
+                spans.append((a, b, False))
+        if len(spans) < 2:
+            return ()
+        reader = cast(SpanReader, self.llm)
+        scores = reader.score_replies(messages, [text[a:b].strip() for a, b, _ in spans], stats)
+        out = []
+        for (a, b, is_copy), score in zip(spans, scores):
+            base, line, line_text = max((x for x in line_at if x[0] <= a), key=lambda x: x[0])
+            span = text[a:b].strip()
+            out.append(Candidate(span, a, b, is_copy, score,
+                                 candidate_features(span, is_copy, score, line, line_text, a - base, plan.asked,
+                                                    plan.kind, qv, sims)))
+        return rank(out, load_logistic(RANKER_PATH))
 
 
 def _locate(copied: CopiedSpan, evidence: str, line_at: list[tuple[int, SourceSentence, str]], kind: str,

@@ -136,15 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("calibrate", help="re-derive the answer thresholds on the calibration split of JSONL "
                                          "question sets and (with --write) save them to the config file")
-    s.add_argument("files", nargs="+", help="question sets (.jsonl); with --confidence, `akhbar eval --json` results "
-                                          "of calibration splits")
+    s.add_argument("files", nargs="+", help="question sets (.jsonl); with --confidence or --ranker, "
+                                          "`akhbar eval --json` results of calibration splits")
     s.add_argument("--corpus", nargs="+", metavar="PATH", help="the articles the questions are about")
     s.add_argument("--eval-home", metavar="DIR", help="keep the ingested corpus in DIR and reuse it")
     s.add_argument("--confidence", action="store_true",
                    help="fit the decide stage's confidence model on the copied spans of the given eval results and "
                         "write it to --model-out; the threshold for --precision goes to answer.min_confidence")
+    s.add_argument("--ranker", action="store_true",
+                   help="fit the candidate ranker (rag/answer/rank.py) on the candidates recorded in the given eval "
+                        "results and write it to --model-out")
     s.add_argument("--precision", type=float, default=0.90, help="(--confidence) short-answer precision to hold")
-    s.add_argument("--model-out", metavar="JSON", help="(--confidence) default: rag/answer/confidence.json")
+    s.add_argument("--model-out", metavar="JSON",
+                   help="default: rag/answer/confidence.json (--confidence), rag/answer/ranker.json (--ranker)")
     s.add_argument("--threshold-on", nargs="+", metavar="RESULT",
                    help="(--confidence) choose the threshold on these results' spans only (the model learns from all)")
     s.add_argument("--write", action="store_true", help="write the thresholds to --config or <home>/akhbar.toml "

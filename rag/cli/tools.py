@@ -110,6 +110,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     cfg = load_config(args)
     if args.confidence:
         return _calibrate_confidence(args, cfg)
+    if args.ranker:
+        return _calibrate_ranker(args)
     result = calibrate(cfg, [Path(f) for f in args.files], args.corpus or [],
                        home=Path(args.eval_home) if args.eval_home else None, progress=None if args.quiet else err)
     print(f"calibration split: {result['questions']} questions, {result['extractive']} read by copying")
@@ -146,6 +148,23 @@ def _calibrate_confidence(args: argparse.Namespace, cfg: Config) -> int:
         target = Path(args.config) if args.config else cfg.home / "akhbar.toml"
         write_settings(target, {"min_confidence": threshold})
         print(f"written to {target}")
+    return 0
+
+
+def _calibrate_ranker(args: argparse.Namespace) -> int:
+    from rag.answer.rank import RANKER_PATH
+    from rag.calibrate import fit_ranker, ranker_rows
+
+    fitted = fit_ranker(ranker_rows([Path(f) for f in args.files]))
+    out = Path(args.model_out) if args.model_out else RANKER_PATH
+    record = {"fitted_on": [str(f) for f in args.files], **fitted}
+    out.write_text(json.dumps(record, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    oof = fitted["out_of_fold"]
+    print(f"{fitted['questions']} questions with candidates "
+          f"({fitted['candidates']} candidates, {fitted['right']} right)")
+    print(f"out of fold, of the {oof['some_candidate_right']} questions where some candidate is right: the copy is "
+          f"right for {oof['copy_right']}, the ranker's choice for {oof['ranker_right']}")
+    print(f"ranker written to {out}")
     return 0
 
 

@@ -201,6 +201,10 @@ class AnswerConfig:
     # instead. "off": answer every span the checks let through, refuse the rest (no passages).
     # Fitted by `akhbar calibrate --confidence` for short-answer precision 0.90 (out of fold).
     min_confidence: float | None = 0.7428
+    # How many / how much / when: every number or date of the evidence is a candidate beside
+    # the model's copy, scored by the model and the fitted ranker (rag/answer/rank.py,
+    # ranker.json); the best is read. false: the copy stands.
+    rank_candidates: bool = True
     # The reader may refuse as its first step: when the model would rather write the
     # refusal word ("لا يوجد"/"none") than start any span it may copy (their first-token
     # log-probabilities), the answer is refused. "auto": only with the reader adapter, which

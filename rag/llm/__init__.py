@@ -16,7 +16,7 @@ Heavy imports (``llama_cpp``, ``ollama``, numpy) happen on first use, so importi
 package loads no backend. The names below are re-exported for ``from rag.llm import …``.
 """
 
-from rag.llm.base import LLM, CopiedSpan, GenerationStats, Message, SpanReader
+from rag.llm.base import LLM, CopiedSpan, GenerationStats, Message, ReplyScore, SpanReader
 from rag.llm.llamacpp import LlamaCppLLM
 from rag.llm.ollama import OllamaClient, OllamaLLM, create_ollama_model
 from rag.llm.select import FallbackLLM, Selection, select_llm
@@ -30,6 +30,7 @@ __all__ = [
     "Message",
     "OllamaClient",
     "OllamaLLM",
+    "ReplyScore",
     "Selection",
     "SpanReader",
     "create_ollama_model",

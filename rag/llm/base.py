@@ -42,6 +42,16 @@ class CopiedSpan:
     # The model's own log-probability, at the first step, of starting the reply it is told
     # to give when the text lacks the answer (0 when not asked for).
     none_logprob: float = 0.0
+    # More copies, each from the next-best first token the copy could take (``alternatives``).
+    alternatives: tuple[CopiedSpan, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReplyScore:
+    """The model's log-probability of a given reply, token by token, and of ending it there."""
+
+    logprobs: tuple[float, ...]
+    end_logprob: float
 
 
 class SpanReader(Protocol):
@@ -50,7 +60,10 @@ class SpanReader(Protocol):
     def copy_span(self, messages: Sequence[Message], evidence: str, stats: GenerationStats,
                   max_tokens: int = 24, starts: set[int] | None = None,
                   bare_number_end: bool = True, none_text: str = "",
-                  ends_when: Callable[[str], bool] | None = None) -> CopiedSpan: ...
+                  ends_when: Callable[[str], bool] | None = None, alternatives: int = 0) -> CopiedSpan: ...
 
     def choice_logprobs(self, messages: Sequence[Message], options: Sequence[Sequence[str]],
                         stats: GenerationStats) -> tuple[float, ...]: ...
+
+    def score_replies(self, messages: Sequence[Message], replies: Sequence[str],
+                      stats: GenerationStats) -> tuple[ReplyScore, ...]: ...

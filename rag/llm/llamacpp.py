@@ -26,7 +26,7 @@ from typing import Any
 
 from rag.config import Config
 from rag.errors import BackendError, ModelError
-from rag.llm.base import CopiedSpan, GenerationStats, Message
+from rag.llm.base import CopiedSpan, GenerationStats, Message, ReplyScore
 from rag.llm.cache import Vocabulary, copy_vocabulary, prefix_state_file, restore_prefix
 from rag.llm.constrain import CopyConstraint
 from rag.models import active_adapter
@@ -257,50 +257,120 @@ class LlamaCppLLM:
                 out.append(float(np.log(np.exp(logits[ids] - norm).sum())))
             return tuple(out)
 
+    def score_replies(self, messages: Sequence[Message], replies: Sequence[str],
+                      stats: GenerationStats) -> tuple[ReplyScore, ...]:
+        """The model's log-probability of each reply, read after the prompt: the prompt is read
+        once (its KV cache kept), each reply in one batch of its tokens (teacher forcing), then
+        dropped from the cache again; plus the log-probability of ending the reply there."""
+        import numpy as np
+
+        llm = self._load()
+        end_id = llm.tokenize(b"<|im_end|>", add_bos=False, special=True)[0]
+
+        def log_softmax(row: Any) -> Any:
+            logits = np.ctypeslib.as_array(row, shape=(llm.n_vocab(),)).astype(np.float64)
+            top = float(logits.max())
+            return logits - top - float(np.log(np.exp(logits - top).sum()))
+
+        out = []
+        with self._lock:
+            try:
+                self._with_adapter(llm, True)
+                stats.prompt_tokens += self._eval_prompt(llm, messages)
+                base = llm.n_tokens
+                first = log_softmax(llm._ctx.get_logits())
+                for reply in replies:
+                    tokens = llm.tokenize(reply.encode("utf-8"), add_bos=False, special=False)[:64]
+                    if not tokens:
+                        out.append(ReplyScore((), float(first[end_id])))
+                        continue
+                    llm._ctx.kv_cache_seq_rm(-1, base, -1)
+                    llm._batch.set_batch(batch=tokens, n_past=base, logits_all=True)
+                    llm._ctx.decode(llm._batch)
+                    rows = [first] + [log_softmax(llm._ctx.get_logits_ith(i)) for i in range(len(tokens))]
+                    out.append(ReplyScore(tuple(float(rows[i][t]) for i, t in enumerate(tokens)),
+                                          float(rows[-1][end_id])))
+                    stats.prompt_tokens += len(tokens)
+                # The replies leave nothing behind: the cache holds the prompt, as after reading it.
+                llm._ctx.kv_cache_seq_rm(-1, base, -1)
+                llm.n_tokens = base
+            except Exception as e:
+                raise BackendError(f"llama.cpp scoring failed: {e}") from e
+        return tuple(out)
+
     def copy_span(self, messages: Sequence[Message], evidence: str, stats: GenerationStats,
                   max_tokens: int = 24, starts: set[int] | None = None,
                   bare_number_end: bool = True, none_text: str = "",
-                  ends_when: Callable[[str], bool] | None = None) -> CopiedSpan:
+                  ends_when: Callable[[str], bool] | None = None, alternatives: int = 0) -> CopiedSpan:
         """Greedy decoding where each token must continue a verbatim span of ``evidence``
         (``rag.llm.constrain.CopyConstraint``). The KV cache keeps the longest common prefix
-        with the previous call, so a shared instruction is read once."""
+        with the previous call, so a shared instruction is read once. With ``alternatives``,
+        as many more copies, each started from the next-best first token the constraint
+        allowed and continued greedily (``CopiedSpan.alternatives``: a beam per first token)."""
         import numpy as np
 
         llm = self._load()
         vocab, pieces = self._vocab()
         stop = [llm.token_eos(), *llm.tokenize(b"<|im_end|>", add_bos=False, special=True)]
-        constraint = CopyConstraint(evidence, vocab, stop, only_starts=starts, bare_number_end=bare_number_end,
-                                    ends_when=ends_when)
+
+        def constraint() -> CopyConstraint:
+            return CopyConstraint(evidence, vocab, stop, only_starts=starts, bare_number_end=bare_number_end,
+                                  ends_when=ends_when)
+
+        def log_softmax() -> Any:
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+            top = float(logits.max())
+            return logits - top - float(np.log(np.exp(logits - top).sum()))
+
+        def greedy(c: CopyConstraint, logprobs: list[float], steps: int) -> bool:
+            """Continue ``c`` greedily from the logits at hand; whether the model ended it."""
+            for _ in range(steps):
+                row = log_softmax()
+                allowed = c.allowed()
+                if not allowed:
+                    return False
+                ids = np.fromiter(allowed, dtype=np.int64)
+                choice = int(ids[int(np.argmax(row[ids]))])
+                if choice in stop:
+                    return True
+                logprobs.append(float(row[choice]))
+                c.advance(pieces[choice])
+                stats.completion_tokens += 1
+                llm.eval([choice])
+            return False
+
         with self._lock:
             try:
                 self._with_adapter(llm, True)
                 stats.prompt_tokens = self._eval_prompt(llm, messages)
-                logprobs: list[float] = []
-                stopped = False
+                base = llm.n_tokens
                 none_ids = sorted({llm.tokenize(v.encode("utf-8"), add_bos=False, special=False)[0]
                                    for v in (none_text, " " + none_text) if none_text})
-                none_logprob = 0.0
-                for step in range(max_tokens):
-                    logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
-                    if step == 0 and none_ids:
-                        top = float(logits.max())
-                        norm = top + float(np.log(np.exp(logits - top).sum()))
-                        none_logprob = float(np.log(np.exp(logits[none_ids] - norm).sum()))
-                    allowed = constraint.allowed()
-                    if not allowed:
+                first = log_softmax()
+                none_logprob = float(np.log(np.exp(first[none_ids]).sum())) if none_ids else 0.0
+                main = constraint()
+                firsts = sorted(main.allowed() - set(stop), key=lambda t: -first[t])
+                logprobs: list[float] = []
+                stopped = greedy(main, logprobs, max_tokens)
+                others: list[CopiedSpan] = []
+                seen = {main.copied}
+                for token in firsts[1:1 + 3 * alternatives]:  # a few tries: two first tokens may make one copy
+                    if len(others) >= alternatives:
                         break
-                    ids = np.fromiter(allowed, dtype=np.int64)
-                    choice = int(ids[int(np.argmax(logits[ids]))])
-                    if choice in stop:
-                        stopped = True
-                        break
-                    top = float(logits.max())
-                    logprobs.append(float(logits[choice] - top - np.log(np.exp(logits - top).sum())))
-                    constraint.advance(pieces[choice])
-                    stats.completion_tokens += 1
-                    llm.eval([choice])
+                    c = constraint()
+                    c.advance(pieces[token])
+                    if c.copied.strip() in {x.strip() for x in seen} or not c.copied.strip():
+                        continue  # the same word start as a copy already made
+                    llm.n_tokens = base  # back to the prompt: eval drops the cache after it
+                    llm.eval([token])
+                    alt_logprobs = [float(first[token])]
+                    alt_stopped = greedy(c, alt_logprobs, max_tokens - 1)
+                    if c.copied not in seen:
+                        seen.add(c.copied)
+                        others.append(CopiedSpan(c.copied, tuple(c.spans()), tuple(alt_logprobs), alt_stopped,
+                                                 none_logprob))
             except BackendError:
                 raise
             except Exception as e:
                 raise BackendError(f"llama.cpp generation failed: {e}") from e
-        return CopiedSpan(constraint.copied, tuple(constraint.spans()), tuple(logprobs), stopped, none_logprob)
+        return CopiedSpan(main.copied, tuple(main.spans()), tuple(logprobs), stopped, none_logprob, tuple(others))

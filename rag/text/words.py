@@ -139,6 +139,16 @@ PHRASE_END = frozenset(fold(
 NOT_COUNTED = frozenset(
     "في من إلى الى على عن مع منذ خلال حتى أو او ثم بين عند لدى قبل بعد الف ألف مليون مليار ملايين آلاف "  # noqa: SIM905
     "الاف بالمئة بالمائة المائة منها منهم منهن بينها بينهم فيها فيهم عليها لها لهم له".split())
+# Magnitudes written after a number ("3,83 مليارات", "40 ألف").
+MAGNITUDE_WORDS = frozenset(fold(
+    "الف ألف آلاف الاف مليون ملايين مليار مليارات بليون تريليون thousand million millions billion billions trillion"
+).split())
+# Money: currencies and their signs (a "how much did it cost" answer is money, not a count of people).
+CURRENCY_WORDS = frozenset(fold(
+    "ريال ريالا ريالات دولار دولارا دولارات يورو يوان ين جنيه جنيها جنيهات درهم دراهم درهما دينار دنانير دينارا "
+    "ليرة ليرات روبية روبل فرنك استرليني $ € £ riyal riyals dollar dollars usd sar euro euros yuan pound pounds "
+    "dirham dirhams dinar dinars"
+).split())
 # Words that lead into a date ("في", "يوم"), not part of it.
 BEFORE_DATE = frozenset(("في", "خلال", "يوم", "بتاريخ", "وفي"))
 

@@ -201,6 +201,8 @@ class Diagnostics:
     standalone_question: str | None = None  # the question retrieval saw, when rewritten
     # What the confidence model read about a copied span (``rag.answer.decide.FEATURES``).
     features: dict[str, float] | None = None
+    # The candidate spans the ranker weighed, best first (``rag.answer.rank.Candidate.to_dict``).
+    candidates: tuple[dict[str, Any], ...] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items()

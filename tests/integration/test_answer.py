@@ -214,3 +214,32 @@ def test_an_unsure_answer_shows_the_closest_passages_verbatim_each_cited(prepare
     easy = Akhbar(prepared_config.with_overrides(home=seeded_home, answer={"min_confidence": 0.0}),
                   embedder=embedder, llm=llm_15b).ask(AR_QUESTION)
     assert easy.kind is AnswerKind.ANSWER and "2017" in easy.text and easy.confidence is not None
+
+
+@pytest.mark.slow
+def test_the_model_scores_candidate_replies_off_the_prompt_cache_and_leaves_it_as_it_was(llm_15b) -> None:  # type: ignore[no-untyped-def]
+    """``score_replies`` (the ranker's model feature) gives a copied reply the log-probabilities
+    the copy had while it was read, and a copy made after it is the same copy (the replies left
+    nothing in the KV cache); ``alternatives`` are other verbatim spans from other first tokens."""
+    from rag import Config
+    from rag.llm import GenerationStats
+    from rag.prompts import Prompts
+
+    evidence = ("وقدرت السلطات الخسائر الاقتصادية بنحو 3,83 مليارات يوان، فيما تضرر 1,36 مليون شخص في الصين.\n"
+                "وقال المتحدث إن 12 شخصا لقوا حتفهم.")
+    messages = Prompts(Config().prompts_dir).reader_messages("ar", evidence, "كم بلغت الخسائر الاقتصادية؟")
+    first = llm_15b.copy_span(messages, evidence, GenerationStats(), alternatives=2)
+    assert first.stopped and first.text in evidence
+    [scored, other] = llm_15b.score_replies(messages, [first.text, "12 شخصا"], GenerationStats())
+    if len(scored.logprobs) == len(first.logprobs):  # the same tokens as the copy took
+        # One batch and token-by-token differ only by the kernels' rounding.
+        assert scored.logprobs == pytest.approx(first.logprobs, abs=0.15)
+    assert scored.end_logprob > -2.0  # the model ends its reply where its own copy ended
+    assert sum(other.logprobs) < sum(scored.logprobs)
+    again = llm_15b.copy_span(messages, evidence, GenerationStats(), alternatives=2)
+    assert again.text == first.text and again.logprobs == pytest.approx(first.logprobs, abs=0.15)
+    assert [a.text for a in again.alternatives] == [a.text for a in first.alternatives]
+    assert 1 <= len(first.alternatives) <= 2
+    for alt in first.alternatives:
+        assert alt.text and alt.text != first.text and alt.text.strip() in evidence
+        assert len(alt.logprobs) >= 1 and all(lp <= 0 for lp in alt.logprobs)

@@ -159,15 +159,23 @@ class _Copier(ScriptedLLM):
         self.verified: list[object] = []
         self.none_logprob = -20.0  # the refusal word's first-token log-probability
         self.adapter: object = None
+        self.reply_scores: dict[str, tuple[float, ...]] = {}  # score_replies' token log-probabilities
+        self.scored: list[str] = []
 
     def copy_span(self, messages, evidence, stats, max_tokens=24, starts=None, bare_number_end=True,  # type: ignore[no-untyped-def]
-                  none_text="", ends_when=None):
+                  none_text="", ends_when=None, alternatives=0):
         from rag.llm import CopiedSpan
 
         self.starts.append(starts)
         text, logprobs = self.spans.pop(0)
         at = evidence.find(text)
         return CopiedSpan(text, ((at, at + len(text)),) if at >= 0 else (), logprobs, True, self.none_logprob)
+
+    def score_replies(self, messages, replies, stats):  # type: ignore[no-untyped-def]
+        from rag.llm import ReplyScore
+
+        self.scored = list(replies)
+        return tuple(ReplyScore(self.reply_scores.get(r, (-3.0,)), -1.0) for r in replies)
 
     def choice_logprobs(self, messages, options, stats):  # type: ignore[no-untyped-def]
         self.verified.append(messages)
@@ -183,7 +191,7 @@ def _extract(llm: _Copier, question: str, kind: str, **answer: object) -> Answer
     from rag.prompts import Prompts
 
     # The check stage's verdict as it stands (the decision off; it has its own tests below).
-    cfg = Config().with_overrides(answer={"min_confidence": None, **answer})
+    cfg = Config().with_overrides(answer={"min_confidence": None, "rank_candidates": False, **answer})
     prompts = Prompts(cfg.prompts_dir)
     evidence = _evidence("en" if question.isascii() else "ar", question, kind)
     [reading] = list(CopyReader(cfg, llm, prompts).read(evidence, 0.0))
