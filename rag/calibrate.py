@@ -146,7 +146,7 @@ def confidence_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
             raise ConfigError(f"{path}: not an `akhbar eval --json` result ({e})") from e
         if result.get("split") not in ("calibration",):
             raise ConfigError(f"{path}: split {result.get('split')!r}; fit only on a calibration split")
-        for r in result.get("rows", []):
+        for r in result.get("rows", []) + result.get("twin_rows", []):
             if r.get("features"):
                 rows.append({"features": r["features"], "right": bool(r["answerable"] and r["span_right"]),
                              # Let through by the checks: answered, or withheld only by the decide stage.

@@ -266,10 +266,15 @@ def load_qa(path: Path) -> list[NewsQuestion]:
 
 def run_qa(config: Config, qa_files: list[Path], corpus: list[str], split: str = "report",
            home: Path | None = None, limit: int = 0, progress: Callable[[str], None] | None = None,
-           embedder: Any = None, llm: Any = None) -> dict[str, Any]:
+           embedder: Any = None, llm: Any = None, twins: bool = False) -> dict[str, Any]:
     """Ingest ``corpus`` into ``home`` (kept and reused when given, else a throw-away
     one; ingest skips what is already there), then ask every question of ``split``
-    ("all" for every one) and score the answers, per language and overall."""
+    ("all" for every one) and score the answers, per language and overall.
+
+    ``twins``: each answerable question is asked again with its gold article left out of
+    retrieval (``Filters.exclude``), an unanswerable near miss; a twin whose evidence still
+    holds the answer (another paper's copy of the story) is skipped. Twins are scored apart
+    (``result["twins"]``, rows in ``result["twin_rows"]``), not in the figures above."""
     from rag.akhbar import Akhbar
 
     questions = [q for f in qa_files for q in load_qa(f) if split == "all" or q.split == split]
@@ -284,6 +289,7 @@ def run_qa(config: Config, qa_files: list[Path], corpus: list[str], split: str =
         if report is not None:
             say(f"corpus: {report.summary()} in {ingest_s:.1f}s")
         rows: list[dict[str, Any]] = []
+        twin_rows: list[dict[str, Any]] = []
         for n_done, q in enumerate(questions, start=1):
             hits = bot.retrieve(q.question, top_k=10)
             urls = list(dict.fromkeys(h.chunk.url for h in hits))
@@ -308,6 +314,10 @@ def run_qa(config: Config, qa_files: list[Path], corpus: list[str], split: str =
                 "cited_gold": sum(1 for c in ans.citations if c.url == q.url or (span and span in c.quote)),
                 "seconds": ans.total_s, "first_token_s": ans.first_token_s, **trust_fields(ans, q.answers),
             })
+            if twins and q.answerable:
+                twin = _twin(bot, q)
+                if twin is not None:
+                    twin_rows.append(twin)
             if n_done % 10 == 0:
                 say(f"answered {n_done}/{len(questions)}")
         result: dict[str, Any] = {"files": [str(f) for f in qa_files], "split": split, "questions": len(rows),
@@ -315,7 +325,29 @@ def run_qa(config: Config, qa_files: list[Path], corpus: list[str], split: str =
         for lang in sorted({r["language"] for r in rows}):
             result[lang] = qa_scores([r for r in rows if r["language"] == lang])
         result["rows"] = rows
+        if twins:
+            result["twins"] = {"asked": sum(1 for q in questions if q.answerable), "kept": len(twin_rows),
+                               **trust_scores(twin_rows)}
+            result["twin_rows"] = twin_rows
         return result
+
+
+def _twin(bot: Any, q: NewsQuestion) -> dict[str, Any] | None:
+    """``q`` asked with its gold article (every copy of it under its URL among the question's
+    50 best hits) left out; None when the evidence still holds the answer."""
+    from rag.retrieval import Filters
+
+    gold = tuple(dict.fromkeys(h.chunk.doc_id for h in bot.retrieve(q.question, top_k=50) if h.chunk.url == q.url))
+    if not gold:
+        return None  # the gold article is not retrieved anyway: the question itself is the near miss
+    ans = bot.ask(q.question, filters=Filters(exclude=gold))
+    shown = " ".join(s.excerpt for s in ans.sources)
+    if any(contains(shown, g) for g in q.answers):
+        return None
+    return {"id": q.qid + "~twin", "question": q.question, "language": q.language, "answerable": False,
+            "answers": [], "reply": ans.text, "refused": ans.refused, "refusal_reason": ans.refusal_reason or "",
+            "reader": ans.reader.value, "left_out": list(gold), "seconds": ans.total_s, "contained": False,
+            **trust_fields(ans, ())}
 
 
 def qa_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -362,6 +394,11 @@ def format_qa_table(result: dict[str, Any]) -> str:
         f"{key} {result[key]['reading_given_evidence']:.2f}" for key in ("overall", "ar", "en") if key in result))
     lines.append("refused by: " + ", ".join(f"{k} {v}" for k, v in sorted(result["overall"]["refused_by"].items())))
     lines += [f"{key}: {format_trust(result[key]['trust'])}" for key in ("overall", "ar", "en") if key in result]
+    if "twins" in result:
+        t = result["twins"]
+        lines.append(f"unanswerable twins (gold article left out): {t['kept']} of {t['asked']} kept (the rest still "
+                     f"held the answer elsewhere or lost it anyway); given a short answer "
+                     f"{t['unanswerable_short'] if t['unanswerable_short'] is not None else 0:.2f}")
     lines.append("rec@5: gold article in the top 5; evid: gold span in what the model was shown; gold: gold "
                  "contained in the answer; wrong: answered but not gold (share of answerable); ref.ok / ref.no: "
                  "refusals of answerable / unanswerable; cite: answers citing the gold article; seconds p50")

@@ -32,6 +32,7 @@ class Filters:
     date_to: str = ""
     sites: tuple[str, ...] = field(default=())
     languages: tuple[str, ...] = field(default=())
+    exclude: tuple[str, ...] = field(default=())  # document ids left out (an article already read)
 
     def __post_init__(self) -> None:
         for name in ("date_from", "date_to"):
@@ -40,7 +41,7 @@ class Filters:
                 raise ConfigError(f"filter {name} must be an ISO date (YYYY-MM-DD), not {value!r}")
 
     def empty(self) -> bool:
-        return not (self.date_from or self.date_to or self.sites or self.languages)
+        return not (self.date_from or self.date_to or self.sites or self.languages or self.exclude)
 
     def where(self, sites: Mapping[str, str] | None = None) -> dict[str, Any] | None:
         """The Chroma ``where`` clause (dates compare as YYYYMMDD numbers). With a site
@@ -57,13 +58,15 @@ class Filters:
             conds.append({"site": {"$in": list(wanted)}})
         if self.languages:
             conds.append({"language": {"$in": list(self.languages)}})
+        if self.exclude:
+            conds.append({"doc_id": {"$nin": list(self.exclude)}})
         if not conds:
             return None
         return conds[0] if len(conds) == 1 else {"$and": conds}
 
     def to_dict(self) -> dict[str, Any]:
         return {"date_from": self.date_from, "date_to": self.date_to, "sites": list(self.sites),
-                "languages": list(self.languages)}
+                "languages": list(self.languages)} | ({"exclude": list(self.exclude)} if self.exclude else {})
 
 
 class Retriever:

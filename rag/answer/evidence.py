@@ -28,7 +28,7 @@ from rag.types import Hit, ReaderKind, RefusalReason, Source, SourceRef
 from rag.vectors import cosine
 
 # What a piece holding the expected answer's type (a number, a date) adds to its score.
-TYPE_BONUS = 0.0
+TYPE_BONUS = 0.1
 
 
 @dataclass(frozen=True)

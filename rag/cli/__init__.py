@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "file splits by article, every other title)")
     s.add_argument("--eval-home", metavar="DIR", help="(.jsonl) keep the ingested corpus in DIR and reuse it")
     s.add_argument("--retrieval-only", action="store_true")
+    s.add_argument("--twins", action="store_true",
+                   help="(.jsonl) also ask each answerable question with its gold article left out of retrieval "
+                        "(an unanswerable near miss), scored apart")
     s.add_argument("--limit", type=int, default=200, help="questions to sample (0 = all; .jsonl: all by default)")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--holdout", type=float, default=0.1,

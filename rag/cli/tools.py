@@ -91,7 +91,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
         files = [Path(args.file), *(Path(f) for f in args.more)]
         result = ev.run_qa(cfg, files, args.corpus or [], split=args.split or "report",
                            home=Path(args.eval_home) if args.eval_home else None,
-                           limit=0 if args.limit == 200 else args.limit, progress=None if args.quiet else err)
+                           limit=0 if args.limit == 200 else args.limit, progress=None if args.quiet else err,
+                           twins=args.twins)
         print(ev.format_qa_table(result))
     else:
         result = ev.run(cfg, Path(args.file), limit=args.limit, seed=args.seed, holdout=args.holdout,

@@ -218,8 +218,8 @@ class AnswerConfig:
     # Evidence for a copied answer: sentences cut into pieces of at most this many words
     # (at clause punctuation where possible), the best few within a token budget.
     evidence_words: int = 24
-    evidence_units: int = 4
-    evidence_tokens: int = 220
+    evidence_units: int = 6
+    evidence_tokens: int = 260
     # Time expressions in a question ("أمس", "last week", "منذ بداية أغسطس") become a date
     # filter (rag/when.py), unless the question already has one.
     time_filters: bool = True
