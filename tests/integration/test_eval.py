@@ -58,3 +58,41 @@ def test_answer_eval_on_a_few_xquad_questions(tmp_path: Path, prepared_config: C
     assert sum(a["refused_by_answerable"].values()) + sum(a["refused_by_unanswerable"].values()) == refusals
     table = ev.format_table(result)
     assert "refused by" in table and "gold contained" in table
+
+
+SAUDINEWS_DAY = SHARED / "eval" / "saudinews" / "2015-08-04.zip"
+NEWS_QA = Path(__file__).resolve().parents[2] / "bench" / "newsqa" / "ar.jsonl"
+
+
+@pytest.mark.store
+@pytest.mark.slow
+@pytest.mark.skipif(not SAUDINEWS_DAY.exists(), reason="../shared/eval/saudinews is not present beside the repo")
+def test_news_eval_asks_unanswerable_twins_with_the_gold_article_left_out(
+        tmp_path: Path, prepared_config: Config, embedder: SentenceTransformerEmbedder, llm_15b: object) -> None:
+    """``--twins``: the question asked again without its article is an unanswerable near miss,
+    scored apart; the article is out of its evidence and the store keeps it."""
+    import zipfile
+
+    q = next(json.loads(line) for line in NEWS_QA.read_text(encoding="utf-8").splitlines()
+             if json.loads(line)["id"] == "ar-003")  # 426 ألف كيلوجرام, in an aleqt article of 2015-08-04
+    articles = json.loads(zipfile.ZipFile(SAUDINEWS_DAY).read("2015-08-04.json"))
+    gold = next(a for a in articles if a["url"] == q["url"])
+    others = [a for a in articles if a["url"] != q["url"] and "غذائي" in a["content"]][:3]
+    corpus = tmp_path / "day.json"
+    corpus.write_text(json.dumps([gold, *others], ensure_ascii=False), encoding="utf-8")
+    qa = tmp_path / "qa.jsonl"
+    qa.write_text(json.dumps(q | {"split": "calibration"}, ensure_ascii=False) + "\n", encoding="utf-8")
+    result = ev.run_qa(prepared_config, [qa], [str(corpus)], split="calibration", home=tmp_path / "home",
+                       embedder=embedder, llm=llm_15b, twins=True)
+    [row] = result["rows"]
+    assert row["answerable"] and row["evidence_has_gold"], row
+    assert result["twins"]["asked"] == 1 and result["twins"]["kept"] == 1
+    [twin] = result["twin_rows"]
+    assert twin["id"] == "ar-003~twin" and not twin["answerable"] and len(twin["left_out"]) == 1
+    assert "426" not in twin["reply"] and not twin["span_right"] and not twin["passages_gold"]
+    assert "twins" in ev.format_qa_table(result)
+    # The article was only left out of retrieval, not removed.
+    from rag import Akhbar
+
+    bot = Akhbar(prepared_config.with_overrides(home=tmp_path / "home"), embedder=embedder, llm=llm_15b)
+    assert twin["left_out"][0] in {d.doc_id for d in bot.documents()}

@@ -46,5 +46,7 @@ def test_filters_validate_and_translate() -> None:
     with pytest.raises(ConfigError, match="date_from"):
         Filters(date_from="last week")
     assert Filters().where() is None
+    assert Filters(exclude=("d1", "d2")).where() == {"doc_id": {"$nin": ["d1", "d2"]}}
+    assert not Filters(exclude=("d1",)).empty()
     w = Filters(date_from="2024-12-01", sites=("a",)).where()
     assert w == {"$and": [{"date_num": {"$gte": 20241201}}, {"date_num": {"$gt": 0}}, {"site": {"$in": ["a"]}}]}
