@@ -135,3 +135,40 @@ def test_the_confidence_model_is_refitted_identically_and_its_threshold_holds_pr
     sure = {**{n: 0.0 for n in FEATURES}, "span_logprob": -0.1, "question_in_sentence": 0.9}
     unsure = {**sure, "span_logprob": -3.0, "question_in_sentence": 0.2}
     assert model.probability(sure) > first["min_confidence"] > model.probability(unsure)
+
+
+def test_twins_are_fitted_as_wrong_spans_and_the_ranker_reads_candidates_from_eval_results(tmp_path: Path) -> None:
+    """An `akhbar eval --json --twins` result: its twins' spans are negatives of the confidence
+    fit; the ranker takes every answerable question with two or more candidates; `akhbar
+    calibrate --ranker` writes the fitted model as JSON."""
+    import json
+
+    from rag.answer.rank import RANK_FEATURES, Logistic
+    from rag.calibrate import confidence_rows, ranker_rows
+    from rag.cli import main
+
+    def cand(copied: bool, right: bool, i: int) -> dict[str, object]:
+        f = dict.fromkeys(RANK_FEATURES, 0.0) | {"copied": float(copied), "unit_asked": float(right),
+                                                   "logprob_mean": -0.1 * (i % 7)}
+        return {"text": "x", "copied": copied, "right": right, "features": f}
+
+    rows = [{"id": str(i), "answerable": True, "span_right": i % 2 == 0, "refused": False, "features": {"a": 1.0},
+             "candidates": [cand(True, i % 2 == 0, i), cand(False, i % 2 == 1, i + 3)]} for i in range(30)]
+    rows.append({"id": "one", "answerable": True, "span_right": True, "refused": False, "features": {"a": 1.0},
+                 "candidates": [cand(True, True, 0)]})  # one candidate: nothing to rank
+    twins = [{"id": f"{i}~twin", "answerable": False, "span_right": False, "refused": False,
+              "features": {"a": 1.0}, "candidates": []} for i in range(5)]
+    result = tmp_path / "cal.json"
+    result.write_text(json.dumps({"split": "calibration", "rows": rows, "twin_rows": twins}), encoding="utf-8")
+    spans = confidence_rows([result])
+    assert len(spans) == 36 and sum(1 for s in spans if s["id"].endswith("~twin") and not s["right"]) == 5
+    assert len(ranker_rows([result])) == 30
+    out = tmp_path / "ranker.json"
+    assert main(["calibrate", str(result), "--ranker", "--model-out", str(out)]) == 0
+    model = Logistic.from_dict(json.loads(out.read_text(encoding="utf-8"))["model"])
+    weights = dict(zip(model.names, model.weights))
+    assert weights["unit_asked"] > 0 and model.names == RANK_FEATURES
+    report = tmp_path / "rep.json"
+    report.write_text(json.dumps({"split": "report", "rows": rows}), encoding="utf-8")
+    with pytest.raises(ConfigError, match="calibration"):
+        ranker_rows([report])
