@@ -228,11 +228,12 @@ def fit_ranker(rows: Sequence[dict[str, Any]], folds: int = 5) -> dict[str, Any]
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import KFold
 
-    from rag.answer.rank import RANK_FEATURES, Logistic
+    from rag.answer.rank import RANK_FEATURES, Logistic, relative
 
     if len(rows) < 20:
         raise ConfigError(f"{len(rows)} questions with candidates: too few to fit a ranker")
-    x = np.array([[float(c["features"][n]) for n in RANK_FEATURES] for r in rows for c in r["candidates"]])
+    feats = [f for r in rows for f in relative([c["features"] for c in r["candidates"]])]
+    x = np.array([[float(f[n]) for n in RANK_FEATURES] for f in feats])
     y = np.array([int(c["right"]) for r in rows for c in r["candidates"]])
     group = np.array([i for i, r in enumerate(rows) for _ in r["candidates"]])
     if len(set(y)) < 2:

@@ -34,7 +34,7 @@ RANKER_PATH = Path(__file__).with_name("ranker.json")
 MOST = 8  # candidates scored by the model (each one short forward pass)
 RANK_FEATURES = ("logprob_mean", "logprob_first", "logprob_end", "copied", "line_similarity", "line_rank",
                  "question_in_sentence", "near_question", "source_rank", "unit_asked", "money_how_much",
-                 "money_how_many", "echo", "span_words", "type_ok")
+                 "money_how_many", "echo", "span_words", "type_ok", "logprob_rel", "end_rel")
 _WORD = re.compile(r"\w+")
 _DIGIT = re.compile(r"[0-9٠-٩]")
 
@@ -143,9 +143,20 @@ def features(span: str, copied: bool, score: ReplyScore, line: SourceSentence, l
     }
 
 
+def relative(features: Sequence[dict[str, float]]) -> list[dict[str, float]]:
+    """Each candidate's features plus how it stands against the question's other candidates:
+    its mean and end log-probabilities less the best of them (0 for the best)."""
+    best_lp = max((f["logprob_mean"] for f in features), default=0.0)
+    best_end = max((f["logprob_end"] for f in features), default=0.0)
+    return [f | {"logprob_rel": f["logprob_mean"] - best_lp, "end_rel": f["logprob_end"] - best_end}
+            for f in features]
+
+
 def rank(candidates: Sequence[Candidate], model: Logistic | None) -> tuple[Candidate, ...]:
-    """The candidates, best first, each with its ranker logit; without a model the copy leads
-    and the rest keep their order."""
+    """The candidates, best first, each with its ranker logit and its relative features;
+    without a model the copy leads and the rest keep their order."""
+    feats = relative([c.features for c in candidates])
+    candidates = [Candidate(c.text, c.start, c.end, c.copied, c.score, f) for c, f in zip(candidates, feats)]
     if model is None:
         return tuple(sorted(candidates, key=lambda c: not c.copied))
     scored = [Candidate(c.text, c.start, c.end, c.copied, c.score, c.features, model.logit(c.features))
