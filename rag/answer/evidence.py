@@ -27,9 +27,6 @@ from rag.text import clause_spans, detect_language, normalize_for_embedding, ove
 from rag.types import Hit, ReaderKind, RefusalReason, Source, SourceRef
 from rag.vectors import cosine
 
-# What a piece holding the expected answer's type (a number, a date) adds to its score.
-TYPE_BONUS = 0.1
-
 
 @dataclass(frozen=True)
 class Closest:
@@ -111,7 +108,7 @@ def select_sources(config: Config, embedder: Embedder, count_tokens: Callable[[s
         cand.similarity = sim
         cand.score = sim + 0.15 * overlap(question, cand.text) + 0.05 * cand.hit.score
         if kind and holds_type(cand.text, kind):
-            cand.score += TYPE_BONUS
+            cand.score += config.answer.evidence_type_bonus
         cand.tokens = count_tokens(cand.text) + 1
     detected = detect_language(question)
     language = detected if detected in ("ar", "en") else "en"

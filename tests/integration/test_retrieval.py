@@ -147,3 +147,30 @@ def test_an_article_that_clears_the_floor_stays_behind_a_question_echo(news_bot:
     no_floor = news_bot.config.with_overrides(retrieval={"min_similarity": 0.0, "min_similarity_cross": 0.0})
     alone, _, _ = select_sources(no_floor, news_bot.embedder, _Counter().count_tokens, question, hits)
     assert [s.title for s in alone] == ["أسئلة القراء"]
+
+
+def test_a_piece_holding_the_asked_type_is_preferred_for_the_copy_reader(news_bot: Akhbar, tmp_path: Path) -> None:
+    """answer.evidence_type_bonus: for a how-many question the piece with a number is shown
+    before one that only repeats the question's words."""
+    from rag.answer.evidence import select_sources
+
+    more = tmp_path / "typed"
+    more.mkdir()
+    (more / "clinic.jsonl").write_text(json.dumps(
+        {"title": "عيادات متنقلة في القرى",
+         "text": "أطلقت وزارة الصحة برنامج العيادات المتنقلة في القرى النائية لخدمة سكان القرى. "
+                 "وقد زارت العيادات المتنقلة للوزارة 37 قرية نائية خلال الشهر الأول.",
+         "date": "2024-11-25", "source": "wire-d", "url": "https://d.example/9"}, ensure_ascii=False) + "\n")
+    news_bot.ingest(more)
+    question = "كم قرية زارتها العيادات المتنقلة لوزارة الصحة في القرى النائية؟"
+    hits = [h for h in news_bot.retrieve(question, top_k=4) if h.chunk.title == "عيادات متنقلة في القرى"]
+    assert hits
+
+    def shown(bonus: float) -> str:
+        cfg = news_bot.config.with_overrides(answer={"evidence_units": 1, "evidence_type_bonus": bonus})
+        _, sentences, _ = select_sources(cfg, news_bot.embedder, _Counter().count_tokens, question, hits,
+                                         extractive=True, kind="how_many")
+        return " ".join(s.text for s in sentences)
+
+    assert "37" not in shown(0.0)  # the question's own words win on cosine and overlap alone
+    assert "37" in shown(news_bot.config.answer.evidence_type_bonus)
