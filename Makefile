@@ -6,7 +6,8 @@
 #   make check  the inner loop: ruff, mypy, the import layers and tests/unit (no model is loaded)
 #   make licenses  docs/licenses.md: the licence of every dependency in requirements.lock
 #   make train-reader  teach the reader: rebuild reader/akhbar-reader.gguf (about 90 min on 2 cores)
-#   make calibrate-confidence  refit the decide stage's confidence model (about 20 min on 2 cores)
+#   make calibrate-ranker  refit the candidate ranker (about 40 min on 2 cores)
+#   make calibrate-confidence  refit the decide stage's confidence model (about 30 min on 2 cores)
 SHELL := /bin/bash
 PY ?= python3
 VENV := .venv
@@ -35,7 +36,7 @@ WHEEL_CACHE := $(HOME)/.cache/akhbar/wheels/llama-$(LLAMA_KEY)
 FIND_LINKS := $(firstword $(PIP_FIND_LINKS) $(wildcard /opt/wheels))
 UV = $(BIN)/uv pip install -q --python $(BIN)/python $(if $(FIND_LINKS),--find-links $(FIND_LINKS))
 
-.PHONY: calibrate-confidence setup models browser run test check bench bench-scale train-reader lint clean
+.PHONY: calibrate-ranker calibrate-confidence setup models browser run test check bench bench-scale train-reader lint clean
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml requirements.lock requirements-models.txt Makefile
@@ -103,20 +104,34 @@ bench: models
 bench-scale: models browser
 	$(BIN)/python bench/scale_news.py
 
-# The reader's LoRA adapter from the repo's training data (reader/data, ARCD in ../shared):
-# writes reader/akhbar-reader.gguf, its card (.md), loss curve and the examples it saw.
-# The news calibration split answered with the decision off (its features recorded), then the
-# confidence model and answer.min_confidence fitted on it (docs/decisions.md, "Decide").
+# The decide stage's models (docs/decisions.md, "Trust"), fitted on calibration splits only.
+# calibrate-ranker: the calibration splits of the news set and of XQuAD-ar answered, every
+# candidate span recorded, then the candidate ranker fitted on them (rag/answer/ranker.json).
+# calibrate-confidence: the news calibration split answered with the decision off (its features
+# recorded), each answerable question asked again without its article (--twins), then the
+# confidence model and answer.min_confidence fitted on them. Run the ranker's first.
 CALIBRATION := $(HOME)/.cache/akhbar/calibration
 NEWS_DAYS := ../shared/eval/saudinews/2015-08-03.zip ../shared/eval/saudinews/2015-08-04.zip
+NEWS_QA := bench/newsqa/ar.jsonl bench/newsqa/en.jsonl
+calibrate-ranker: models
+	mkdir -p $(CALIBRATION)
+	$(BIN)/python -m rag.cli eval $(NEWS_QA) --corpus $(NEWS_DAYS) --split calibration \
+	  --eval-home $(CALIBRATION)/news-home --json $(CALIBRATION)/news-candidates.json --quiet
+	$(BIN)/python -m rag.cli eval ../shared/eval/xquad/xquad.ar.json --split calibration --limit 200 --holdout 0.3 \
+	  --seed 1 --json $(CALIBRATION)/xquad-candidates.json --quiet
+	cd $(CALIBRATION) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/python -m rag.cli calibrate --ranker \
+	  news-candidates.json xquad-candidates.json --model-out $(CURDIR)/rag/answer/ranker.json
+
 calibrate-confidence: models
 	mkdir -p $(CALIBRATION)
-	AKHBAR_ANSWER_MIN_CONFIDENCE=off $(BIN)/python -m rag.cli eval bench/newsqa/ar.jsonl bench/newsqa/en.jsonl \
-	  --corpus $(NEWS_DAYS) --split calibration --eval-home $(CALIBRATION)/news-home \
+	AKHBAR_ANSWER_MIN_CONFIDENCE=off $(BIN)/python -m rag.cli eval $(NEWS_QA) --corpus $(NEWS_DAYS) \
+	  --split calibration --twins --eval-home $(CALIBRATION)/news-home \
 	  --json $(CALIBRATION)/news-calibration.json --quiet
 	cd $(CALIBRATION) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/python -m rag.cli calibrate --confidence news-calibration.json \
 	  --model-out $(CURDIR)/rag/answer/confidence.json
 
+# The reader's LoRA adapter from the repo's training data (reader/data, ARCD in ../shared):
+# writes reader/akhbar-reader.gguf, its card (.md), loss curve and the examples it saw.
 train-reader: models
 	$(BIN)/akhbar train-reader
 
