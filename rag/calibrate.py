@@ -135,10 +135,10 @@ def write_settings(path: Path, settings: dict[str, float | str | None]) -> None:
     path.write_text(tomli_w.dumps(data), encoding="utf-8")
 
 
-def confidence_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
-    """The copied spans of ``akhbar eval --json`` results: features, label, and whether the
-    checks let the span through (only those are scored against the threshold)."""
-    rows = []
+def _calibration_results(paths: Sequence[Path]) -> list[tuple[Path, dict[str, Any]]]:
+    """Each ``akhbar eval --json`` result, read; an error names a file that is not one, or is
+    not of a calibration split."""
+    out = []
     for path in paths:
         try:
             result = json.loads(Path(path).read_text(encoding="utf-8"))
@@ -146,6 +146,15 @@ def confidence_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
             raise ConfigError(f"{path}: not an `akhbar eval --json` result ({e})") from e
         if result.get("split") not in ("calibration",):
             raise ConfigError(f"{path}: split {result.get('split')!r}; fit only on a calibration split")
+        out.append((Path(path), result))
+    return out
+
+
+def confidence_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
+    """The copied spans of ``akhbar eval --json`` results: features, label, and whether the
+    checks let the span through (only those are scored against the threshold)."""
+    rows = []
+    for path, result in _calibration_results(paths):
         for r in result.get("rows", []) + result.get("twin_rows", []):
             if r.get("features"):
                 rows.append({"features": r["features"], "right": bool(r["answerable"] and r["span_right"]),
@@ -204,13 +213,7 @@ def ranker_rows(paths: Sequence[Path]) -> list[dict[str, Any]]:
     """The questions of ``akhbar eval --json`` results of calibration splits whose answer had
     candidates to rank: each question's candidates with their features and labels."""
     out = []
-    for path in paths:
-        try:
-            result = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-            raise ConfigError(f"{path}: not an `akhbar eval --json` result ({e})") from e
-        if result.get("split") not in ("calibration",):
-            raise ConfigError(f"{path}: split {result.get('split')!r}; fit only on a calibration split")
+    for path, result in _calibration_results(paths):
         for r in result.get("rows", []):
             cands = r.get("candidates") or []
             if len(cands) >= 2 and r.get("answerable"):
