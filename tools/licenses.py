@@ -25,6 +25,7 @@ import importlib.metadata as md
 import re
 import sys
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -187,21 +188,20 @@ def verdict(expression: str) -> str:
             return result
         return term() if at < len(tokens) else "unknown"
 
-    def both() -> str:
+    def joined(op: str, part: Callable[[], str], pick: Callable[..., str]) -> str:
+        # "A AND B" needs both licences (the stricter counts); "A OR B" lets us pick (the freer).
         nonlocal at
-        result = factor()
-        while at < len(tokens) and tokens[at] == "AND":
+        result = part()
+        while at < len(tokens) and tokens[at] == op:
             at += 1
-            result = max(result, factor(), key=_RANK.__getitem__)
+            result = pick(result, part(), key=_RANK.__getitem__)
         return result
 
+    def both() -> str:
+        return joined("AND", factor, max)
+
     def either() -> str:
-        nonlocal at
-        result = both()
-        while at < len(tokens) and tokens[at] == "OR":
-            at += 1
-            result = min(result, both(), key=_RANK.__getitem__)
-        return result
+        return joined("OR", both, min)
 
     result = either()
     if at != len(tokens):  # free text, not an expression
