@@ -127,7 +127,7 @@ calibrate-confidence: models
 	AKHBAR_ANSWER_MIN_CONFIDENCE=off $(BIN)/python -m rag.cli eval $(NEWS_QA) --corpus $(NEWS_DAYS) \
 	  --split calibration --twins --eval-home $(CALIBRATION)/news-home \
 	  --json $(CALIBRATION)/news-calibration.json --quiet
-	cd $(CALIBRATION) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/python -m rag.cli calibrate --confidence news-calibration.json \
+	cd $(CALIBRATION) && PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/python -m rag.cli calibrate --confidence news-calibration.json --precision 0.80 \
 	  --model-out $(CURDIR)/rag/answer/confidence.json
 
 # The reader's LoRA adapter from the repo's training data (reader/data, ARCD in ../shared):
