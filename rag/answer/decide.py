@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.answer.check import Checked
-from rag.answer.evidence import Evidence
+from rag.answer.evidence import Evidence, whole_sentence
 from rag.answer.rank import Logistic, load_logistic
 from rag.config import Config
 from rag.prompts import neutralize
@@ -111,28 +111,6 @@ def features(checked: Checked) -> dict[str, float]:
     }
 
 
-def _whole(piece: SourceSentence, shown: tuple[SourceSentence, ...]) -> SourceSentence:
-    """The sentence a clause piece belongs to: the pieces of the same source that follow on
-    from it without a gap, joined (the copy reader is shown sentences cut at commas)."""
-    parts = sorted((s for s in shown if s.number == piece.number), key=lambda s: s.start)
-    at = parts.index(piece)
-    lo = hi = at
-    while lo > 0 and 0 <= parts[lo].start - parts[lo - 1].end <= 1 and not _ends(parts[lo - 1].text):
-        lo -= 1
-    while hi + 1 < len(parts) and 0 <= parts[hi + 1].start - parts[hi].end <= 1 and not _ends(parts[hi].text):
-        hi += 1
-    if lo == hi:
-        return piece
-    text = parts[lo].text
-    for prev, cur in zip(parts[lo:hi], parts[lo + 1:hi + 1]):
-        text += " " * (cur.start - prev.end) + cur.text
-    return SourceSentence(piece.number, text, parts[lo].start, parts[hi].end, piece.vector)
-
-
-def _ends(text: str) -> bool:
-    return text.rstrip().endswith((".", "!", "?", "؟", "…"))
-
-
 def closest_passages(evidence: Evidence, count: int = PASSAGES, first: SourceSentence | None = None
                      ) -> tuple[SourceSentence, ...]:
     """The evidence sentences nearest the question, best first: ``first`` (the sentence the
@@ -152,7 +130,7 @@ def closest_passages(evidence: Evidence, count: int = PASSAGES, first: SourceSen
     ranked = sorted(evidence.sentences, key=score, reverse=True)
     out: list[SourceSentence] = []
     for piece in ([first] if first is not None else []) + ranked:
-        s = _whole(piece, evidence.sentences) if piece in evidence.sentences else piece
+        s = whole_sentence(piece, evidence.sentences) if piece in evidence.sentences else piece
         if (len(s.text.split()) < 4 or neutralize(s.text) != s.text
                 or any(o.number == s.number and o.start < s.end and s.start < o.end for o in out)):
             continue

@@ -72,6 +72,29 @@ def similarity_floor(config: Config, language: str, sentence: str) -> float:
     return floor
 
 
+def whole_sentence(piece: SourceSentence, shown: Sequence[SourceSentence]) -> SourceSentence:
+    """The sentence a clause piece belongs to: the pieces of the same source that follow on
+    from it without a gap, joined (the copy reader is shown sentences cut at commas). Used by
+    the read stage (an event's answer) and the decide stage (passages)."""
+    parts = sorted((s for s in shown if s.number == piece.number), key=lambda s: s.start)
+    at = parts.index(piece)
+    lo = hi = at
+    while lo > 0 and 0 <= parts[lo].start - parts[lo - 1].end <= 1 and not _ends(parts[lo - 1].text):
+        lo -= 1
+    while hi + 1 < len(parts) and 0 <= parts[hi + 1].start - parts[hi].end <= 1 and not _ends(parts[hi].text):
+        hi += 1
+    if lo == hi:
+        return piece
+    text = parts[lo].text
+    for prev, cur in zip(parts[lo:hi], parts[lo + 1:hi + 1]):
+        text += " " * (cur.start - prev.end) + cur.text
+    return SourceSentence(piece.number, text, parts[lo].start, parts[hi].end, piece.vector)
+
+
+def _ends(text: str) -> bool:
+    return text.rstrip().endswith((".", "!", "?", "؟", "…"))
+
+
 def select_sources(config: Config, embedder: Embedder, count_tokens: Callable[[str], int], question: str,
                    hits: Sequence[Hit], query_vec: Sequence[float] | None = None,
                    also: Sequence[Sequence[float]] = (), extractive: bool = False, kind: str = "",

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, cast
 
-from rag.answer.evidence import Evidence
+from rag.answer.evidence import Evidence, whole_sentence
 from rag.answer.plan import reads_spans
 from rag.answer.rank import MOST, RANKER_PATH, Candidate, load_logistic, rank
 from rag.answer.rank import features as candidate_features
@@ -123,7 +123,7 @@ class CopyReader:
                                     copied.none_logprob)
                 problem = check_span(copied.text, plan.asked, kind)
         first_token_s = time.perf_counter() - started
-        located = _locate(copied, text, line_at, kind, lang) if not problem else None
+        located = _locate(copied, text, line_at, kind, lang, lines) if not problem else None
         yield Reading(evidence, ReaderKind.EXTRACTIVE, stats, first_token_s, copied=copied, problem=problem,
                       located=located, messages=tuple(messages), candidates=candidates)
 
@@ -168,7 +168,7 @@ class CopyReader:
 
 
 def _locate(copied: CopiedSpan, evidence: str, line_at: list[tuple[int, SourceSentence, str]], kind: str,
-            lang: str) -> Located | None:
+            lang: str, shown: Sequence[SourceSentence] = ()) -> Located | None:
     """The copy's line and its offsets in the article; None when it is not there as written."""
     if not copied.offsets:
         return None
@@ -181,8 +181,13 @@ def _locate(copied: CopiedSpan, evidence: str, line_at: list[tuple[int, SourceSe
         span = evidence[start:end]
     elif kind == "event" and detect_language(text_shown) == lang:
         # "What happened" is answered by the sentence that tells it, not by a phrase cut from
-        # it; not across languages, where the small model would render a whole sentence.
-        told = text_shown.rstrip().rstrip(".").rstrip()  # the citation adds its own full stop
+        # it (its clause pieces joined); not across languages, where the small model would
+        # render a whole sentence.
+        whole = whole_sentence(line, shown)
+        if whole.text == neutralize(whole.text):
+            told = whole.text.rstrip().rstrip(".").rstrip()  # the citation adds its own full stop
+            return Located(whole, told, whole.start, whole.start + len(told))
+        told = text_shown.rstrip().rstrip(".").rstrip()
         start, end = base, base + len(told)
         span = told
     at = line.text.find(evidence[start:end]) if text_shown != line.text else start - base
