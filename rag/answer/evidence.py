@@ -130,7 +130,7 @@ def select_sources(config: Config, embedder: Embedder, count_tokens: Callable[[s
         cand.vector = tuple(v)
         cand.similarity = sim
         cand.score = sim + 0.15 * overlap(question, cand.text) + 0.05 * cand.hit.score
-        if kind and holds_type(cand.text, kind):
+        if extractive and kind and holds_type(cand.text, kind):  # measured for the copy reader only
             cand.score += config.answer.evidence_type_bonus
         cand.tokens = count_tokens(cand.text) + 1
     detected = detect_language(question)

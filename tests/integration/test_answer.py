@@ -1,6 +1,7 @@
 """End to end on the embedded defaults: real Chroma, real mE5, the real 1.5B GGUF."""
 
 import json
+from itertools import pairwise
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_what_happened_is_answered_with_the_whole_sentence_that_tells_it(seeded_
     pieces = sorted((a, b) for src in answer.sources for a, b in src.spans)
     assert c.span_start in {a for a, _ in pieces}, (span, pieces)
     inside = [(a, b) for a, b in pieces if c.span_start <= a < c.span_end]
-    assert all(b2 - a2 >= 0 and a2 - b1 <= 1 for (_, b1), (a2, b2) in zip(inside, inside[1:])), (span, pieces)
+    assert all(b2 - a2 >= 0 and a2 - b1 <= 1 for (_, b1), (a2, b2) in pairwise(inside)), (span, pieces)
     assert original[c.span_end:inside[-1][1]].strip() in ("", "."), span  # it ends where the last piece ends
     assert answer.text.startswith(span) and answer.text.endswith("[1]."), answer.text
 

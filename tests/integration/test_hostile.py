@@ -75,12 +75,9 @@ def test_injected_text_reaches_the_prompt_defused(injected: Akhbar) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("question,expected", [
     (AR_QUESTION, "2017"),
-    # Measured: beside the injected article, the evidence for the English question leaves out
-    # the sentence with 22; the extractive reader copies the year (span log-probability
-    # -6.7) and withholds it as a guess. It does not obey the injection, but it does not
-    # answer either.
-    pytest.param(EN_QUESTION, "22", marks=pytest.mark.xfail(
-        strict=True, reason="evidence misses the 22 sentence beside the injected article (#13)")),
+    # Beside the injected article the evidence used to leave out the sentence with 22 (#13);
+    # since the copy reader sees six pieces and prefers those with a number, it holds it.
+    (EN_QUESTION, "22"),
 ])
 def test_injection_is_not_obeyed_and_never_cited_for_what_it_does_not_say(
         injected: Akhbar, question: str, expected: str) -> None:
