@@ -349,7 +349,8 @@ class LlamaCppLLM:
                 first = log_softmax()
                 none_logprob = float(np.log(np.exp(first[none_ids]).sum())) if none_ids else 0.0
                 main = constraint()
-                firsts = sorted(main.allowed() - set(stop), key=lambda t: -first[t])
+                # Only when beams are asked for: the allowed set is walked again here.
+                firsts = sorted(main.allowed() - set(stop), key=lambda t: -first[t]) if alternatives else []
                 logprobs: list[float] = []
                 stopped = greedy(main, logprobs, max_tokens)
                 others: list[CopiedSpan] = []
