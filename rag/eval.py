@@ -12,6 +12,8 @@ Akhbar refuses instead of answering from model memory. Reported:
 - citations: precision (cited sources that are the gold paragraph) and recall (answers
   citing it); refusals on answerable and on held-out questions; seconds per question
   (p50/p95) and prompt tokens.
+
+The JSONL news question sets over a corpus (``bench/newsqa``) are ``rag.eval_news``.
 """
 
 from __future__ import annotations
@@ -29,11 +31,19 @@ from typing import Any
 
 from rag.config import Config
 from rag.errors import ConfigError
+
+# The news question sets (bench/newsqa) have their own module; re-exported for callers of rag.eval.
+from rag.eval_news import NewsQuestion as NewsQuestion
+from rag.eval_news import format_qa_table as format_qa_table
+from rag.eval_news import load_qa as load_qa
+from rag.eval_news import qa_scores as qa_scores
+from rag.eval_news import run_qa as run_qa
 from rag.scoring import contains as contains
 from rag.scoring import exact_match as exact_match
 from rag.scoring import f1_score as f1_score
 from rag.scoring import format_trust as format_trust
 from rag.scoring import normalize_answer as normalize_answer
+from rag.scoring import percentile
 from rag.scoring import trust_fields as trust_fields
 from rag.scoring import trust_scores as trust_scores
 
@@ -67,13 +77,6 @@ def load_squad(path: Path) -> tuple[list[tuple[str, str]], list[Question]]:
     if not paragraphs:
         raise ConfigError(f"{path}: no paragraphs found")
     return paragraphs, questions
-
-
-def _pct(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: float = 0.1,
@@ -180,9 +183,9 @@ def run(config: Config, path: Path, limit: int = 200, seed: int = 0, holdout: fl
             "refusal_rate_answerable": statistics.mean(float(r["refused"]) for r in ok) if ok else 0.0,
             "refusal_rate_unanswerable": statistics.mean(float(r["refused"]) for r in no) if no else 0.0,
             "language_mismatch_rate": statistics.mean(float(r["language_mismatch"]) for r in rows) if rows else 0.0,
-            "seconds_p50": _pct([r["seconds"] for r in rows], 0.5),
-            "seconds_p95": _pct([r["seconds"] for r in rows], 0.95),
-            "first_token_s_p50": _pct([r["first_token_s"] for r in rows], 0.5),
+            "seconds_p50": percentile([r["seconds"] for r in rows], 0.5),
+            "seconds_p95": percentile([r["seconds"] for r in rows], 0.95),
+            "first_token_s_p50": percentile([r["first_token_s"] for r in rows], 0.5),
             "prompt_tokens_mean": statistics.mean(r["prompt_tokens"] for r in rows) if rows else 0.0,
             "prompt_tokens_max": max((r["prompt_tokens"] for r in rows), default=0),
             # Which check refused: the retrieval floor, the model itself, or the support check.
@@ -231,175 +234,3 @@ def format_table(result: dict[str, Any]) -> str:
 
 
 # ------------------------------------------------------------------ news question sets (JSONL)
-
-
-@dataclass(frozen=True)
-class NewsQuestion:
-    qid: str
-    question: str
-    language: str
-    answerable: bool
-    answers: tuple[str, ...]  # the verbatim span first, then accepted renderings (aliases)
-    url: str  # the gold article (for an unanswerable question: the near-miss article)
-    split: str
-
-
-def load_qa(path: Path) -> list[NewsQuestion]:
-    """A JSONL question set (bench/newsqa/*.jsonl; see bench/newsqa/check.py)."""
-    out = []
-    try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read the question set ({e})") from e
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            r = json.loads(line)
-            answers = ((r["answer"],) if r["answer"] else ()) + tuple(r.get("aliases", []))
-            out.append(NewsQuestion(str(r["id"]), r["question"], r["language"], bool(r["answerable"]), answers,
-                                    r.get("url", ""), r.get("split", "")))
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise ConfigError(f"{path}:{n}: not a question record ({e})") from e
-    return out
-
-
-def run_qa(config: Config, qa_files: list[Path], corpus: list[str], split: str = "report",
-           home: Path | None = None, limit: int = 0, progress: Callable[[str], None] | None = None,
-           embedder: Any = None, llm: Any = None, twins: bool = False) -> dict[str, Any]:
-    """Ingest ``corpus`` into ``home`` (kept and reused when given, else a throw-away
-    one; ingest skips what is already there), then ask every question of ``split``
-    ("all" for every one) and score the answers, per language and overall.
-
-    ``twins``: each answerable question is asked again with its gold article left out of
-    retrieval (``Filters.exclude``), an unanswerable near miss; a twin whose evidence still
-    holds the answer (another paper's copy of the story) is skipped. Twins are scored apart
-    (``result["twins"]``, rows in ``result["twin_rows"]``), not in the figures above."""
-    from rag.akhbar import Akhbar
-
-    questions = [q for f in qa_files for q in load_qa(f) if split == "all" or q.split == split]
-    questions = questions[:limit] if limit else questions
-    say = progress or (lambda _m: None)
-    with tempfile.TemporaryDirectory(prefix="akhbar-eval-") as tmp:
-        cfg = config.with_overrides(home=Path(home) if home else Path(tmp))
-        bot = Akhbar(cfg, embedder=embedder, llm=llm)
-        t0 = time.perf_counter()
-        report = bot.ingest(*corpus) if corpus else None
-        ingest_s = time.perf_counter() - t0
-        if report is not None:
-            say(f"corpus: {report.summary()} in {ingest_s:.1f}s")
-        rows: list[dict[str, Any]] = []
-        twin_rows: list[dict[str, Any]] = []
-        for n_done, q in enumerate(questions, start=1):
-            hits = bot.retrieve(q.question, top_k=10)
-            urls = list(dict.fromkeys(h.chunk.url for h in hits))
-            ans = bot.ask(q.question)
-            shown = " ".join(s.excerpt for s in ans.sources)
-            span = q.answers[0] if q.answers else ""
-            rows.append({
-                "id": q.qid, "question": q.question, "language": q.language, "answerable": q.answerable,
-                "answers": list(q.answers), "reply": ans.text, "refused": ans.refused,
-                "refusal_reason": ans.refusal_reason or "", "reader": ans.reader.value,
-                "question_type": ans.diagnostics.question_type or "", "span_logprob": ans.diagnostics.span_logprob,
-                "closest_similarity": ans.diagnostics.closest_similarity,
-                "none_logprob": ans.diagnostics.none_logprob, "first_logprob": ans.diagnostics.first_logprob,
-                "verify_margin": ans.diagnostics.verify_margin,
-                "cross_language": bool(ans.diagnostics.cross_language),
-                "retrieved_rank": urls.index(q.url) + 1 if q.url in urls else 0,
-                "evidence_has_gold": bool(span) and contains(shown, span),
-                "contained": any(contains(ans.text, g) for g in q.answers),
-                "f1": max((f1_score(ans.text, g) for g in q.answers), default=0.0),
-                "em": any(exact_match(ans.text, g) for g in q.answers),
-                "cited": len(ans.citations),
-                "cited_gold": sum(1 for c in ans.citations if c.url == q.url or (span and span in c.quote)),
-                "seconds": ans.total_s, "first_token_s": ans.first_token_s, **trust_fields(ans, q.answers),
-            })
-            if twins and q.answerable:
-                twin = _twin(bot, q)
-                if twin is not None:
-                    twin_rows.append(twin)
-            if n_done % 10 == 0:
-                say(f"answered {n_done}/{len(questions)}")
-        result: dict[str, Any] = {"files": [str(f) for f in qa_files], "split": split, "questions": len(rows),
-                                  "ingest_s": round(ingest_s, 1), "overall": qa_scores(rows)}
-        for lang in sorted({r["language"] for r in rows}):
-            result[lang] = qa_scores([r for r in rows if r["language"] == lang])
-        result["rows"] = rows
-        if twins:
-            result["twins"] = {"asked": sum(1 for q in questions if q.answerable), "kept": len(twin_rows),
-                               **trust_scores(twin_rows)}
-            result["twin_rows"] = twin_rows
-        return result
-
-
-def _twin(bot: Any, q: NewsQuestion) -> dict[str, Any] | None:
-    """``q`` asked with its gold article (every copy of it under its URL among the question's
-    50 best hits) left out; None when the evidence still holds the answer."""
-    from rag.retrieval import Filters
-
-    gold = tuple(dict.fromkeys(h.chunk.doc_id for h in bot.retrieve(q.question, top_k=50) if h.chunk.url == q.url))
-    if not gold:
-        return None  # the gold article is not retrieved anyway: the question itself is the near miss
-    ans = bot.ask(q.question, filters=Filters(exclude=gold))
-    shown = " ".join(s.excerpt for s in ans.sources)
-    if any(contains(shown, g) for g in q.answers):
-        return None
-    return {"id": q.qid + "~twin", "question": q.question, "language": q.language, "answerable": False,
-            "answers": [], "reply": ans.text, "refused": ans.refused, "refusal_reason": ans.refusal_reason or "",
-            "reader": ans.reader.value, "left_out": list(gold), "seconds": ans.total_s, "contained": False,
-            **trust_fields(ans, ())}
-
-
-def qa_scores(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    ok = [r for r in rows if r["answerable"]]
-    no = [r for r in rows if not r["answerable"]]
-    answered = [r for r in ok if not r["refused"]]
-    cited = [r for r in answered if r["cited"]]
-
-    def mean(values: list[float]) -> float:
-        return statistics.mean(values) if values else 0.0
-
-    return {
-        "questions": len(rows), "answerable": len(ok), "unanswerable": len(no),
-        "recall@1": mean([float(r["retrieved_rank"] == 1) for r in ok]),
-        "recall@5": mean([float(0 < r["retrieved_rank"] <= 5) for r in ok]),
-        "evidence_recall": mean([float(r["evidence_has_gold"]) for r in ok]),
-        # The reader alone: how often it states the gold when the evidence shown holds it.
-        "reading_given_evidence": mean([float(r["contained"]) for r in ok if r["evidence_has_gold"]]),
-        "gold_contained": mean([float(r["contained"]) for r in ok]),
-        "f1": mean([r["f1"] for r in ok]), "exact_match": mean([float(r["em"]) for r in ok]),
-        "answered_wrong": mean([float(not r["refused"] and not r["contained"]) for r in ok]),
-        "refused_answerable": mean([float(r["refused"]) for r in ok]),
-        "refused_unanswerable": mean([float(r["refused"]) for r in no]),
-        "cited_gold": mean([float(r["cited_gold"] > 0) for r in cited]),
-        "first_token_s_p50": _pct([r["first_token_s"] for r in rows], 0.5),
-        "seconds_p50": _pct([r["seconds"] for r in rows], 0.5),
-        "refused_by": dict(Counter(r["refusal_reason"] for r in rows if r["refused"])),
-        "trust": trust_scores(rows),
-    }
-
-
-def format_qa_table(result: dict[str, Any]) -> str:
-    lines = [f"{', '.join(result['files'])}: split {result['split']}, {result['questions']} questions"]
-    head = (f"{'':8}{'n':>4}{'rec@5':>7}{'evid':>6}{'gold':>6}{'F1':>6}{'EM':>6}{'wrong':>7}{'ref.ok':>7}"
-            f"{'ref.no':>7}{'cite':>6}{'ttft':>6}{'total':>7}")
-    lines.append(head)
-    for key in ("overall", *sorted(k for k in ("ar", "en") if k in result)):
-        s = result[key]
-        lines.append(f"{key:8}{s['questions']:>4}{s['recall@5']:>7.2f}{s['evidence_recall']:>6.2f}"
-                     f"{s['gold_contained']:>6.2f}{s['f1'] * 100:>6.1f}{s['exact_match'] * 100:>6.1f}"
-                     f"{s['answered_wrong']:>7.2f}{s['refused_answerable']:>7.2f}{s['refused_unanswerable']:>7.2f}"
-                     f"{s['cited_gold']:>6.2f}{s['first_token_s_p50']:>6.1f}{s['seconds_p50']:>7.1f}")
-    lines.append("reading accuracy given evidence holding the gold: " + ", ".join(
-        f"{key} {result[key]['reading_given_evidence']:.2f}" for key in ("overall", "ar", "en") if key in result))
-    lines.append("refused by: " + ", ".join(f"{k} {v}" for k, v in sorted(result["overall"]["refused_by"].items())))
-    lines += [f"{key}: {format_trust(result[key]['trust'])}" for key in ("overall", "ar", "en") if key in result]
-    if "twins" in result:
-        t = result["twins"]
-        lines.append(f"unanswerable twins (gold article left out): {t['kept']} of {t['asked']} kept (the rest still "
-                     f"held the answer elsewhere or lost it anyway); given a short answer "
-                     f"{t['unanswerable_short'] if t['unanswerable_short'] is not None else 0:.2f}")
-    lines.append("rec@5: gold article in the top 5; evid: gold span in what the model was shown; gold: gold "
-                 "contained in the answer; wrong: answered but not gold (share of answerable); ref.ok / ref.no: "
-                 "refusals of answerable / unanswerable; cite: answers citing the gold article; seconds p50")
-    return "\n".join(lines)

@@ -48,6 +48,14 @@ def contains(prediction: str, gold: str) -> bool:
     return bool(g) and f" {g} " in f" {normalize_answer(prediction)} "
 
 
+def percentile(values: list[float], q: float) -> float:
+    """The ``q`` quantile of ``values`` (nearest rank; 0 for none)."""
+    if not values:
+        return 0.0
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
+
+
 def trust_fields(ans: Any, answers: Sequence[str]) -> dict[str, Any]:
     """What the decide stage did with a question, and whether each part was right: the kind
     of reply, its confidence and features, whether the copied span held the gold (the
