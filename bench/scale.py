@@ -115,6 +115,7 @@ def _start_chroma(data: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def scale_figures(base: Any, embedder: Any, sizes: list[int], queries: int = 100, server: bool = True) -> None:
+    from rag.chunks import ChunkTable
     from rag.lexical import BM25Index
     from rag.retrieval import Retriever
     from rag.store import ChromaStore
@@ -138,7 +139,9 @@ def scale_figures(base: Any, embedder: Any, sizes: list[int], queries: int = 100
                                         url=url if mode == "server" else "", database=f"scale_{n}")
                     fill_s = _fill(store, texts, vecs, n)
                     bm25 = BM25Index(home / "bm25")
-                    retriever = Retriever(store, embedder, bm25, lambda: 1, mode="hybrid")
+                    table = ChunkTable(home / "manifest.sqlite", f"scale-{n}")
+                    table.fill_from(store)
+                    retriever = Retriever(store, embedder, bm25, lambda: 1, mode="hybrid", chunks=table)
                     t = time.perf_counter()
                     retriever.search(qs[0], 10, query_vec=qvecs[0])  # builds the BM25 index
                     bm25_build_s = time.perf_counter() - t

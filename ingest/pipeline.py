@@ -1,16 +1,19 @@
-"""Ingest: sources → articles → dedupe → chunks → embeddings (batched) → Chroma + manifest.
+"""Ingest: sources → articles → dedupe → chunks → the chunk table (phase 1: searchable by BM25
+at once) → embeddings → Chroma (phase 2, ``rag.vector_phase``: resumable, in the foreground
+or behind).
 
 For each article the manifest decides: unchanged (same source, same bytes) → skipped;
 the same story already stored (normalised body hash) → the source is added to that
 document as a duplicate; a near-duplicate (MinHash Jaccard ≥ ``near_threshold`` on word
 shingles: syndicated wire copy with small edits) → likewise; otherwise it is written.
 
-Writes are crash-safe (see ``ingest.manifest``): the document row goes in as ``pending``
-with its final chunk ids, the chunks are upserted (ids are deterministic: doc id, content
-hash, index), stale chunks of that document are deleted, and only then is the row marked
-``complete``. Killing the process at any point and running the same ingest again ends in
-the same store as an uninterrupted run. Embedding is batched across documents and the
-input is streamed, so memory stays flat on large archives.
+Phase 1 writes are crash-safe (see ``ingest.manifest``): the document row goes in as
+``pending`` with its final chunk ids, the chunks go into the chunk table (ids are
+deterministic: doc id, content hash, index), stale chunks of that document are deleted from
+the table and the vector store, and only then is the row marked ``complete``. Phase 2 then
+embeds what the table holds without vectors. Killing the process at any point and running
+the same ingest again ends in the same store as an uninterrupted run. The input is streamed
+and written in batches, so memory stays flat on large archives.
 """
 
 from __future__ import annotations
@@ -26,11 +29,13 @@ from ingest.article import Article, body_hash, doc_id_for
 from ingest.chunker import chunk_article
 from ingest.formats import SUPPORTED, Item, Limits, Note, Problem, read_file, read_url
 from ingest.manifest import DocRow, Manifest
+from rag.chunks import ChunkTable
 from rag.embedder import Embedder
 from rag.sites import site_name, site_table
 from rag.store import ChromaStore
 from rag.text import normalize_for_embedding
 from rag.types import Chunk
+from rag.vector_phase import VectorPhase, VectorProgress
 
 NUM_PERM = 64
 # Stored signatures are only comparable under the scheme that made them; pin it.
@@ -49,6 +54,8 @@ class IngestReport:
     errors: list[tuple[str, str]] = field(default_factory=list)  # (source, reason)
     doc_ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    lexical_seconds: float = 0.0  # phase 1: until the documents were searchable
+    pending_vectors: int = 0  # chunks still waiting for vectors when the call returned
     dated: int = 0  # articles read with a date
     # (source, message): per JSON file, which field fed each piece of metadata; warnings.
     notes: list[tuple[str, str]] = field(default_factory=list)
@@ -67,6 +74,7 @@ class IngestReport:
             "replaced": self.replaced, "duplicates": self.duplicates, "near_duplicates": self.near_duplicates,
             "pruned": self.pruned, "errors": [{"source": s, "reason": r} for s, r in self.errors],
             "doc_ids": self.doc_ids, "seconds": round(self.seconds, 3), "summary": self.summary(),
+            "lexical_seconds": round(self.lexical_seconds, 3), "pending_vectors": self.pending_vectors,
             "dated": self.dated, "notes": [{"source": s, "message": m} for s, m in self.notes],
         }
 
@@ -138,8 +146,13 @@ class _Planned:
 class Ingestor:
     def __init__(self, store: ChromaStore, embedder: Embedder, manifest: Manifest, chunk_tokens: int,
                  limits: Limits | None = None, near_threshold: float = 0.8, batch_chunks: int = 64,
-                 sites: Mapping[str, str] | None = None) -> None:
+                 sites: Mapping[str, str] | None = None, chunks: ChunkTable | None = None,
+                 vectors: VectorPhase | None = None) -> None:
         self.store = store
+        # The chunk table lives in the manifest's file: one home, one place for what exists.
+        self.chunks = chunks or ChunkTable(manifest.path, manifest.collection)
+        self.chunks.fill_from(store)
+        self.vectors = vectors or VectorPhase(self.chunks, store, embedder)
         self.sites = site_table(sites)
         self.embedder = embedder
         self.manifest = manifest
@@ -153,7 +166,10 @@ class Ingestor:
     # ------------------------------------------------------------------ public
 
     def ingest(self, inputs: Iterable[str | os.PathLike[str]], prune: bool = False,
-               progress: ProgressFn | None = None) -> IngestReport:
+               progress: ProgressFn | None = None, wait: bool = True,
+               vector_progress: Callable[[VectorProgress], None] | None = None) -> IngestReport:
+        """Phase 1 over ``inputs``; with ``wait``, phase 2 too (every waiting chunk embedded,
+        this run's or an earlier one's). Without it the caller runs ``self.vectors`` later."""
         report = IngestReport()
         t0 = time.monotonic()
         files = list_inputs(inputs, report)
@@ -161,15 +177,25 @@ class Ingestor:
         self._consume(self._items(files, state, progress), report, state, progress)
         if prune:
             report.pruned = self.prune()
-        report.seconds = time.monotonic() - t0
+        report.lexical_seconds = time.monotonic() - t0
         if progress:
             progress(state)
+        if wait:
+            self.vectors.run(vector_progress)
+        report.pending_vectors = self.chunks.pending_count()
+        report.seconds = time.monotonic() - t0
         return report
 
-    def ingest_articles(self, articles: Iterable[Article]) -> IngestReport:
+    def ingest_articles(self, articles: Iterable[Article], wait: bool = True) -> IngestReport:
         """Articles built in memory (benchmarks, tests): the same dedupe and write path."""
         report = IngestReport()
+        t0 = time.monotonic()
         self._consume(articles, report, Progress(), None)
+        report.lexical_seconds = time.monotonic() - t0
+        if wait:
+            self.vectors.run()
+        report.pending_vectors = self.chunks.pending_count()
+        report.seconds = time.monotonic() - t0
         return report
 
     def _consume(self, items: Iterable[Item], report: IngestReport, state: Progress,
@@ -239,51 +265,71 @@ class Ingestor:
         return len(gone_docs)
 
     def reconcile(self) -> dict[str, int]:
-        """Make the store agree with the manifest: delete chunks no complete document
-        claims, and report documents still pending (an interrupted write)."""
+        """Make the store agree with the manifest: delete chunks (vectors and table rows) no
+        complete document claims, and report documents still pending (an interrupted write)."""
         claimed = self.manifest.chunk_ids()
         pending = {d.doc_id for d in self.manifest.docs("pending")}
         orphans = [cid for cid, doc in self.store.all_ids().items() if cid not in claimed and doc not in pending]
         self.store.delete_chunks(orphans)
-        return {"orphan_chunks_deleted": len(orphans), "pending_documents": len(pending)}
+        loose = [cid for cid, (doc, _) in self.chunks.ids().items() if cid not in claimed and doc not in pending]
+        self.chunks.delete(loose)
+        return {"orphan_chunks_deleted": len(set(orphans) | set(loose)), "pending_documents": len(pending)}
 
     def doctor(self, repair: bool = True) -> dict[str, Any]:
-        """Check that the manifest and the vector store agree, and (``repair``) make them:
-        interrupted (pending) documents and documents with vectors missing are written
-        again from their sources when those still exist, else removed; vectors no document
-        claims are deleted. Returns what was found and what was done."""
+        """Check that the manifest, the chunk table and the vector store agree, and
+        (``repair``) make them: interrupted (pending) documents and documents whose chunks
+        are missing from the table are written again from their sources when those still
+        exist, else removed; chunks whose vectors were lost are embedded again from the
+        table; vectors and rows no document claims are deleted. Chunks merely waiting for
+        their vectors (phase 2 not finished) are consistent, and counted."""
         in_store = self.store.all_ids()
+        table = self.chunks.ids()
         docs = self.manifest.docs()
         pending = [d for d in docs if d.status == "pending"]
-        missing = [d for d in docs if d.status == "complete" and any(c not in in_store for c in d.chunk_ids)]
+        complete = [d for d in docs if d.status == "complete"]
+        missing = [d for d in complete if any(c not in table for c in d.chunk_ids)]
+        lost = [cid for cid, (_, emb) in table.items() if emb and cid not in in_store]
+        lost_docs = {table[c][0] for c in lost}
+        unmarked = [cid for cid, (_, emb) in table.items() if not emb and cid in in_store]
         claimed = self.manifest.chunk_ids()
         pending_ids = {d.doc_id for d in pending}
         orphans = [cid for cid, doc in in_store.items() if cid not in claimed and doc not in pending_ids]
+        loose = [cid for cid, (doc, _) in table.items() if cid not in claimed and doc not in pending_ids]
+        waiting = sum(1 for _, emb in table.values() if not emb)
         found = {"documents": len(docs), "chunks_in_store": len(in_store), "pending_documents": len(pending),
-                 "documents_missing_vectors": len(missing), "orphan_chunks": len(orphans)}
+                 "documents_missing_vectors": len(lost_docs | {d.doc_id for d in missing}),
+                 "orphan_chunks": len(set(orphans) | set(loose)), "chunks_waiting_for_vectors": waiting}
         actions: list[str] = []
         if repair:
-            if orphans:
+            if orphans or loose:
                 self.store.delete_chunks(orphans)
-                actions.append(f"deleted {len(orphans)} chunk(s) no document claims")
+                self.chunks.delete(loose)
+                actions.append(f"deleted {len(set(orphans) | set(loose))} chunk(s) no document claims")
+            if unmarked:
+                self.chunks.mark_embedded(unmarked)  # written just before a crash; not embedded again
+            if lost:
+                self.chunks.mark_embedded(lost, embedded=False)
+                actions.append(f"{len(lost)} chunk(s) of {len(lost_docs)} document(s) had lost their vectors: "
+                               "embedded again from the chunk table")
             for d in pending + missing:
-                why = "interrupted write" if d.status == "pending" else "vectors missing"
+                why = "interrupted write" if d.status == "pending" else "chunks missing"
                 sources = [s.source for s in self.manifest.sources_of(d.doc_id)]
                 local = sorted({src.split("!", 1)[0].split("#", 1)[0] for src in sources if not is_url(src)})
                 again = [p for p in local if Path(p).exists()] + [u for u in sources if is_url(u)]
                 self._delete_doc(d.doc_id)
                 if again:
-                    report = self.ingest(again)
+                    report = self.ingest(again, wait=False)
                     actions.append(f"{d.doc_id} ({why}): re-ingested from {', '.join(again)} "
                                    f"({report.new_chunks} chunks, {len(report.errors)} errors)")
                 else:
                     actions.append(f"{d.doc_id} ({why}): removed; its sources are gone ({', '.join(sources) or '-'})")
+            self.vectors.run()
             after = self.store.all_ids()
             found_after = {"documents": len(self.manifest.docs()), "chunks_in_store": len(after)}
         else:
             found_after = {}
         return {"found": found, "actions": actions, "after": found_after,
-                "consistent": not (pending or missing or orphans)}
+                "consistent": not (pending or missing or lost or orphans or loose)}
 
     # ----------------------------------------------------------------- helpers
 
@@ -391,12 +437,9 @@ class Ingestor:
 
     def _write(self, batch: list[_Planned], report: IngestReport, state: Progress,
                progress: ProgressFn | None) -> None:
-        texts = [f"{c.title}\n{c.text}" for p in batch for c in p.chunks]
-        # The title is embedded with each chunk so a chunk is found by what the story is
-        # about, not only by its own sentences; the stored text stays the original.
-        vectors = self.embedder.embed_passages(texts)
-        # One batch, three steps, each atomic: rows go in as pending, then the vectors (one
-        # store call: a Chroma write has a fixed cost however small), then the rows turn complete.
+        # One batch, three steps, each atomic: rows go in as pending, then the chunks (text and
+        # metadata; their vectors are phase 2's) with any stale ones out, then the rows turn
+        # complete. From then on BM25 finds them.
         with self.manifest.tx() as db:
             for p in batch:
                 a = p.article
@@ -404,10 +447,12 @@ class Ingestor:
                     p.doc_id, a.content_hash, p.body_hash, p.minhash.hashvalues.tobytes(), a.title, a.byline,
                     a.date, a.site, a.url, a.language, tuple(c.chunk_id for c in p.chunks), "pending"))
                 self.manifest.put_source(db, a.source_path, p.doc_id, a.content_hash, "original", *_copy_meta(a))
-        self.store.upsert([c for p in batch for c in p.chunks], vectors)
+        self.chunks.put([c for p in batch for c in p.chunks])
         for p in batch:
             if p.replaces:  # only a document written before can have chunks of an older version
-                self.store.delete_chunks(self.store.ids_for_doc(p.doc_id) - {c.chunk_id for c in p.chunks})
+                keep = {c.chunk_id for c in p.chunks}
+                self.chunks.delete(self.chunks.ids_for_doc(p.doc_id) - keep)
+                self.store.delete_chunks(self.store.ids_for_doc(p.doc_id) - keep)
         with self.manifest.tx() as db:
             for p in batch:
                 self.manifest.set_status(p.doc_id, "complete", db)
@@ -418,9 +463,11 @@ class Ingestor:
             progress(state)
 
     def _delete_doc(self, doc_id: str) -> None:
-        # Vectors first: a crash after this leaves a manifest row whose chunks are gone,
-        # which the next ingest of that source rewrites; never vectors without a row.
+        # Vectors first, then the chunk rows, then the manifest row: a crash in between leaves
+        # a row whose chunks are gone, which the next ingest of that source (or doctor)
+        # rewrites; never vectors without a row.
         self.store.delete_doc(doc_id)
+        self.chunks.delete_doc(doc_id)
         with self.manifest.tx() as db:
             self.manifest.drop_doc(db, doc_id)
         if self._lsh is not None and doc_id in self._lsh:

@@ -9,6 +9,9 @@ It wires config → store, embedders and LLM (each loaded lazily, once per objec
 drives the ingest pipeline; the logic lives in ``rag.answer`` and ``ingest``. Ingest embeds
 through ``embedder`` (sentence-transformers); answering through ``query_embedder``, the same
 model computed without torch where it can, so a process that only asks starts fast.
+Ingest's second phase (vectors, ``rag.vector_phase``) runs in the foreground by default, or
+behind on a thread (``ingest(wait=False)``, ``start_vectors``) that pauses while a question is
+answered.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from rag.answer import Pipeline, Request, last_answer
 from rag.answer.plan import reference_date
 from rag.answer.read import reader_prefix
 from rag.articles import rebuild
+from rag.chunks import ChunkTable
 from rag.config import Config, check_fields
 from rag.conversation import Conversation
 from rag.embedder import Embedder, OllamaEmbedder, SentenceTransformerEmbedder
@@ -52,6 +56,7 @@ from rag.types import (
     StoreCounts,
     Timeline,
 )
+from rag.vector_phase import VectorPhase, VectorProgress
 from rag.when import Window, find_window
 
 
@@ -64,6 +69,8 @@ class Akhbar:
         self._store: ChromaStore | None = None
         self._manifest: Any = None
         self._retriever: Retriever | None = None
+        self._chunks: ChunkTable | None = None
+        self._vectors: VectorPhase | None = None
         # Re-entrant: building the retriever builds the store and manifest under the same lock.
         self._lock = threading.RLock()
         self._slots = threading.BoundedSemaphore(config.llm.queue_size)
@@ -150,6 +157,26 @@ class Akhbar:
         return self._manifest
 
     @property
+    def chunks(self) -> ChunkTable:
+        """Every stored chunk's text and whether its vector is stored yet (``rag.chunks``)."""
+        if self._chunks is None:
+            with self._lock:
+                if self._chunks is None:
+                    table = ChunkTable(self.config.manifest_path, self.config.store.collection)
+                    table.fill_from(self.store)
+                    self._chunks = table
+        return self._chunks
+
+    @property
+    def vectors(self) -> VectorPhase:
+        """Ingest's second phase over this collection (``rag.vector_phase``)."""
+        if self._vectors is None:
+            with self._lock:
+                if self._vectors is None:
+                    self._vectors = VectorPhase(self.chunks, self.store, self.embedder)
+        return self._vectors
+
+    @property
     def selection(self) -> Selection:
         if self._selection is None:
             with self._lock:
@@ -172,7 +199,8 @@ class Akhbar:
                     self._retriever = Retriever(self.store, self.query_embedder, bm25, self.manifest.generation,
                                                 mode=self.config.retrieval.mode,
                                                 candidates=self.config.retrieval.candidates,
-                                                sites=self.config.ingest.site_map)
+                                                sites=self.config.ingest.site_map, chunks=self.chunks,
+                                                vectors=self.vectors)
         return self._retriever
 
     def with_llm(self, backend: str | None = None, model: str | None = None) -> Akhbar:
@@ -187,6 +215,7 @@ class Akhbar:
         other = Akhbar(self.config.with_overrides(llm=llm) if llm else self.config)
         other._embedder, other._query_embedder = self._embedder, self.query_embedder
         other._store, other._manifest, other._retriever = self.store, self.manifest, self.retriever
+        other._chunks, other._vectors = self.chunks, self.vectors
         other._lock, other._slots = self._lock, self._slots
         return other
 
@@ -222,20 +251,43 @@ class Akhbar:
             fields=tuple(mapping.items()),
         )
         return Ingestor(self.store, self.embedder, self.manifest, self.config.embed.chunk_tokens, limits=limits,
-                        near_threshold=ic.near_duplicate_threshold, sites=ic.site_map)
+                        near_threshold=ic.near_duplicate_threshold, sites=ic.site_map, chunks=self.chunks,
+                        vectors=self.vectors)
 
     def ingest(self, *paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], prune: bool = False,
-               progress: Callable[[Any], None] | None = None, fields: Mapping[str, str] | None = None) -> Any:
+               progress: Callable[[Any], None] | None = None, fields: Mapping[str, str] | None = None,
+               wait: bool = True, vector_progress: Callable[[VectorProgress], None] | None = None) -> Any:
         """Ingest files, directories, zips and URLs (feeds or pages); returns an ``IngestReport``.
         Idempotent; ``prune`` also removes documents whose files are gone. ``fields``: JSON
-        field names for this archive, e.g. ``{"date": "crawl_time", "site": "paper"}``."""
+        field names for this archive, e.g. ``{"date": "crawl_time", "site": "paper"}``.
+        The documents are answerable (by BM25) once the first phase returns; ``wait`` then
+        computes every waiting vector before returning, else a background thread does
+        (``vector_status()`` tells how far)."""
         flat: list[str | os.PathLike[str]] = []
         for p in paths:
             if isinstance(p, (str, os.PathLike)):
                 flat.append(p)
             else:
                 flat.extend(p)
-        return self.ingestor(fields).ingest(flat, prune=prune, progress=progress)
+        self.vectors.stop()  # one writer: phase 1 may replace chunks that wait
+        report = self.ingestor(fields).ingest(flat, prune=prune, progress=progress, wait=wait,
+                                              vector_progress=vector_progress)
+        if not wait:
+            self.start_vectors()
+        return report
+
+    def vector_status(self) -> VectorProgress:
+        """How far ingest's vector phase is: chunks in all, still waiting, running or not."""
+        return self.vectors.status()
+
+    def start_vectors(self) -> bool:
+        """Compute the waiting vectors on a background thread (False: none wait, or one runs)."""
+        return self.vectors.start()
+
+    def complete_vectors(self, progress: Callable[[VectorProgress], None] | None = None) -> VectorProgress:
+        """Compute every waiting vector now, in this thread."""
+        self.vectors.stop()
+        return self.vectors.run(progress)
 
     def remove(self, doc_id_or_path: str) -> Removed:
         """Remove a document by id, or one source by path/URL (its document goes with its
@@ -297,13 +349,14 @@ class Akhbar:
 
     def _released(self, request: Request) -> Iterator[str | Answer]:
         try:
-            pipeline = self.pipeline()
-            settle = getattr(self.llm, "settle", None)
-            for item in pipeline.stream(request):
-                if settle is not None:  # a reply that needs no model must still be seen
-                    settle()
-                    settle = None
-                yield item
+            with self.vectors.answering():  # the vector phase's thread waits meanwhile
+                pipeline = self.pipeline()
+                settle = getattr(self.llm, "settle", None)
+                for item in pipeline.stream(request):
+                    if settle is not None:  # a reply that needs no model must still be seen
+                        settle()
+                        settle = None
+                    yield item
         finally:
             self._slots.release()
 
@@ -362,7 +415,7 @@ class Akhbar:
         row = self.manifest.doc(doc_id)
         if row is None:
             raise AkhbarError(f"no document {doc_id!r} in collection {self.config.store.collection!r}")
-        chunks = self.store.get_chunks(list(row.chunk_ids)).values()
+        chunks = self.chunks.get(list(row.chunk_ids)).values()
         return rebuild(self._document(row, self.manifest.sources_of(doc_id)), chunks)
 
     def stats(self) -> Stats:
@@ -374,7 +427,8 @@ class Akhbar:
             home=str(self.config.home),
             collection=self.config.store.collection,
             documents=len(docs),
-            chunks=self.store.count(),
+            chunks=self.chunks.count(),
+            pending_vectors=self.chunks.pending_count(),
             sources=len(self.manifest.all_sources()),
             embedding_model=EmbeddingInfo(self.config.embed_name, str(self.config.embed_model_path),
                                           bool(models["embedding"]["ready"])),

@@ -3,7 +3,10 @@ both), with metadata filters (date range, site, language).
 
 Every hit carries the dense cosine similarity to the question, also for chunks only BM25
 found (their stored vectors are read back), so downstream scoring and thresholds see one
-scale whatever the mode. This module decides what is retrieved, not what is shown.
+scale whatever the mode. While ingest's vector phase is behind (``rag.vector_phase``), BM25
+sees every chunk (``rag.chunks.ChunkTable``) and the vectors those that have them: a chunk
+still waiting that makes the final few is embedded then, and kept. This module decides what
+is retrieved, not what is shown.
 """
 
 from __future__ import annotations
@@ -13,13 +16,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from rag.chunks import ChunkTable
 from rag.embedder import Embedder
 from rag.errors import ConfigError
 from rag.lexical import BM25Index, rrf
 from rag.sites import site_aliases, site_table
 from rag.store import ChromaStore, date_num
 from rag.text import EASTERN_DIGITS, detect_language
-from rag.types import Hit
+from rag.types import Chunk, Hit
+from rag.vector_phase import VectorPhase, passage_text
 from rag.vectors import cosine
 
 MODES = ("hybrid", "dense", "bm25")
@@ -72,10 +77,13 @@ class Filters:
 class Retriever:
     def __init__(self, store: ChromaStore, embedder: Embedder, bm25: BM25Index | None,
                  generation: Callable[[], int], mode: str = "hybrid", candidates: int = 50,
-                 sites: Mapping[str, str] | None = None) -> None:
+                 sites: Mapping[str, str] | None = None, *, chunks: ChunkTable,
+                 vectors: VectorPhase | None = None) -> None:
         if mode not in MODES:
             raise ConfigError(f"retrieval.mode must be one of {', '.join(MODES)}, not {mode!r}")
         self.store = store
+        self.chunks = chunks
+        self.vectors = vectors
         self.embedder = embedder
         self.bm25 = bm25
         self.generation = generation
@@ -84,14 +92,22 @@ class Retriever:
         self.sites = site_table(sites)
 
     def count(self) -> int:
-        return self.store.count()
+        """Chunks stored, with or without their vectors."""
+        return self.chunks.count()
+
+    def pending_vectors(self) -> int:
+        """Chunks BM25 finds but the vectors do not yet (ingest's phase 2 is behind)."""
+        return self.chunks.pending_count()
+
+    def get_chunks(self, ids: Sequence[str]) -> dict[str, Chunk]:
+        return self.chunks.get(ids)
 
     def lexical_similarity(self, text: str, own: str, chunk_ids: Sequence[str]) -> dict[str, float]:
         """BM25 of each chunk for ``text`` as a share of ``own``'s (rag.lexical); empty
         without a lexical index."""
         if self.bm25 is None or not chunk_ids:
             return {}
-        return self.bm25.similarity(text, own, chunk_ids, self.generation(), self.store.all_texts)
+        return self.bm25.similarity(text, own, chunk_ids, self.generation(), self.chunks.all_texts)
 
     def nearest(self, vector: Sequence[float], k: int, filters: Filters | dict[str, Any] | None = None) -> list[Hit]:
         """The ``k`` chunks nearest ``vector`` by the vectors alone, within ``filters`` (or a
@@ -109,7 +125,16 @@ class Retriever:
             return self.store.query(qv, top_k, where) if mode != "bm25" else []
         scores: dict[str, float] = dict(self.store.query_ids(qv, n, where)) if mode != "bm25" else {}
         lexical = [cid for cid, _ in self.bm25.search(question, n * (4 if where else 1), self.generation(),
-                                                       self.store.all_texts)]
+                                                       self.chunks.all_texts)]
+        if mode == "hybrid" and self.chunks.pending_count():
+            # While vectors are behind, the best lexical candidates still waiting are embedded
+            # now (and kept): in the fusion they would otherwise lack the dense vote that the
+            # chunks embedded earlier get, and lose to them whatever their text.
+            top = [cid for cid in lexical[:top_k] if cid not in scores]
+            waiting = [cid for cid in top if cid not in self.chunks.embedded(top)]
+            if waiting:
+                scores |= {h.chunk.chunk_id: h.score for h in self._with_scores(waiting, qv, where)}
+                scores = dict(sorted(scores.items(), key=lambda kv: kv[1], reverse=True))
         if mode == "bm25":
             order = lexical
         else:
@@ -125,7 +150,7 @@ class Retriever:
             known = [cid for cid in window if cid in scores]
             hits: dict[str, Hit] = {}
             if known:
-                for cid, chunk in self.store.get_chunks(known).items():
+                for cid, chunk in self.chunks.get(known).items():
                     hits[cid] = Hit(chunk=chunk, score=scores[cid])
             missing = [cid for cid in window if cid not in scores]
             if missing:
@@ -146,12 +171,23 @@ class Retriever:
         if not ids or detect_language(question) != "en":
             return ids
         numbers = set(_NUMBER.findall(question.translate(EASTERN_DIGITS)))
-        chunks = self.store.get_chunks(ids)
+        chunks = self.chunks.get(ids)
         return [cid for cid in ids if cid in chunks and (
             chunks[cid].language in ("en", "")
             or numbers & set(_NUMBER.findall(chunks[cid].text.translate(EASTERN_DIGITS))))]
 
     def _with_scores(self, ids: list[str], qv: Sequence[float], where: dict[str, Any] | None) -> list[Hit]:
-        chunks, vectors = self.store.get_chunks_with_vectors(ids, where)
+        chunks = self.chunks.get(ids, where)
+        vectors: dict[str, list[float]] = {}
+        embedded = self.chunks.embedded(list(chunks))
+        if embedded:
+            _, vectors = self.store.get_chunks_with_vectors(list(embedded))
+        waiting = [chunks[cid] for cid in chunks if cid not in vectors]
+        if waiting:
+            if self.vectors is not None:
+                vectors.update(self.vectors.embed_now(waiting))
+            else:
+                vectors.update({c.chunk_id: v for c, v in zip(
+                    waiting, self.embedder.embed_passages([passage_text(c) for c in waiting]))})
         return [Hit(chunk=chunks[cid], score=float(cosine(qv, vectors[cid])))
-                for cid in ids if cid in chunks]
+                for cid in ids if cid in chunks and cid in vectors]

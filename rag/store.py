@@ -12,7 +12,7 @@ prompts or LLMs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit
@@ -126,7 +126,7 @@ class ChromaStore:
                 id_=chunk.chunk_id,
                 text=chunk.text,
                 embedding=list(emb),
-                metadata={**{k: getattr(chunk, k) for k in _CHUNK_FIELDS}, "date_num": date_num(chunk.date)},
+                metadata=chunk_meta(chunk),
                 start_char_idx=chunk.start,
                 end_char_idx=chunk.end,
                 relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=chunk.doc_id)},
@@ -217,7 +217,7 @@ class ChromaStore:
         metas = (res.get("metadatas") or [[]])[0]
         dists = (res.get("distances") or [[]])[0]
         # Cosine space: distance = 1 - cos.
-        return [Hit(chunk=_chunk_from(cid, doc or "", meta or {}), score=1.0 - float(dist))
+        return [Hit(chunk=chunk_from(cid, doc or "", meta or {}), score=1.0 - float(dist))
                 for cid, doc, meta, dist in zip(ids, docs, metas, dists)]
 
     def query_ids(self, embedding: Sequence[float], top_k: int,
@@ -242,7 +242,7 @@ class ChromaStore:
             res = self._collection.get(ids=list(ids), where=where, include=["documents", "metadatas"])
         except Exception as e:
             raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
-        return {cid: _chunk_from(cid, doc or "", meta or {})
+        return {cid: chunk_from(cid, doc or "", meta or {})
                 for cid, doc, meta in zip(res["ids"], res["documents"] or [], res["metadatas"] or [])}
 
     def get_chunks_with_vectors(self, ids: Sequence[str], where: dict[str, Any] | None = None
@@ -256,7 +256,7 @@ class ChromaStore:
         chunks, vectors = {}, {}
         embeddings = res["embeddings"] if res["embeddings"] is not None else []
         for cid, doc, meta, emb in zip(res["ids"], res["documents"] or [], res["metadatas"] or [], embeddings):
-            chunks[cid] = _chunk_from(cid, doc or "", meta or {})
+            chunks[cid] = chunk_from(cid, doc or "", meta or {})
             vectors[cid] = [float(x) for x in emb]
         return chunks, vectors
 
@@ -272,6 +272,25 @@ class ChromaStore:
                 # Titles are indexed with the text, as they are embedded with it.
                 texts.append(f"{(meta or {}).get('title', '')}\n{doc or ''}")
         return ids, texts
+
+    def iter_chunks(self, page: int = 2000) -> Iterator[list[Chunk]]:
+        """Every chunk, a page at a time."""
+        for offset in range(0, self.count(), page):
+            try:
+                res = self._collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
+            except Exception as e:
+                raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+            yield [chunk_from(cid, doc or "", meta or {})
+                   for cid, doc, meta in zip(res["ids"], res["documents"] or [], res["metadatas"] or [])]
+
+    def has(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` the collection holds."""
+        if not ids:
+            return set()
+        try:
+            return set(self._collection.get(ids=list(ids), include=[])["ids"])
+        except Exception as e:
+            raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
 
     def count(self) -> int:
         try:
@@ -306,7 +325,13 @@ def date_num(iso: str) -> int:
     return int(digits) if len(digits) == 8 and digits.isdigit() else 0
 
 
-def _chunk_from(cid: str, text: str, meta: Mapping[str, Any]) -> Chunk:
+def chunk_meta(chunk: Chunk) -> dict[str, Any]:
+    """The metadata stored with a chunk (Chroma's, and the chunk table's): its fields and
+    ``date_num`` for date filters."""
+    return {**{k: getattr(chunk, k) for k in _CHUNK_FIELDS}, "date_num": date_num(chunk.date)}
+
+
+def chunk_from(cid: str, text: str, meta: Mapping[str, Any]) -> Chunk:
     return Chunk(chunk_id=cid, text=text, **{k: meta.get(k, 0 if k in _INT_FIELDS else "") for k in _CHUNK_FIELDS})
 
 

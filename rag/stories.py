@@ -163,7 +163,7 @@ class Stories:
         rows = {d: self.manifest.doc(d) for d in parent}
         added = [d for d in parent if d not in text_of and rows[d] is not None]
         if added:
-            chunks = self.store.get_chunks([c for d in added for c in rows[d].chunk_ids])
+            chunks = self.retriever.get_chunks([c for d in added for c in rows[d].chunk_ids])
             for d in added:
                 text_of[d] = " ".join(chunks[c].text for c in rows[d].chunk_ids if c in chunks)
         order = sorted((d for d in parent if rows[d] is not None),

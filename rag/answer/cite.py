@@ -78,6 +78,7 @@ class Citer:
         text = self.refusal_text(evidence) if refusal is not None else ""
         diag: dict[str, object] = {"reason": reason, "undated_documents": retrieved.undated or None,
                                    "standalone": plan.standalone, "standalone_question": plan.standalone_question,
+                                   "pending_vectors": retrieved.pending_vectors or None,
                                    "features": ({k: round(v, 4) for k, v in decision.features.items()}
                                                 if decision.features else None)}
         citations: tuple[Citation, ...] = ()

@@ -204,7 +204,7 @@ def gather_coverage(retrieved: Retrieved, retriever: Retriever, archive: Archive
             *also_reported(focus)]
     others = dict.fromkeys(r.doc_id for r in refs if r.doc_id and r.doc_id != focus)
     rows = {focus: row} | {d: archive.doc(d) for d in others}
-    leads = retriever.store.get_chunks([r.chunk_ids[0] for r in rows.values() if r is not None and r.chunk_ids])
+    leads = retriever.get_chunks([r.chunk_ids[0] for r in rows.values() if r is not None and r.chunk_ids])
     sources = []
     for number, ref in enumerate(refs, start=1):
         doc = ref.doc_id if rows.get(ref.doc_id) is not None else focus

@@ -32,6 +32,7 @@ class Retrieved:
     empty_corpus: bool
     undated: int  # documents a date filter could not see (0 without one)
     started: float  # time.perf_counter() when the stage began
+    pending_vectors: int = 0  # chunks BM25 saw but the vectors did not (ingest's phase 2 behind)
 
 
 def _window_note(plan: Plan, window: Window, applied: bool) -> str:
@@ -52,6 +53,12 @@ def _undated_note(language: str, undated: int, total: int) -> str:
     if language == "ar":
         return f"لم يشمل البحث {undated} من {total} وثيقة لأنها بلا تاريخ، والبحث مقيّد بالتاريخ."
     return f"{undated} of {total} documents have no date, so the date filter left them out."
+
+
+def _lexical_note(language: str, pending: int) -> str:
+    if language == "ar":
+        return f"بحث معجمي فقط في جزء من الأرشيف: {pending:,} مقطعًا لم تُحسب متجهاتها بعد."
+    return f"lexical only: {pending:,} chunks still waiting for vectors."
 
 
 def retrieve(plan: Plan, retriever: Retriever, archive: Archive, config: Config) -> Retrieved:
@@ -93,5 +100,8 @@ def retrieve(plan: Plan, retriever: Retriever, archive: Archive, config: Config)
     query_vec = vector(search_text)
     hits = retriever.search(search_text, plan.top_k, filters, query_vec)
     question_vec = query_vec if search_text == plan.asked else vector(plan.asked)
+    pending = retriever.pending_vectors()
+    if pending:
+        notes.append(_lexical_note(plan.language, pending))
     return Retrieved(plan, filters, search_text, window, tuple(notes), tuple(hits), query_vec, question_vec,
-                     False, undated, started)
+                     False, undated, started, pending)

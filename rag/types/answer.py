@@ -199,6 +199,7 @@ class Diagnostics:
     undated_documents: int | None = None  # documents a date filter could not see
     standalone: str | None = None  # a conversation turn: asked, rewritten or context
     standalone_question: str | None = None  # the question retrieval saw, when rewritten
+    pending_vectors: int | None = None  # chunks searched by BM25 only: their vectors were still to come
     # What the confidence model read about a copied span (``rag.answer.decide.FEATURES``).
     features: dict[str, float] | None = None
     # The candidate spans the ranker weighed, best first (``rag.answer.rank.Candidate.to_dict``).

@@ -102,6 +102,7 @@ class StoreCounts:
     pending_documents: int = 0
     documents_missing_vectors: int = 0
     orphan_chunks: int = 0
+    chunks_waiting_for_vectors: int = 0  # ingest's vector phase not finished: consistent
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -156,11 +157,13 @@ class Stats:
     embedding_model: EmbeddingInfo
     llm: LLMInfo
     dated_documents: int = 0
+    pending_vectors: int = 0  # chunks searchable by BM25 only, their vectors still to come
 
     def to_dict(self) -> dict[str, Any]:
         return {"home": self.home, "collection": self.collection, "documents": self.documents,
                 "chunks": self.chunks, "sources": self.sources, "embedding_model": self.embedding_model.to_dict(),
-                "llm": self.llm.to_dict(), "dated_documents": self.dated_documents}
+                "llm": self.llm.to_dict(), "dated_documents": self.dated_documents,
+                "pending_vectors": self.pending_vectors}
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,9 @@ import pytest
 from ingest.article import Article, parse_extracted
 from ingest.pipeline import Ingestor
 from rag import Akhbar
+from rag.chunks import ChunkTable
 from rag.errors import BackendError
+from rag.vector_phase import VectorPhase
 from tests.conftest import copy_seeds
 
 
@@ -96,12 +98,22 @@ def _articles(n: int) -> list[Article]:
 
 def test_an_embedding_failure_keeps_what_was_written_and_a_rerun_completes(bot: Akhbar) -> None:
     embedder = _FailsOn(bot.embedder, fail_on=3)
-    ingestor = Ingestor(bot.store, embedder, bot.manifest, 350, batch_chunks=2)  # type: ignore[arg-type]
+    table = ChunkTable(bot.manifest.path, bot.manifest.collection)
+    vectors = VectorPhase(table, bot.store, embedder, batch=2)  # type: ignore[arg-type]
+    ingestor = Ingestor(bot.store, embedder, bot.manifest, 350, chunks=table, vectors=vectors)  # type: ignore[arg-type]
     with pytest.raises(BackendError, match="on purpose"):
         ingestor.ingest_articles(_articles(9))
-    # The two batches embedded before the failure are stored whole; nothing else is.
+    # Phase 1 wrote every document (searchable by BM25); the two vector batches before the
+    # failure are stored whole, the rest wait, and that is a consistent store.
     written = bot.manifest.docs()
-    assert len(written) == 4 and all(d.status == "complete" for d in written) and bot.store.count() == 4
-    assert bot.doctor(repair=False).consistent
-    again = Ingestor(bot.store, bot.embedder, bot.manifest, 350, batch_chunks=2).ingest_articles(_articles(9))
-    assert again.skipped == 4 and again.new_chunks == 5 and bot.store.count() == 9
+    assert len(written) == 9 and all(d.status == "complete" for d in written)
+    assert bot.store.count() == 4 and table.pending_count() == 5
+    report = bot.doctor(repair=False)
+    assert report.consistent and report.found.chunks_waiting_for_vectors == 5
+    hits = bot.retrieve("المعرض رقم 7 في مدينة 49", top_k=3)
+    assert hits and hits[0].chunk.text.startswith("افتتح أمير المنطقة المعرض رقم 7 ")
+    # That answer embedded the chunks it needed and kept them: the phase will not do them again.
+    assert bot.store.count() > 4 and table.pending_count() < 5
+    again = Ingestor(bot.store, bot.embedder, bot.manifest, 350, chunks=table).ingest_articles(_articles(9))
+    assert again.skipped == 9 and again.new_chunks == 0 and again.pending_vectors == 0
+    assert bot.store.count() == 9 and table.pending_count() == 0
