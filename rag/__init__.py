@@ -32,6 +32,7 @@ from rag.types import (
     Timeline,
     TimelineEntry,
 )
+from rag.vector_phase import VectorProgress
 from rag.when import Window
 
 if TYPE_CHECKING:
@@ -75,6 +76,7 @@ __all__ = [
     "StoreError",
     "Timeline",
     "TimelineEntry",
+    "VectorProgress",
     "Window",
     "article_offset",
     "detect_language",

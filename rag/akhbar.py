@@ -256,13 +256,15 @@ class Akhbar:
 
     def ingest(self, *paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]], prune: bool = False,
                progress: Callable[[Any], None] | None = None, fields: Mapping[str, str] | None = None,
-               wait: bool = True, vector_progress: Callable[[VectorProgress], None] | None = None) -> Any:
+               wait: bool = True, vector_progress: Callable[[VectorProgress], None] | None = None,
+               behind: bool = True) -> Any:
         """Ingest files, directories, zips and URLs (feeds or pages); returns an ``IngestReport``.
         Idempotent; ``prune`` also removes documents whose files are gone. ``fields``: JSON
         field names for this archive, e.g. ``{"date": "crawl_time", "site": "paper"}``.
         The documents are answerable (by BM25) once the first phase returns; ``wait`` then
-        computes every waiting vector before returning, else a background thread does
-        (``vector_status()`` tells how far)."""
+        computes every waiting vector before returning; otherwise a background thread of this
+        object does (``behind``; ``vector_status()`` tells how far), or nothing until
+        ``start_vectors``/``complete_vectors`` (a process about to exit)."""
         flat: list[str | os.PathLike[str]] = []
         for p in paths:
             if isinstance(p, (str, os.PathLike)):
@@ -272,7 +274,7 @@ class Akhbar:
         self.vectors.stop()  # one writer: phase 1 may replace chunks that wait
         report = self.ingestor(fields).ingest(flat, prune=prune, progress=progress, wait=wait,
                                               vector_progress=vector_progress)
-        if not wait:
+        if not wait and behind:
             self.start_vectors()
         return report
 

@@ -237,6 +237,9 @@ def build(bot: Akhbar) -> Any:
                                       placeholder="https://example.com/rss.xml")
                     feed_btn = gr.Button("Fetch and ingest", elem_id="akhbar-fetch")
             ingest_status = gr.Markdown(elem_id="akhbar-ingest-status")
+            vector_status = gr.HTML(render.vector_status_html(app.bot.vector_status()),
+                                    elem_id="akhbar-vector-status")
+            vector_timer = gr.Timer(2.0)
             docs = gr.HTML(app.documents_html(), elem_id="akhbar-docs-panel")
             with gr.Row():
                 doc_pick = gr.Dropdown(app.doc_choices(), label="Document", elem_id="akhbar-doc-pick", scale=3)
@@ -352,6 +355,9 @@ def build(bot: Akhbar) -> Any:
 
         def report_text(report: Any) -> str:
             lines = [f"**{report.summary()}**"]
+            if report.pending_vectors:
+                lines.append(f"Searchable now; {report.pending_vectors} chunks get their vectors behind · "
+                             "يمكن البحث الآن، والمتجهات تُحسب في الخلفية")
             lines += [f"- `{render.esc(src)}`: {render.esc(reason)}" for src, reason in report.errors]
             return "\n".join(lines)
 
@@ -361,7 +367,7 @@ def build(bot: Akhbar) -> Any:
                 progress((state.files_done, total), desc=f"{state.documents} articles, {state.chunks} chunks",
                          unit="files")
             try:
-                return report_text(app.bot.ingest(*targets, progress=tick))
+                return report_text(app.bot.ingest(*targets, progress=tick, wait=False))
             except AkhbarError as e:
                 return f"**Error:** {render.esc(str(e))}"
 
@@ -406,6 +412,8 @@ def build(bot: Akhbar) -> Any:
         fmt.change(reexport, [conv_state, fmt], [dl_answer, dl_conv])
         new_chat.click(reset, [conv_state], [chat, sources, dl_answer, dl_conv, chip], queue=False)
         corpus_outputs = [ingest_status, docs, doc_pick, sites]
+        vector_timer.tick(lambda: render.vector_status_html(app.bot.vector_status()), None, vector_status,
+                          show_progress="hidden", queue=False)
         ingest_btn.click(ingest_files, [uploads], corpus_outputs, concurrency_id="ingest")
         feed_btn.click(ingest_feed, [feed], corpus_outputs, concurrency_id="ingest")
         remove_btn.click(remove, [doc_pick], corpus_outputs, concurrency_id="ingest")
@@ -462,6 +470,7 @@ def launch(bot: Akhbar, host: str = "127.0.0.1", port: int = 7860, auth: tuple[s
                 raise AkhbarError(f"cannot listen on {host}:{chosen}: {e}") from e
     if prepare is not None:
         prepare()
+    bot.start_vectors()  # vectors an earlier ingest left waiting: computed behind, paused while answering
     shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
     announce(f"Akhbar chat running on http://{shown}:{demo.server_port}/  (Ctrl+C to stop)")
     if block:

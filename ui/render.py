@@ -14,7 +14,17 @@ import html
 import re
 from collections.abc import Mapping, Sequence
 
-from rag import Answer, AnswerKind, ArticleText, SourceRef, Timeline, Window, detect_language, shared_words
+from rag import (
+    Answer,
+    AnswerKind,
+    ArticleText,
+    SourceRef,
+    Timeline,
+    VectorProgress,
+    Window,
+    detect_language,
+    shared_words,
+)
 
 EXCERPT_CONTEXT = 280  # characters of article shown around the supporting quote
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -344,3 +354,18 @@ def timeline_html(t: Timeline | None) -> str:
     return (f'<div class="akhbar" id="akhbar-timeline"><div class="summary">{len(t.entries)} articles · '
             f'{t.stories} stories{undated}</div><div class="akhbar-bars" id="akhbar-bars">{bars}</div>'
             f'<ol class="akhbar-entries">{"".join(items)}</ol></div>')
+
+
+def vector_status_html(status: VectorProgress) -> str:
+    """The vector phase's progress in the Corpus tab: nothing when every chunk has its vector."""
+    if not status.pending and not status.error:
+        return ""
+    done = status.total - status.pending
+    share = done / status.total if status.total else 1.0
+    rate = f", {status.rate:.1f} chunks/s" if status.running and status.rate else ""
+    state = ("computing behind" + rate) if status.running else "waiting (paused)"
+    error = f'<div class="akhbar-error">{esc(status.error)}</div>' if status.error else ""
+    return (f'<div class="akhbar akhbar-vectors"><progress max="{status.total}" value="{done}"></progress> '
+            f"Vectors: {done:,} of {status.total:,} chunks ({share:.0%}), {state}. "
+            f"Until they are all in, the other {status.pending:,} are found by their words only. · "
+            f'<span dir="rtl">المتجهات: {done:,} من {status.total:,}</span>{error}</div>')

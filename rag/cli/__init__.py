@@ -18,7 +18,7 @@ from pathlib import Path
 
 from rag.cli.ask import cmd_ask, cmd_chat, cmd_timeline, export_format
 from rag.cli.common import err
-from rag.cli.corpus import cmd_docs, cmd_doctor, cmd_ingest, cmd_remove, cmd_stats
+from rag.cli.corpus import cmd_docs, cmd_doctor, cmd_ingest, cmd_remove, cmd_stats, cmd_vectors
 from rag.cli.tools import cmd_calibrate, cmd_eval, cmd_models, cmd_train_reader
 from rag.config import BACKENDS
 from rag.errors import AkhbarError
@@ -43,7 +43,20 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--field", action="append", metavar="KEY=NAME", default=[],
                    help="the JSON field holding KEY (title, text, date, url, site, author) in this archive, "
                         "e.g. --field date=crawl_time --field site=paper; overrides ingest.fields")
+    wait = s.add_mutually_exclusive_group()
+    wait.add_argument("--wait", dest="wait", action="store_true", default=True,
+                      help="return once every vector is computed (the default): the documents are answerable "
+                           "(by BM25) as soon as the first phase ends")
+    wait.add_argument("--no-wait", dest="wait", action="store_false",
+                      help="return after the first phase; the vectors are computed by the next `akhbar chat` "
+                           "(behind) or `akhbar vectors`")
     s.set_defaults(func=cmd_ingest)
+
+    s = sub.add_parser("vectors", help="compute the vectors ingest left waiting (resumes an interrupted ingest)")
+    s.add_argument("--collection")
+    s.add_argument("--quiet", action="store_true", help="no progress bar")
+    s.add_argument("--json", action="store_true", help="print where the phase stands as JSON")
+    s.set_defaults(func=cmd_vectors)
 
     s = sub.add_parser("remove", help="remove a document (by id) or a source (by path or URL)")
     s.add_argument("target", metavar="DOC_ID|PATH")

@@ -1,5 +1,5 @@
-"""``akhbar ingest``, ``docs``, ``remove``, ``stats`` and ``doctor``: building a collection
-and looking after it. Asking it questions is ``rag.cli.ask``'s.
+"""``akhbar ingest``, ``vectors``, ``docs``, ``remove``, ``stats`` and ``doctor``: building a
+collection and looking after it. Asking it questions is ``rag.cli.ask``'s.
 
 ``rag.akhbar`` (and through it the models and the store) and tqdm are imported inside the
 commands, so ``akhbar --help`` stays fast.
@@ -18,7 +18,7 @@ from rag.config import parse_pairs
 
 
 class _Bar:
-    """A tqdm bar over files with documents/s and chunks/s, on stderr."""
+    """A tqdm bar over files with documents/s and chunks/s, on stderr: ingest's first phase."""
 
     def __init__(self) -> None:
         self.bar: Any = None
@@ -28,11 +28,33 @@ class _Bar:
 
         if self.bar is None:
             self.bar = tqdm(total=p.files_total, unit="file", file=sys.stderr, dynamic_ncols=True,
-                            desc="ingest", mininterval=0.5)
+                            desc="1/2 text", mininterval=0.5)
         elapsed = max(1e-6, time.monotonic() - p.started)
         self.bar.n = p.files_done
         self.bar.set_postfix_str(f"{p.documents / elapsed:.1f} docs/s, {p.chunks / elapsed:.1f} chunks/s",
                                  refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+class _VectorBar:
+    """A tqdm bar over the chunks waiting for vectors, with chunks/s: the second phase."""
+
+    def __init__(self) -> None:
+        self.bar: Any = None
+
+    def __call__(self, p: Any) -> None:
+        from tqdm import tqdm
+
+        if self.bar is None:
+            self.first = p.pending + p.done
+            self.bar = tqdm(total=self.first, unit="chunk", file=sys.stderr, dynamic_ncols=True,
+                            desc="2/2 vectors", mininterval=0.5)
+        self.bar.n = self.first - p.pending
+        self.bar.set_postfix_str(f"{p.rate:.1f} chunks/s", refresh=False)
         self.bar.refresh()
 
     def close(self) -> None:
@@ -45,12 +67,16 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     bot = Akhbar(load_config(args))
     fields = parse_pairs(",".join(args.field), "--field")
-    bar = None if args.quiet or args.json or not sys.stderr.isatty() else _Bar()
+    show = not (args.quiet or args.json or not sys.stderr.isatty())
+    bar, vbar = (_Bar(), _VectorBar()) if show else (None, None)
+
     try:
-        report = bot.ingest(*args.paths, prune=args.prune, progress=bar, fields=fields)
+        report = bot.ingest(*args.paths, prune=args.prune, progress=bar, fields=fields, wait=args.wait,
+                            vector_progress=_after_text(bar, vbar), behind=False)
     finally:
-        if bar:
-            bar.close()
+        for b in (bar, vbar):
+            if b:
+                b.close()
     if args.json:
         print(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
     else:
@@ -65,8 +91,48 @@ def cmd_ingest(args: argparse.Namespace) -> int:
                   (report.pruned, "pruned")) if n]
         if extras and not args.quiet:
             print("(" + ", ".join(extras) + ")")
+        if report.pending_vectors:
+            print(f"searchable now (BM25); {report.pending_vectors} chunks wait for their vectors: "
+                  "`akhbar vectors` computes them, and `akhbar chat` does behind")
         print(report.summary())
     return 1 if report.documents == 0 and report.errors else 0
+
+
+def _after_text(bar: Any, vbar: Any) -> Any:
+    """The vector phase's progress: closes the first bar, says the text is searchable, draws
+    the second."""
+    said = [False]
+
+    def tick(p: Any) -> None:
+        if not said[0]:
+            said[0] = True
+            if bar:
+                bar.close()
+            if vbar is not None and p.pending:
+                print(f"searchable now (BM25); computing vectors for {p.pending} chunks "
+                      "(Ctrl-C stops; `akhbar vectors` resumes)", file=sys.stderr, flush=True)
+        if vbar is not None and p.pending + p.done:
+            vbar(p)
+
+    return tick
+
+
+def cmd_vectors(args: argparse.Namespace) -> int:
+    from rag.akhbar import Akhbar
+
+    bot = Akhbar(load_config(args))
+    vbar = None if args.quiet or args.json or not sys.stderr.isatty() else _VectorBar()
+    try:
+        status = bot.complete_vectors(vbar)
+    finally:
+        if vbar:
+            vbar.close()
+    if args.json:
+        print(json.dumps(status.to_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(f"{status.done} chunks embedded ({status.rate:.1f} chunks/s); {status.pending} waiting; "
+              f"{status.total} in all")
+    return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
@@ -111,7 +177,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         f = result.found
         print(f"{f.documents} documents, {f.chunks_in_store} chunks in the store: "
               f"{f.pending_documents} interrupted, {f.documents_missing_vectors} missing vectors, "
-              f"{f.orphan_chunks} orphan chunks")
+              f"{f.orphan_chunks} orphan chunks, {f.chunks_waiting_for_vectors} chunks waiting for vectors")
         for a in result.actions:
             print(f"repaired: {a}")
         if result.consistent:
@@ -132,7 +198,8 @@ def cmd_stats(args: argparse.Namespace) -> int:
         return 0
     print(f"collection   {st.collection}  ({st.home})")
     print(f"documents    {st.documents}  ({st.dated_documents} with a date)")
-    print(f"chunks       {st.chunks}")
+    waiting = f"  ({st.pending_vectors} waiting for vectors: `akhbar vectors`)" if st.pending_vectors else ""
+    print(f"chunks       {st.chunks}{waiting}")
     emb = st.embedding_model
     print(f"embedding    {emb.name} ({'ready' if emb.ready else 'not prepared'})")
     llm = st.llm
