@@ -293,10 +293,30 @@ def wait_paused(proc: subprocess.Popen[str], pause: str) -> None:
     assert line.strip() == f"PAUSED {pause}", (line, proc.stderr.read() if proc.stderr else "")
 
 
+def _stored_vectors(home: Path) -> int:
+    from tests.conftest import base_config
+
+    return Akhbar(base_config(home)).store.count()
+
+
+class _Counting:
+    """The real embedder, counting the passages it embeds."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.passages = inner, 0
+
+    def embed_passages(self, texts: list[str]) -> Any:
+        self.passages += len(texts)
+        return self.inner.embed_passages(texts)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
+
+
 @pytest.mark.slow
 @pytest.mark.store
-def test_sigkill_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, prepared_config: Config,
-                                                            embedder: Any) -> None:
+def test_sigkill_in_either_phase_then_rerun_equals_uninterrupted(tmp_path: Path, prepared_config: Config,
+                                                                 embedder: Any) -> None:
     corpus = tmp_path / "archive"
     write_archive(corpus, 36)
     clean = tmp_path / "clean"
@@ -304,24 +324,69 @@ def test_sigkill_mid_ingest_then_rerun_equals_uninterrupted(tmp_path: Path, prep
     # process; only the runs that are killed need processes of their own.
     assert not ingest_here(clean, corpus, embedder).errors
     expected = _snapshot(clean)
-    n_docs = len(expected["docs"])
+    n_docs, n_chunks = len(expected["docs"]), len(expected["chunks"])
     assert n_docs >= 30, n_docs
-    assert len(expected["chunks"]) > 64, "the archive must fill more than one write batch"
+    assert n_chunks > 64, "the archive must fill more than two batches of each phase"
 
     crashed = tmp_path / "crashed"
-    kills = []
-    # Killed before any vector is written, after the first batch's vectors but before its
-    # documents are complete, and before the second batch: each run resumes the last.
-    for pause in ("before:1", "after:1", "before:2"):
+    complete, vectors = [], []
+    # Phase 1 (text): killed before any chunk is written, after the first batch's chunks but
+    # before its documents are complete, and before the second batch. Phase 2 (vectors):
+    # before any vector (every document complete by then), after the first batch's vectors
+    # but before they are marked as stored, and before the third batch (the second of that
+    # run: the first batch is found already stored and only marked). Each run resumes the last.
+    for pause in ("text-before:1", "text-after:1", "text-before:2", "before:1", "after:1", "before:2"):
         proc = paused_ingest(crashed, corpus, pause, prepared_config)
         wait_paused(proc, pause)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        kills.append(_complete_docs(crashed))
-    assert kills[0] == 0 and 0 < kills[-1] < n_docs, kills
-    final = ingest_here(crashed, corpus, embedder)
-    assert not final.errors and final.documents == 36, final.to_dict()
+        complete.append(_complete_docs(crashed))
+        vectors.append(_stored_vectors(crashed))
+    assert complete[0] == 0 and 0 < complete[2] < n_docs, complete
+    assert complete[3:] == [n_docs] * 3 and vectors[:4] == [0] * 4, (complete, vectors)
+    assert 0 < vectors[4] < vectors[5] < n_chunks, vectors
+    counting = _Counting(embedder)
+    final = ingest_here(crashed, corpus, counting)
+    assert not final.errors and final.documents == 36 and final.new_chunks == 0, final.to_dict()
+    # Nothing embedded twice: the final run embedded exactly the chunks the store lacked.
+    assert counting.passages == n_chunks - vectors[5], (counting.passages, n_chunks, vectors)
     assert _snapshot(crashed) == expected
+
+
+@pytest.mark.slow
+@pytest.mark.store
+def test_searchable_before_any_vector_then_the_vectors_behind_change_nothing(tmp_path: Path, prepared_config: Config,
+                                                                           embedder: Any) -> None:
+    from tests.conftest import base_config
+
+    corpus = tmp_path / "archive"
+    write_archive(corpus, 36)
+    clean = tmp_path / "clean"
+    assert not ingest_here(clean, corpus, embedder).errors
+    expected = _snapshot(clean)
+    chunk_id, _, text = expected["chunks"][7]
+    words = " ".join(text.split()[:16])
+    first = [h.chunk.chunk_id for h in Akhbar(base_config(clean), embedder=embedder).retrieve(words, top_k=5)]
+    assert first[0] == chunk_id
+
+    home = tmp_path / "behind"
+    counting = _Counting(embedder)
+    bot = Akhbar(base_config(home), embedder=counting)
+    report = bot.ingest(corpus, wait=False, behind=False)
+    assert report.pending_vectors == len(expected["chunks"]) and bot.store.count() == 0
+    assert bot.stats().pending_vectors == len(expected["chunks"]) and bot.doctor(repair=False).consistent
+    # Answerable before a single vector: BM25 finds the chunk, and the chunks an answer
+    # needed are embedded then and kept.
+    hits = bot.retrieve(words, top_k=5)
+    assert hits[0].chunk.chunk_id == chunk_id, [h.chunk.title for h in hits]
+    assert 0 < bot.store.count() <= 5 and counting.passages == bot.store.count()
+    assert bot.start_vectors()
+    status = bot.vectors.wait(600)
+    assert not status.running and status.pending == 0 and not status.error, status
+    assert counting.passages == len(expected["chunks"])  # each chunk embedded once
+    assert _snapshot(home) == expected
+    # Once every vector is in, retrieval is what an uninterrupted ingest gives.
+    assert [h.chunk.chunk_id for h in bot.retrieve(words, top_k=5)] == first
 
 
 def test_reconcile_deletes_vectors_no_document_claims(bot: Akhbar, tmp_path: Path) -> None:

@@ -1,5 +1,5 @@
-"""Crashes and repairs: a real process SIGKILLed in the middle of a Chroma write and in the
-middle of a streamed answer; `akhbar doctor` finds what the crash left and repairs it, and
+"""Crashes and repairs: a real process SIGKILLed in the middle of ingest's text phase, of a
+Chroma write and of a streamed answer; `akhbar doctor` finds what the crash left and repairs it, and
 the result equals an uninterrupted run. Also: a manifest from a newer Akhbar is refused,
 not reset, and an older one is migrated in place with its data kept."""
 
@@ -20,6 +20,23 @@ from bench.synth import write_archive
 from rag import Akhbar, Config, StoreError
 from tests.conftest import AR_QUESTION, REPO, copy_seeds
 from tests.integration.test_archive import _cli, _snapshot, ingest_here
+
+# Runs `akhbar ingest` with ChunkTable.put wrapped: on its Nth call (a batch of the text
+# phase) the chunks are written, and the process kills itself before its documents are complete.
+KILL_AFTER_PUT = """
+import os, signal, sys
+from rag.chunks import ChunkTable
+from rag.cli import main
+original = ChunkTable.put
+calls = {"n": 0}
+def put(self, chunks, embedded=False):
+    original(self, chunks, embedded)
+    calls["n"] += 1
+    if calls["n"] == int(os.environ["KILL_AT_CALL"]):
+        os.kill(os.getpid(), signal.SIGKILL)
+ChunkTable.put = put
+sys.exit(main(["ingest", sys.argv[1], "--quiet"]))
+"""
 
 # Runs `akhbar ingest` with ChromaStore.upsert wrapped: on its Nth call it writes the first
 # half of the batch to Chroma and then the process kills itself, mid-write.
@@ -48,8 +65,8 @@ def _env(home: Path, cfg: Config, **extra: str) -> dict[str, str]:
             "PYTHONPATH": str(REPO), **extra}
 
 
-def test_sigkill_inside_a_chroma_write_then_doctor_repairs(tmp_path: Path, prepared_config: Config,
-                                                           embedder: Any) -> None:
+def test_sigkill_in_the_text_phase_then_doctor_repairs(tmp_path: Path, prepared_config: Config,
+                                                       embedder: Any) -> None:
     corpus = tmp_path / "archive"
     write_archive(corpus, 36)  # more than one write batch of 64 chunks
     clean = tmp_path / "clean"
@@ -58,7 +75,7 @@ def test_sigkill_inside_a_chroma_write_then_doctor_repairs(tmp_path: Path, prepa
     assert len(expected["chunks"]) > 64, "the archive must fill more than one write batch"
 
     crashed = tmp_path / "crashed"
-    proc = subprocess.run([sys.executable, "-c", KILL_IN_UPSERT, str(corpus)], cwd=REPO, timeout=600,
+    proc = subprocess.run([sys.executable, "-c", KILL_AFTER_PUT, str(corpus)], cwd=REPO, timeout=600,
                           env=_env(crashed, prepared_config, KILL_AT_CALL="2"), capture_output=True, text=True)
     assert proc.returncode == -signal.SIGKILL, proc.stderr
     check = _cli(crashed, "doctor", "--check", "--json", cfg=prepared_config)
@@ -69,26 +86,63 @@ def test_sigkill_inside_a_chroma_write_then_doctor_repairs(tmp_path: Path, prepa
     assert repaired.returncode == 0, repaired.stderr
     assert "repaired:" in repaired.stdout and "re-ingested" in repaired.stdout
     again = json.loads(_cli(crashed, "doctor", "--check", "--json", cfg=prepared_config).stdout)
-    assert again["consistent"], again
+    assert again["consistent"] and again["found"]["chunks_waiting_for_vectors"] == 0, again
     # The repair finished the interrupted documents; a normal re-ingest adds the rest, and
     # the result is exactly an uninterrupted run's.
     assert not ingest_here(crashed, corpus, embedder).errors
     assert _snapshot(crashed) == expected
 
 
-def test_doctor_removes_documents_whose_sources_are_gone(bot: Akhbar, tmp_path: Path) -> None:
+def test_sigkill_inside_a_chroma_write_then_akhbar_vectors_resumes(tmp_path: Path, prepared_config: Config,
+                                                                   embedder: Any) -> None:
+    corpus = tmp_path / "archive"
+    write_archive(corpus, 36)
+    clean = tmp_path / "clean"
+    assert not ingest_here(clean, corpus, embedder).errors
+    expected = _snapshot(clean)
+
+    crashed = tmp_path / "crashed"
+    proc = subprocess.run([sys.executable, "-c", KILL_IN_UPSERT, str(corpus)], cwd=REPO, timeout=600,
+                          env=_env(crashed, prepared_config, KILL_AT_CALL="2"), capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    # The text phase had ended: every document is complete and searchable; half a batch of
+    # vectors made it in unmarked. That is a consistent store with vectors still to come.
+    check = _cli(crashed, "doctor", "--check", "--json", cfg=prepared_config)
+    found = json.loads(check.stdout)
+    assert check.returncode == 0 and found["consistent"], found
+    assert found["found"]["pending_documents"] == 0 and found["found"]["chunks_waiting_for_vectors"] > 0, found
+    stats = json.loads(_cli(crashed, "stats", "--json", cfg=prepared_config).stdout)
+    assert stats["pending_vectors"] == found["found"]["chunks_waiting_for_vectors"], stats
+    resumed = _cli(crashed, "vectors", "--json", cfg=prepared_config)
+    assert resumed.returncode == 0, resumed.stderr
+    status = json.loads(resumed.stdout)
+    assert status["pending"] == 0 and status["done"] == stats["pending_vectors"], status
+    assert _snapshot(crashed) == expected
+
+
+def test_doctor_embeds_lost_vectors_again_and_removes_documents_whose_text_and_sources_are_gone(
+        bot: Akhbar, tmp_path: Path) -> None:
     corpus = copy_seeds(tmp_path / "corpus")
     bot.ingest(corpus)
     doc = bot.documents()[0]
-    # Simulate a crash that lost vectors, with the source file gone too.
-    bot.store.delete_doc(doc.doc_id)
+    chunks = bot.store.count()
     for f in corpus.iterdir():
         f.unlink()
+    # Vectors lost, the chunk table intact: embedded again from the table, no source needed.
+    bot.store.delete_doc(doc.doc_id)
     result = bot.doctor(repair=False)
     assert result.found.documents_missing_vectors == 1 and not result.consistent
     result = bot.doctor()
+    assert any("embedded again from the chunk table" in a for a in result.actions), result
+    assert bot.store.count() == chunks and bot.doctor(repair=False).consistent
+    # The chunk rows lost too, and the sources gone: nothing to rebuild it from.
+    bot.store.delete_doc(doc.doc_id)
+    bot.chunks.delete_doc(doc.doc_id)
+    assert not bot.doctor(repair=False).consistent
+    result = bot.doctor()
     assert any("removed; its sources are gone" in a for a in result.actions), result
-    assert bot.documents() == [] and bot.store.count() == 0 and bot.doctor(repair=False).consistent
+    assert bot.documents() == [] and bot.store.count() == 0 and bot.chunks.count() == 0
+    assert bot.doctor(repair=False).consistent
 
 
 def test_sigkill_while_streaming_an_answer_leaves_the_store_consistent(tmp_path: Path, prepared_config: Config,
@@ -177,12 +231,12 @@ def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path,
     server, url = start_chroma(data)
     home = tmp_path / "home"
     try:
-        # The ingest stops before its second batch; the server dies; the ingest goes on
-        # and its next write meets the dead server.
+        # The ingest stops before its second batch of vectors (the text phase is over: every
+        # document complete); the server dies; the ingest goes on and its next write meets
+        # the dead server.
         proc = paused_ingest(home, corpus, "before:2", prepared_config, AKHBAR_CHROMA_URL=url)
         wait_paused(proc, "before:2")
-        done_before = _complete_docs(home)
-        assert 0 < done_before < 36
+        assert _complete_docs(home) == 36
         server.send_signal(signal.SIGKILL)
         server.wait()
         _, err = proc.communicate("go\n", timeout=300)
@@ -199,11 +253,13 @@ def test_chroma_server_killed_mid_ingest_clear_error_then_doctor(tmp_path: Path,
         check = json.loads(subprocess.run([sys.executable, "-m", "rag.cli", "doctor", "--check", "--json"],
                                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600).stdout)
         assert check["consistent"], (report, check)
+        assert check["found"]["chunks_waiting_for_vectors"] == 0, check  # doctor finished the phase
         again = subprocess.run([sys.executable, "-m", "rag.cli", "ingest", str(corpus), "--quiet"], cwd=REPO,
                                env=env, capture_output=True, text=True, timeout=600)
         assert again.returncode == 0, again.stderr
         final = json.loads(subprocess.run([sys.executable, "-m", "rag.cli", "doctor", "--check", "--json"],
                                           cwd=REPO, env=env, capture_output=True, text=True, timeout=600).stdout)
-        assert final["consistent"] and final["found"]["documents"] == 36 > done_before, final
+        assert final["consistent"] and final["found"]["documents"] == 36, final
+        assert final["found"]["chunks_waiting_for_vectors"] == 0 and final["found"]["chunks_in_store"] > 64, final
     finally:
         stop(server, timeout=20)
