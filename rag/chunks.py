@@ -195,7 +195,7 @@ class ChunkTable:
 
 def matches(meta: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
     """Chroma's ``where`` semantics for ``$and``/``$or`` and the comparison operators, over one
-    chunk's metadata (a missing key matches no condition)."""
+    chunk's metadata. As in Chroma, a missing key matches ``$ne`` and ``$nin`` and nothing else."""
     for key, cond in where.items():
         if key == "$and":
             if not all(matches(meta, c) for c in cond):
@@ -205,10 +205,12 @@ def matches(meta: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
             if not any(matches(meta, c) for c in cond):
                 return False
             continue
+        ops = cond if isinstance(cond, Mapping) else {"$eq": cond}
         if key not in meta:
+            if all(op in ("$ne", "$nin") for op in ops):
+                continue
             return False
         value = meta[key]
-        ops = cond if isinstance(cond, Mapping) else {"$eq": cond}
         for op, arg in ops.items():
             if not _compare(op, value, arg):
                 return False

@@ -237,8 +237,8 @@ def build(bot: Akhbar) -> Any:
                                       placeholder="https://example.com/rss.xml")
                     feed_btn = gr.Button("Fetch and ingest", elem_id="akhbar-fetch")
             ingest_status = gr.Markdown(elem_id="akhbar-ingest-status")
-            vector_status = gr.HTML(render.vector_status_html(app.bot.vector_status()),
-                                    elem_id="akhbar-vector-status")
+            # Filled by the timer: building the page opens no store (a busy port fails first).
+            vector_status = gr.HTML("", elem_id="akhbar-vector-status")
             vector_timer = gr.Timer(2.0)
             docs = gr.HTML(app.documents_html(), elem_id="akhbar-docs-panel")
             with gr.Row():

@@ -363,7 +363,7 @@ def vector_status_html(status: VectorProgress) -> str:
     done = status.total - status.pending
     share = done / status.total if status.total else 1.0
     rate = f", {status.rate:.1f} chunks/s" if status.running and status.rate else ""
-    state = ("computing behind" + rate) if status.running else "waiting (paused)"
+    state = ("computing behind" + rate) if status.running else "not running"
     error = f'<div class="akhbar-error">{esc(status.error)}</div>' if status.error else ""
     return (f'<div class="akhbar akhbar-vectors"><progress max="{status.total}" value="{done}"></progress> '
             f"Vectors: {done:,} of {status.total:,} chunks ({share:.0%}), {state}. "

@@ -183,8 +183,12 @@ def test_ollama_embeddings_build_and_guard_their_collection(prepared_config: Con
                                               embed={"backend": "ollama", "ollama_model": "multilingual-e5-small"}),
                ollama_standin, backend="ollama")
     bot = Akhbar(cfg)
-    report = bot.ingest(SEEDS)
-    assert report.new_chunks > 0 and bot.stats().embedding_model.name == "ollama:multilingual-e5-small"
+    # The same two phases as with the packaged embedder: text first, vectors from /api/embed after.
+    report = bot.ingest(SEEDS, wait=False, behind=False)
+    assert report.new_chunks > 0 and report.pending_vectors == report.new_chunks and bot.store.count() == 0
+    assert bot.stats().embedding_model.name == "ollama:multilingual-e5-small"
+    status = bot.complete_vectors()
+    assert status.pending == 0 and status.done == report.new_chunks and bot.store.count() == report.new_chunks
     hits = bot.retrieve(EN_QUESTION)
     assert hits and hits[0].chunk.source_path.endswith("000_dcd787653053976f.txt")
     answer = bot.ask(EN_QUESTION)

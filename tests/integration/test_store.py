@@ -56,3 +56,30 @@ def test_store_mode_follows_config(bot: Akhbar) -> None:
     else:
         assert bot.store.url == "" and bot.config.chroma_dir.exists()
     assert bot.store.count() > 0
+
+
+@pytest.mark.store
+def test_the_chunk_table_filters_as_chroma_does(tmp_path: Path) -> None:
+    """A chunk still waiting for its vector is filtered by ``rag.chunks.matches``; one with a
+    vector by Chroma. Both must keep the same chunks for every filter the retriever writes."""
+    from dataclasses import replace
+
+    from rag.chunks import ChunkTable
+    from rag.retrieval import Filters
+
+    base = [_chunk(0, "a", "نص أ"), _chunk(0, "b", "text b"), _chunk(0, "u", "نص بلا تاريخ")]
+    chunks = [replace(base[0], date="2015-08-10", site="okaz", language="ar"),
+              replace(base[1], date="2015-08-03", site="spa", language="en"),
+              replace(base[2], date="", site="", language="")]
+    store = _store(tmp_path, "filters", "test-model")
+    store.upsert(chunks, [[1.0, 0.0], [0.0, 1.0], [0.7, 0.7]])
+    table = ChunkTable(tmp_path / "manifest.sqlite", "filters")
+    table.put(chunks)
+    ids = [c.chunk_id for c in chunks]
+    for filters in (Filters(date_from="2015-08-01"), Filters(date_to="2015-08-05"), Filters(sites=("okaz", "spa")),
+                    Filters(languages=("en",)), Filters(exclude=("a",)), Filters(exclude=("a", "b", "zz")),
+                    Filters(date_from="2015-08-01", languages=("ar", "en"), exclude=("b",))):
+        where = filters.where()
+        assert set(store.get_chunks(ids, where)) == set(table.get(ids, where)), filters
+    for where in ({"site": {"$nin": ["spa"]}}, {"site": {"$ne": "okaz"}}, {"site": {"$in": ["okaz", ""]}}):
+        assert set(store.get_chunks(ids, where)) == set(table.get(ids, where)), where

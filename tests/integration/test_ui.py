@@ -308,7 +308,13 @@ def test_upload_lists_hostile_article_inert_and_remove(session: dict[str, Any], 
     _upload(page, article, "بريدة")
     docs_text = page.inner_text("#akhbar-docs")
     assert "<script>" in docs_text  # shown as text
-    assert "1 documents" in page.inner_text("#akhbar-ingest-status")
+    status = page.inner_text("#akhbar-ingest-status")
+    assert "1 documents" in status and "get their vectors behind" in status, status
+    # The vectors are computed behind: after a tick of the tab's timer, the progress line is
+    # there until they are all in, then gone (a phase that never ran would stay "not running").
+    page.wait_for_timeout(2500)
+    page.wait_for_function("() => (document.querySelector('#akhbar-vector-status')?.innerText || '').trim() === ''",
+                           timeout=120_000)
     assert page.locator("#akhbar-docs script, #akhbar-docs img").count() == 0
     # Ask about it: the card shows the article's markup as text and runs nothing.
     page.click("button[role=tab]:has-text('Chat')")

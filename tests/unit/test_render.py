@@ -71,3 +71,15 @@ def test_passages_are_shown_as_such_with_the_question_s_words_marked() -> None:
     assert "&lt;b&gt;" in chat and 'data-target="akhbar-src-1-1"' in chat  # escaped, marker linked
     sure = Answer(question="q", text="3 [1].", language="ar", citations=(cite,), confidence=0.93)
     assert "confidence 93%" in render.chat_html([sure]) and "kind-answer" in render.chat_html([sure])
+
+
+def test_the_vector_phase_shows_how_far_it_is_and_nothing_once_done() -> None:
+    from rag import VectorProgress
+
+    assert render.vector_status_html(VectorProgress(total=2955, pending=0)) == ""
+    shown = render.vector_status_html(VectorProgress(total=2955, pending=1204, done=1751, seconds=175.1,
+                                                     running=True))
+    assert '<progress max="2955" value="1751">' in shown and "1,751 of 2,955 chunks (59%)" in shown
+    assert "10.0 chunks/s" in shown and "1,204 are found by their words only" in shown
+    stalled = render.vector_status_html(VectorProgress(total=10, pending=4, error="<disk full>"))
+    assert "not running" in stalled and "&lt;disk full&gt;" in stalled
