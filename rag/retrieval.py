@@ -109,11 +109,23 @@ class Retriever:
             return {}
         return self.bm25.similarity(text, own, chunk_ids, self.generation(), self.chunks.all_texts)
 
-    def nearest(self, vector: Sequence[float], k: int, filters: Filters | dict[str, Any] | None = None) -> list[Hit]:
+    def nearest(self, vector: Sequence[float], k: int, filters: Filters | dict[str, Any] | None = None,
+                text: str = "") -> list[Hit]:
         """The ``k`` chunks nearest ``vector`` by the vectors alone, within ``filters`` (or a
-        Chroma ``where`` clause)."""
+        Chroma ``where`` clause). With ``text`` (what ``vector`` embeds), while vectors are
+        behind, the best lexical candidates still waiting are embedded and compete too."""
         where = filters.where(self.sites) if isinstance(filters, Filters) else filters
-        return self.store.query(list(vector), k, where)
+        hits = self.store.query(list(vector), k, where)
+        if text and self.bm25 is not None and self.chunks.pending_count():
+            have = {h.chunk.chunk_id for h in hits}
+            lexical = [cid for cid, _ in self.bm25.search(text, k * (4 if where else 1), self.generation(),
+                                                           self.chunks.all_texts)]
+            top = [cid for cid in lexical if cid not in have]
+            waiting = [cid for cid in top if cid not in self.chunks.embedded(top)][:k]
+            if waiting:
+                hits = sorted(hits + self._with_scores(waiting, vector, where), key=lambda h: h.score,
+                              reverse=True)[:k]
+        return hits
 
     def search(self, question: str, top_k: int, filters: Filters | None = None,
                query_vec: Sequence[float] | None = None, mode: str | None = None) -> list[Hit]:

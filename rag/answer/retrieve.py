@@ -81,8 +81,8 @@ def retrieve(plan: Plan, retriever: Retriever, archive: Archive, config: Config)
         if plan.window.since == OPEN_START:
             windowed = replace(windowed, date_from="0001-01-01")
         text = search_text or without(plan.asked, plan.window) or plan.asked
-        every = [h.score for h in retriever.nearest(vector(text), 5, filters)]
-        inside = [h.score for h in retriever.nearest(vector(text), 5, windowed)]
+        every = [h.score for h in retriever.nearest(vector(text), 5, filters, text)]
+        inside = [h.score for h in retriever.nearest(vector(text), 5, windowed, text)]
         # "How many cars did Kia sell in July 2015?" is answered by an August article.
         hides = bool(every) and (not inside or max(inside) < max(every) - config.retrieval.source_margin)
         notes.insert(0, _window_note(plan, plan.window, applied=not hides))
