@@ -142,11 +142,12 @@ class ChunkTable:
         return int(self._rows("SELECT COUNT(*) FROM chunks WHERE collection=? AND embedded=0",
                               (self.collection,))[0][0])
 
-    def pending(self, limit: int) -> list[Chunk]:
-        """The next chunks waiting for vectors, in the order they were added."""
-        return [chunk_from(r[0], r[1], json.loads(r[2])) for r in self._rows(
-            "SELECT chunk_id, text, meta FROM chunks WHERE collection=? AND embedded=0 ORDER BY rowid LIMIT ?",
-            (self.collection, limit))]
+    def pending(self, limit: int, after: int = 0) -> list[tuple[int, Chunk]]:
+        """The next chunks waiting for vectors, in the order they were added, with their row
+        numbers; ``after`` skips rows up to that number (a batch still being written)."""
+        return [(r[3], chunk_from(r[0], r[1], json.loads(r[2]))) for r in self._rows(
+            "SELECT chunk_id, text, meta, rowid FROM chunks WHERE collection=? AND embedded=0 AND rowid>? "
+            "ORDER BY rowid LIMIT ?", (self.collection, after, limit))]
 
     def get(self, ids: Sequence[str], where: Mapping[str, Any] | None = None) -> dict[str, Chunk]:
         """id → chunk for the ids held (and, with ``where``, matching it)."""

@@ -62,7 +62,7 @@ class VectorPhase:
         self.embedder = embedder
         self.batch = batch
         self.background_batch = background_batch
-        self._write = threading.Lock()  # one writer of vectors at a time
+        self._write = threading.RLock()  # one writer of vectors at a time
         self._busy = 0
         self._busy_lock = threading.Condition()
         self._thread: threading.Thread | None = None
@@ -104,31 +104,57 @@ class VectorPhase:
 
     # ---------------------------------------------------------------- batches
 
-    def step(self, size: int | None = None) -> int:
-        """Embed and store the next batch; returns how many chunks it took (0: none waiting)."""
+    def _next(self, size: int, after: int = 0) -> tuple[list[Chunk], list[Chunk], int]:
+        """The next batch: (all of it, those still to embed, its last row number)."""
+        rows = self.chunks.pending(size, after)
+        if not rows:
+            return [], [], after
+        todo = [c for _, c in rows]
+        held = self.store.has([c.chunk_id for c in todo])
+        if held:  # written before a crash, never marked: mark, do not embed again
+            self.chunks.mark_embedded(held)
+        return todo, [c for c in todo if c.chunk_id not in held], rows[-1][0]
+
+    def _keep(self, todo: Sequence[Chunk], rest: Sequence[Chunk], vectors: Sequence[Sequence[float]]) -> None:
         with self._write:
-            todo = self.chunks.pending(size or self.batch)
-            if not todo:
-                return 0
-            held = self.store.has([c.chunk_id for c in todo])
-            if held:  # written before a crash, never marked: mark, do not embed again
-                self.chunks.mark_embedded(held)
-            rest = [c for c in todo if c.chunk_id not in held]
             if rest:
-                vectors = self.embedder.embed_passages([passage_text(c) for c in rest])
                 self.store.upsert(rest, vectors)
                 self.chunks.mark_embedded([c.chunk_id for c in rest])
             self._done += len(todo)
+
+    def step(self, size: int | None = None) -> int:
+        """Embed and store the next batch; returns how many chunks it took (0: none waiting)."""
+        with self._write:
+            todo, rest, _ = self._next(size or self.batch)
+            if todo:
+                self._keep(todo, rest, self.embedder.embed_passages([passage_text(c) for c in rest]) if rest else [])
             return len(todo)
 
     def run(self, progress: Callable[[VectorProgress], None] | None = None) -> VectorProgress:
-        """Embed every waiting chunk, in the calling thread."""
+        """Embed every waiting chunk, in the calling thread; each batch is written to the store
+        on a second thread while the next one is embedded."""
+        from concurrent.futures import Future, ThreadPoolExecutor
+
         self._started = self._started or time.monotonic()
         if progress:
             progress(self.status())
-        while self.step():
-            if progress:
-                progress(self.status())
+        after = 0
+        writing: Future[None] | None = None
+        with ThreadPoolExecutor(1, thread_name_prefix="akhbar-vector-write") as pool:
+            while True:
+                todo, rest, after = self._next(self.batch, after)
+                if not todo:
+                    break
+                vectors = self.embedder.embed_passages([passage_text(c) for c in rest]) if rest else []
+                if writing is not None:
+                    writing.result()  # one batch in flight; its error stops the phase here
+                    if progress:
+                        progress(self.status())
+                writing = pool.submit(self._keep, todo, rest, vectors)
+            if writing is not None:
+                writing.result()
+        if progress:
+            progress(self.status())
         return self.status()
 
     def start(self) -> bool:

@@ -21,7 +21,8 @@ def test_put_keeps_the_embedded_flag_and_pending_comes_in_order(tmp_path: Path) 
     table = ChunkTable(tmp_path / "manifest.sqlite", "c")
     table.put([_chunk(i) for i in range(5)])
     assert table.count() == 5 and table.pending_count() == 5
-    assert [c.chunk_id for c in table.pending(3)] == ["d1-0000", "d1-0001", "d1-0002"]
+    assert [c.chunk_id for _, c in table.pending(3)] == ["d1-0000", "d1-0001", "d1-0002"]
+    assert [c.chunk_id for _, c in table.pending(2, after=table.pending(1)[0][0])] == ["d1-0001", "d1-0002"]
     table.mark_embedded(["d1-0000", "d1-0001"])
     table.put([_chunk(0), _chunk(1)])  # written again (a re-run): still embedded
     assert table.pending_count() == 3 and table.embedded(["d1-0000", "d1-0003"]) == {"d1-0000"}
