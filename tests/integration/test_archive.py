@@ -394,6 +394,29 @@ def test_searchable_before_any_vector_then_the_vectors_behind_change_nothing(tmp
     assert [h.chunk.chunk_id for h in bot.retrieve(words, top_k=5)] == first
 
 
+@pytest.mark.store
+def test_an_answer_while_vectors_wait_says_so(tmp_path: Path, embedder: Any) -> None:
+    from tests.conftest import AR_QUESTION, ScriptedLLM, base_config, copy_seeds
+
+    corpus = copy_seeds(tmp_path / "corpus")
+    write_archive(corpus / "archive", 12)
+    llm = ScriptedLLM(["منذ", " يناير 2017", " [1]", "."])
+    bot = Akhbar(base_config(tmp_path / "home"), embedder=embedder, llm=llm)
+    report = bot.ingest(corpus, wait=False, behind=False)
+    assert report.pending_vectors == report.new_chunks > 10
+    answer = bot.ask(AR_QUESTION)
+    waiting = bot.vector_status().pending
+    assert 0 < waiting < report.new_chunks  # what the answer needed was embedded; the rest waits
+    assert answer.diagnostics.pending_vectors == waiting, answer.diagnostics
+    assert f"lexical only: {waiting:,} chunks still waiting for vectors" not in answer.notes  # Arabic question
+    assert any("لم تُحسب متجهاتها بعد" in n and f"{waiting:,}" in n for n in answer.notes), answer.notes
+    assert "2017" in answer.text and answer.citations and "أستانا" in answer.citations[0].quote
+    bot.complete_vectors()
+    again = Akhbar(base_config(tmp_path / "home"), embedder=embedder,
+                   llm=ScriptedLLM(["منذ", " يناير 2017", " [1]", "."])).ask(AR_QUESTION)
+    assert again.diagnostics.pending_vectors is None and not any("متجهات" in n for n in again.notes)
+
+
 def test_reconcile_deletes_vectors_no_document_claims(bot: Akhbar, tmp_path: Path) -> None:
     from rag.types import Chunk
 
