@@ -76,6 +76,7 @@ class ChromaStore:
         self._dim = dim
         self._vs: Any = None
         where = f"the Chroma server at {url} (database {database!r})" if url else f"the Chroma store at {self.path}"
+        self.where = where
         try:
             import chromadb
             from chromadb.config import Settings
@@ -141,7 +142,8 @@ class ChromaStore:
         try:
             self.vs.add(nodes)
         except Exception as e:
-            raise StoreError(f"cannot write {len(nodes)} chunks to collection {self.collection_name!r}: {e}") from e
+            raise StoreError(f"cannot write {len(nodes)} chunks to collection {self.collection_name!r} "
+                             f"on {self.where}: {e}") from e
 
     def upsert(self, chunks: Sequence[Chunk], embeddings: Sequence[Sequence[float]]) -> None:
         """Write chunks, replacing any with the same ids: re-running a write after a crash
@@ -160,13 +162,14 @@ class ChromaStore:
                 documents=[n.get_content(metadata_mode=MetadataMode.NONE) for n in nodes],
             )
         except Exception as e:
-            raise StoreError(f"cannot write {len(nodes)} chunks to collection {self.collection_name!r}: {e}") from e
+            raise StoreError(f"cannot write {len(nodes)} chunks to collection {self.collection_name!r} "
+                             f"on {self.where}: {e}") from e
 
     def ids_for_doc(self, doc_id: str) -> set[str]:
         try:
             return set(self._collection.get(where={"doc_id": doc_id}, include=[])["ids"])
         except Exception as e:
-            raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+            raise StoreError(f"cannot read collection {self.collection_name!r} on {self.where}: {e}") from e
 
     def all_ids(self) -> dict[str, str]:
         """chunk id → doc id for the whole collection (for reconciliation)."""
@@ -199,7 +202,7 @@ class ChromaStore:
         try:
             res = self._collection.get(where=where, include=["metadatas"])
         except Exception as e:
-            raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+            raise StoreError(f"cannot read collection {self.collection_name!r} on {self.where}: {e}") from e
         return {cid: _our_meta(m or {}) for cid, m in zip(res["ids"], res["metadatas"] or [])}
 
     def query(self, embedding: Sequence[float], top_k: int, where: dict[str, Any] | None = None) -> list[Hit]:
@@ -211,7 +214,7 @@ class ChromaStore:
         except Exception as e:
             if self.count() == 0:
                 return []
-            raise StoreError(f"cannot query collection {self.collection_name!r}: {e}") from e
+            raise StoreError(f"cannot query collection {self.collection_name!r} on {self.where}: {e}") from e
         ids = (res.get("ids") or [[]])[0]
         docs = (res.get("documents") or [[]])[0]
         metas = (res.get("metadatas") or [[]])[0]
@@ -230,7 +233,7 @@ class ChromaStore:
         except Exception as e:
             if self.count() == 0:
                 return []
-            raise StoreError(f"cannot query collection {self.collection_name!r}: {e}") from e
+            raise StoreError(f"cannot query collection {self.collection_name!r} on {self.where}: {e}") from e
         ids = (res.get("ids") or [[]])[0]
         dists = (res.get("distances") or [[]])[0]
         return [(cid, 1.0 - float(d)) for cid, d in zip(ids, dists)]
@@ -241,7 +244,7 @@ class ChromaStore:
         try:
             res = self._collection.get(ids=list(ids), where=where, include=["documents", "metadatas"])
         except Exception as e:
-            raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+            raise StoreError(f"cannot read collection {self.collection_name!r} on {self.where}: {e}") from e
         return {cid: chunk_from(cid, doc or "", meta or {})
                 for cid, doc, meta in zip(res["ids"], res["documents"] or [], res["metadatas"] or [])}
 
@@ -252,7 +255,7 @@ class ChromaStore:
         try:
             res = self._collection.get(ids=list(ids), where=where, include=["documents", "metadatas", "embeddings"])
         except Exception as e:
-            raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+            raise StoreError(f"cannot read collection {self.collection_name!r} on {self.where}: {e}") from e
         chunks, vectors = {}, {}
         embeddings = res["embeddings"] if res["embeddings"] is not None else []
         for cid, doc, meta, emb in zip(res["ids"], res["documents"] or [], res["metadatas"] or [], embeddings):
@@ -279,7 +282,7 @@ class ChromaStore:
             try:
                 res = self._collection.get(include=["documents", "metadatas"], limit=page, offset=offset)
             except Exception as e:
-                raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+                raise StoreError(f"cannot read collection {self.collection_name!r} on {self.where}: {e}") from e
             yield [chunk_from(cid, doc or "", meta or {})
                    for cid, doc, meta in zip(res["ids"], res["documents"] or [], res["metadatas"] or [])]
 
@@ -290,13 +293,13 @@ class ChromaStore:
         try:
             return set(self._collection.get(ids=list(ids), include=[])["ids"])
         except Exception as e:
-            raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+            raise StoreError(f"cannot read collection {self.collection_name!r} on {self.where}: {e}") from e
 
     def count(self) -> int:
         try:
             return int(self._collection.count())
         except Exception as e:
-            raise StoreError(f"cannot count collection {self.collection_name!r}: {e}") from e
+            raise StoreError(f"cannot count collection {self.collection_name!r} on {self.where}: {e}") from e
 
     def documents(self) -> dict[str, dict[str, Any]]:
         """doc id → {title, byline, source_path, content_hash, chunks} over the collection."""
@@ -307,7 +310,7 @@ class ChromaStore:
             try:
                 res = self._collection.get(include=["metadatas"], limit=page, offset=offset)
             except Exception as e:
-                raise StoreError(f"cannot read collection {self.collection_name!r}: {e}") from e
+                raise StoreError(f"cannot read collection {self.collection_name!r} on {self.where}: {e}") from e
             for m in res["metadatas"] or []:
                 meta = _our_meta(m or {})
                 d = docs.setdefault(str(meta.get("doc_id")), {
