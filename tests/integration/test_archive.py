@@ -293,6 +293,15 @@ def wait_paused(proc: subprocess.Popen[str], pause: str) -> None:
     assert line.strip() == f"PAUSED {pause}", (line, proc.stderr.read() if proc.stderr else "")
 
 
+def archive_and_expected(tmp_path: Path, embedder: Any, n: int = 36) -> tuple[Path, dict[str, Any]]:
+    """A synthetic archive of ``n`` articles, and the snapshot of an uninterrupted ingest of
+    it (in this process), for a crash or a phase to be compared against."""
+    corpus = tmp_path / "archive"
+    write_archive(corpus, n)
+    assert not ingest_here(tmp_path / "clean", corpus, embedder).errors
+    return corpus, _snapshot(tmp_path / "clean")
+
+
 def _stored_vectors(home: Path) -> int:
     from tests.conftest import base_config
 
@@ -317,13 +326,9 @@ class _Counting:
 @pytest.mark.store
 def test_sigkill_in_either_phase_then_rerun_equals_uninterrupted(tmp_path: Path, prepared_config: Config,
                                                                  embedder: Any) -> None:
-    corpus = tmp_path / "archive"
-    write_archive(corpus, 36)
-    clean = tmp_path / "clean"
     # The uninterrupted run and the final rerun go through the same pipeline in this
     # process; only the runs that are killed need processes of their own.
-    assert not ingest_here(clean, corpus, embedder).errors
-    expected = _snapshot(clean)
+    corpus, expected = archive_and_expected(tmp_path, embedder)
     n_docs, n_chunks = len(expected["docs"]), len(expected["chunks"])
     assert n_docs >= 30, n_docs
     assert n_chunks > 64, "the archive must fill more than two batches of each phase"
@@ -359,11 +364,8 @@ def test_searchable_before_any_vector_then_the_vectors_behind_change_nothing(tmp
                                                                            embedder: Any) -> None:
     from tests.conftest import base_config
 
-    corpus = tmp_path / "archive"
-    write_archive(corpus, 36)
+    corpus, expected = archive_and_expected(tmp_path, embedder)
     clean = tmp_path / "clean"
-    assert not ingest_here(clean, corpus, embedder).errors
-    expected = _snapshot(clean)
     chunk_id, _, text = expected["chunks"][7]
     words = " ".join(text.split()[:16])
     first = [h.chunk.chunk_id for h in Akhbar(base_config(clean), embedder=embedder).retrieve(words, top_k=5)]

@@ -19,7 +19,7 @@ import pytest
 from bench.synth import write_archive
 from rag import Akhbar, Config, StoreError
 from tests.conftest import AR_QUESTION, REPO, copy_seeds
-from tests.integration.test_archive import _cli, _snapshot, ingest_here
+from tests.integration.test_archive import _cli, _snapshot, archive_and_expected, ingest_here
 
 # Runs `akhbar ingest` with ChunkTable.put wrapped: on its Nth call (a batch of the text
 # phase) the chunks are written, and the process kills itself before its documents are complete.
@@ -67,11 +67,7 @@ def _env(home: Path, cfg: Config, **extra: str) -> dict[str, str]:
 
 def test_sigkill_in_the_text_phase_then_doctor_repairs(tmp_path: Path, prepared_config: Config,
                                                        embedder: Any) -> None:
-    corpus = tmp_path / "archive"
-    write_archive(corpus, 36)  # more than one write batch of 64 chunks
-    clean = tmp_path / "clean"
-    assert not ingest_here(clean, corpus, embedder).errors
-    expected = _snapshot(clean)
+    corpus, expected = archive_and_expected(tmp_path, embedder)
     assert len(expected["chunks"]) > 64, "the archive must fill more than one write batch"
 
     crashed = tmp_path / "crashed"
@@ -95,11 +91,7 @@ def test_sigkill_in_the_text_phase_then_doctor_repairs(tmp_path: Path, prepared_
 
 def test_sigkill_inside_a_chroma_write_then_akhbar_vectors_resumes(tmp_path: Path, prepared_config: Config,
                                                                    embedder: Any) -> None:
-    corpus = tmp_path / "archive"
-    write_archive(corpus, 36)
-    clean = tmp_path / "clean"
-    assert not ingest_here(clean, corpus, embedder).errors
-    expected = _snapshot(clean)
+    corpus, expected = archive_and_expected(tmp_path, embedder)
 
     crashed = tmp_path / "crashed"
     proc = subprocess.run([sys.executable, "-c", KILL_IN_UPSERT, str(corpus)], cwd=REPO, timeout=600,
