@@ -194,12 +194,14 @@ class Retriever:
         embedded = self.chunks.embedded(list(chunks))
         if embedded:
             _, vectors = self.store.get_chunks_with_vectors(list(embedded))
-        waiting = [chunks[cid] for cid in chunks if cid not in vectors]
-        if waiting:
-            if self.vectors is not None:
-                vectors.update(self.vectors.embed_now(waiting))
-            else:
-                vectors.update({c.chunk_id: v for c, v in zip(
-                    waiting, self.embedder.embed_passages([passage_text(c) for c in waiting]))})
+        waiting = [chunks[cid] for cid in chunks if cid not in embedded]
+        if waiting and self.vectors is not None:
+            vectors.update(self.vectors.embed_now(waiting))
+        # Stored by another process that this one's embedded Chroma client does not see yet
+        # (or no vector phase here): computed for this answer, not written again.
+        unseen = [chunks[cid] for cid in chunks if cid not in vectors]
+        if unseen:
+            vectors.update({c.chunk_id: v for c, v in zip(
+                unseen, self.embedder.embed_passages([passage_text(c) for c in unseen]))})
         return [Hit(chunk=chunks[cid], score=float(cosine(qv, vectors[cid])))
                 for cid in ids if cid in chunks and cid in vectors]

@@ -422,6 +422,20 @@ def test_an_answer_while_vectors_wait_says_so(tmp_path: Path, embedder: Any) -> 
     assert again.diagnostics.pending_vectors is None and not any("متجهات" in n for n in again.notes)
 
 
+@pytest.mark.store
+def test_a_chunk_another_process_stored_is_scored_here_and_not_written_again(tmp_path: Path, embedder: Any) -> None:
+    from tests.conftest import AR_QUESTION, base_config, copy_seeds
+
+    bot = Akhbar(base_config(tmp_path / "home"), embedder=embedder)
+    bot.ingest(copy_seeds(tmp_path / "corpus"), wait=False, behind=False)
+    # As when `akhbar vectors` ran in another process: the table says stored, and this
+    # process's embedded Chroma client does not see those vectors.
+    bot.chunks.mark_embedded(list(bot.chunks.ids()))
+    hits = bot.retrieve(AR_QUESTION, top_k=2)
+    assert hits and "أستانا" in hits[0].chunk.text and all(0.5 < h.score <= 1.0 for h in hits), hits
+    assert bot.store.count() == 0  # scored for this answer; no second writer
+
+
 def test_reconcile_deletes_vectors_no_document_claims(bot: Akhbar, tmp_path: Path) -> None:
     from rag.types import Chunk
 
