@@ -120,12 +120,18 @@ class Retriever:
             have = {h.chunk.chunk_id for h in hits}
             lexical = [cid for cid, _ in self.bm25.search(text, k * (4 if where else 1), self.generation(),
                                                            self.chunks.all_texts)]
-            top = [cid for cid in lexical if cid not in have]
-            waiting = [cid for cid in top if cid not in self.chunks.embedded(top)][:k]
-            if waiting:
-                hits = sorted(hits + self._with_scores(waiting, vector, where), key=lambda h: h.score,
-                              reverse=True)[:k]
+            caught = self._waiting_scored([cid for cid in lexical if cid not in have], vector, where, k)
+            if caught:
+                hits = sorted(hits + caught, key=lambda h: h.score, reverse=True)[:k]
         return hits
+
+    def _waiting_scored(self, candidates: list[str], qv: Sequence[float], where: dict[str, Any] | None,
+                        most: int | None = None) -> list[Hit]:
+        """The first ``most`` of ``candidates`` still waiting for vectors, embedded now (and
+        kept) and scored against ``qv``: while vectors are behind they compete by cosine."""
+        stored = self.chunks.embedded(candidates)
+        waiting = [cid for cid in candidates if cid not in stored][:most]
+        return self._with_scores(waiting, qv, where) if waiting else []
 
     def search(self, question: str, top_k: int, filters: Filters | None = None,
                query_vec: Sequence[float] | None = None, mode: str | None = None) -> list[Hit]:
@@ -142,10 +148,9 @@ class Retriever:
             # While vectors are behind, the best lexical candidates still waiting are embedded
             # now (and kept): in the fusion they would otherwise lack the dense vote that the
             # chunks embedded earlier get, and lose to them whatever their text.
-            top = [cid for cid in lexical[:top_k] if cid not in scores]
-            waiting = [cid for cid in top if cid not in self.chunks.embedded(top)]
-            if waiting:
-                scores |= {h.chunk.chunk_id: h.score for h in self._with_scores(waiting, qv, where)}
+            caught = self._waiting_scored([cid for cid in lexical[:top_k] if cid not in scores], qv, where)
+            if caught:
+                scores |= {h.chunk.chunk_id: h.score for h in caught}
                 scores = dict(sorted(scores.items(), key=lambda kv: kv[1], reverse=True))
         if mode == "bm25":
             order = lexical
